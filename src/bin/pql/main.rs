@@ -1,0 +1,2 @@
+//! The `pql` command: REPL, script runner, one-shot `-e`.
+fn main() {}

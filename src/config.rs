@@ -1,0 +1,57 @@
+//! Engine configuration: where data lives, which embedder serves `embed()`,
+//! and the planner's thresholds.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::embed::{Embedder, HashEmbedder};
+
+/// Settings of an [`Engine`](crate::Engine). `Config::new(dir)` gives the
+/// documented defaults; change fields before calling
+/// [`Engine::open_with`](crate::Engine::open_with).
+#[derive(Clone)]
+pub struct Config {
+    /// The data folder (`catalog.redb`, `tenants/`, `archive/`).
+    pub data_dir: PathBuf,
+    /// The embedder behind `embed("...")`. Default: [`HashEmbedder`] (384 dims).
+    pub embedder: Arc<dyn Embedder>,
+    /// Collections with fewer live vectors than this are always searched
+    /// exactly, and get no graph index. Default 2,000.
+    pub flat_threshold: usize,
+    /// A filtered similarity query whose filter matches at most this many
+    /// nodes is answered by an exact scan of just those nodes. Default 20,000.
+    pub exact_filter_threshold: usize,
+    /// ... or at most this fraction of the collection. Default 0.05.
+    pub exact_filter_fraction: f64,
+    /// When tombstones pass this fraction of a graph index, it is rebuilt.
+    /// Default 0.25.
+    pub compact_fraction: f64,
+}
+
+impl Config {
+    /// Defaults for the data folder `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            embedder: Arc::new(HashEmbedder::default()),
+            flat_threshold: 2_000,
+            exact_filter_threshold: 20_000,
+            exact_filter_fraction: 0.05,
+            compact_fraction: 0.25,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("embedder", &self.embedder.name())
+            .field("flat_threshold", &self.flat_threshold)
+            .field("exact_filter_threshold", &self.exact_filter_threshold)
+            .field("exact_filter_fraction", &self.exact_filter_fraction)
+            .field("compact_fraction", &self.compact_fraction)
+            .finish()
+    }
+}

@@ -1,0 +1,273 @@
+//! The one error type of the crate: a stable kind to match, a message a person
+//! understands, and (for parse and plan errors) a position in the PQL text.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The kind of an error: what callers match on. Each kind has a stable name
+/// ([`ErrorKind::name`]) and a stable dotted code ([`ErrorKind::code`]) that
+/// JSON output and tests rely on.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The PQL text does not follow the grammar.
+    ParseError,
+    /// No tenant of that name.
+    TenantNotFound,
+    /// A tenant of that name exists already.
+    TenantExists,
+    /// The tenant is archived; restore it first.
+    TenantArchived,
+    /// The tenant is suspended.
+    TenantSuspended,
+    /// The tenant is read-only and the statement writes.
+    TenantReadOnly,
+    /// The tenant is pending deletion.
+    TenantPendingDeletion,
+    /// A lifecycle transition that is not allowed from the current status.
+    InvalidTransition,
+    /// No collection of that name in the tenant.
+    CollectionNotFound,
+    /// A collection of that name exists already.
+    CollectionExists,
+    /// CREATE NODE with an id that exists.
+    NodeExists,
+    /// A node referenced by id does not exist.
+    NodeNotFound,
+    /// A resource limit would be passed.
+    QuotaExceeded {
+        /// The limited resource, e.g. `vectors`.
+        resource: String,
+        /// Usage the statement would reach (or current usage).
+        current: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Too many statements in the rate window.
+    RateLimited {
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
+    /// A tenant or collection name that is not allowed.
+    InvalidName,
+    /// A vector whose dimension differs from the collection's.
+    DimensionMismatch,
+    /// A value of the wrong type (e.g. a string where a number is needed).
+    TypeError,
+    /// A statement or option that this version does not support.
+    Unsupported,
+    /// An option name or value that is not valid.
+    InvalidOption,
+    /// No tenant given and no `USE TENANT` in effect.
+    NoTenant,
+    /// A file-system or storage failure.
+    Io,
+    /// Stored data is damaged or of an unknown format.
+    Corrupt,
+}
+
+impl ErrorKind {
+    /// The kind's name as written in PQL.md (`TenantNotFound`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::ParseError => "ParseError",
+            ErrorKind::TenantNotFound => "TenantNotFound",
+            ErrorKind::TenantExists => "TenantExists",
+            ErrorKind::TenantArchived => "TenantArchived",
+            ErrorKind::TenantSuspended => "TenantSuspended",
+            ErrorKind::TenantReadOnly => "TenantReadOnly",
+            ErrorKind::TenantPendingDeletion => "TenantPendingDeletion",
+            ErrorKind::InvalidTransition => "InvalidTransition",
+            ErrorKind::CollectionNotFound => "CollectionNotFound",
+            ErrorKind::CollectionExists => "CollectionExists",
+            ErrorKind::NodeExists => "NodeExists",
+            ErrorKind::NodeNotFound => "NodeNotFound",
+            ErrorKind::QuotaExceeded { .. } => "QuotaExceeded",
+            ErrorKind::RateLimited { .. } => "RateLimited",
+            ErrorKind::InvalidName => "InvalidName",
+            ErrorKind::DimensionMismatch => "DimensionMismatch",
+            ErrorKind::TypeError => "TypeError",
+            ErrorKind::Unsupported => "Unsupported",
+            ErrorKind::InvalidOption => "InvalidOption",
+            ErrorKind::NoTenant => "NoTenant",
+            ErrorKind::Io => "Io",
+            ErrorKind::Corrupt => "Corrupt",
+        }
+    }
+
+    /// A stable dotted code (`tenant.not_found`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::ParseError => "parse.syntax",
+            ErrorKind::TenantNotFound => "tenant.not_found",
+            ErrorKind::TenantExists => "tenant.exists",
+            ErrorKind::TenantArchived => "tenant.archived",
+            ErrorKind::TenantSuspended => "tenant.suspended",
+            ErrorKind::TenantReadOnly => "tenant.read_only",
+            ErrorKind::TenantPendingDeletion => "tenant.pending_deletion",
+            ErrorKind::InvalidTransition => "tenant.invalid_transition",
+            ErrorKind::CollectionNotFound => "collection.not_found",
+            ErrorKind::CollectionExists => "collection.exists",
+            ErrorKind::NodeExists => "node.exists",
+            ErrorKind::NodeNotFound => "node.not_found",
+            ErrorKind::QuotaExceeded { .. } => "quota.exceeded",
+            ErrorKind::RateLimited { .. } => "quota.rate_limited",
+            ErrorKind::InvalidName => "name.invalid",
+            ErrorKind::DimensionMismatch => "vector.dimension_mismatch",
+            ErrorKind::TypeError => "value.type_error",
+            ErrorKind::Unsupported => "statement.unsupported",
+            ErrorKind::InvalidOption => "option.invalid",
+            ErrorKind::NoTenant => "tenant.missing",
+            ErrorKind::Io => "storage.io",
+            ErrorKind::Corrupt => "storage.corrupt",
+        }
+    }
+}
+
+/// Where in the PQL text an error points: 1-based line and column, and the
+/// text of that line (for the caret excerpt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The whole source line the position is on, without its newline.
+    pub source_line: String,
+}
+
+/// The crate's error: a kind, a message and an optional position.
+///
+/// `Display` renders it rustc-style; with a position it shows the line and a
+/// caret under the column:
+///
+/// ```text
+/// error: expected TOP, LIMIT, RETURN or ';'
+///  --> line 3, column 28
+///   |
+/// 3 |   SIMILAR TO embed("tool") TOPP 10;
+///   |                            ^
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    position: Option<Position>,
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                position: None,
+            }),
+        }
+    }
+
+    /// The same error, pointing at `position` (kept if one is set already).
+    pub fn at(mut self, position: Position) -> Self {
+        if self.inner.position.is_none() {
+            self.inner.position = Some(position);
+        }
+        self
+    }
+
+    /// The kind, to match on.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.inner.kind
+    }
+
+    /// The message, without position.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The position in the PQL text, if the error has one.
+    pub fn position(&self) -> Option<&Position> {
+        self.inner.position.as_ref()
+    }
+
+    pub(crate) fn io(context: impl fmt::Display, err: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Io, format!("{context}: {err}"))
+    }
+
+    pub(crate) fn corrupt(context: impl fmt::Display, err: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Corrupt, format!("{context}: {err}"))
+    }
+
+    pub(crate) fn type_error(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::TypeError, message)
+    }
+
+    pub(crate) fn invalid_option(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidOption, message)
+    }
+
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unsupported, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.inner.message)?;
+        if let Some(p) = &self.inner.position {
+            let num = p.line.to_string();
+            let pad = " ".repeat(num.len());
+            // Caret under the column; tabs copied so the caret lines up.
+            let lead: String = p
+                .source_line
+                .chars()
+                .take(p.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(
+                f,
+                "\n{pad}--> line {}, column {}\n{pad} |\n{num} | {}\n{pad} | {lead}^",
+                p.line, p.column, p.source_line
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stays_one_pointer_wide() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn renders_caret_under_column() {
+        let e = Error::new(ErrorKind::ParseError, "expected TOP").at(Position {
+            line: 3,
+            column: 5,
+            source_line: "abc TOPP 10".into(),
+        });
+        let text = e.to_string();
+        assert!(text.contains("--> line 3, column 5"), "{text}");
+        assert!(text.ends_with("  |     ^"), "{text:?}");
+    }
+}

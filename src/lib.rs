@@ -1,0 +1,48 @@
+//! # PQL — an embedded, multi-tenant vector database
+//!
+//! PQL stores each tenant's vectors and attributes in its own folder and
+//! answers a SQL-like language, PQL, through [`Engine::execute`]:
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let engine = pql::Engine::open(dir.path()).unwrap();
+//! engine.execute("CREATE TENANT acme;").unwrap();
+//! engine
+//!     .execute(r#"QUERY products TENANT acme CREATE NODE { id: "p1", name: "Widget",
+//!                 embedding: embed("High quality widget") };"#)
+//!     .unwrap();
+//! let results = engine
+//!     .execute(r#"QUERY products TENANT acme SIMILAR TO embed("widget") TOP 1;"#)
+//!     .unwrap();
+//! assert_eq!(results[0].rows.len(), 1);
+//! ```
+//!
+//! A statement travels `parser` (pest grammar → AST) → `planner` (tenant,
+//! filter, index choice) → `executor` → `tenant` / `index` / `storage`.
+
+#![warn(missing_docs)]
+
+mod config;
+mod embed;
+mod engine;
+mod error;
+mod executor;
+mod index;
+mod parser;
+mod planner;
+mod result;
+mod storage;
+mod tenant;
+mod value;
+
+pub mod output;
+
+pub use config::Config;
+pub use embed::{Embedder, HashEmbedder};
+pub use engine::{Engine, Session};
+pub use error::{Error, ErrorKind, Position, Result};
+pub use index::Metric;
+pub use parser::ast;
+pub use parser::parse;
+pub use result::QueryResult;
+pub use value::Value;
