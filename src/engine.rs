@@ -3,15 +3,36 @@
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
+use crate::executor::{self, Context};
 use crate::result::QueryResult;
+use crate::storage::Layout;
+use crate::tenant::Catalog;
+
+/// The shared state behind every clone of an [`Engine`].
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    pub(crate) catalog: Catalog,
+}
+
+impl Drop for EngineInner {
+    /// Saves graph indexes so the next open does not rebuild them. Data is
+    /// durable already; a failure here only costs a rebuild later.
+    fn drop(&mut self) {
+        for tenant in self.catalog.list() {
+            let _ = tenant.flush();
+        }
+    }
+}
 
 /// An open data folder. Cheap to clone, `Send + Sync`: share it across threads.
+/// A data folder can be open in one process at a time.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Config>,
+    inner: Arc<EngineInner>,
 }
 
 impl Engine {
@@ -22,8 +43,9 @@ impl Engine {
 
     /// Opens the engine with `config`.
     pub fn open_with(config: Config) -> Result<Engine> {
+        let catalog = Catalog::open(Layout::new(&config.data_dir))?;
         Ok(Engine {
-            inner: Arc::new(config),
+            inner: Arc::new(EngineInner { config, catalog }),
         })
     }
 
@@ -42,18 +64,32 @@ impl Engine {
 
     /// The configuration the engine runs with.
     pub fn config(&self) -> &Config {
-        &self.inner
+        &self.inner.config
     }
 
     /// Names of all tenants, sorted (for completion in the REPL).
     pub fn tenant_names(&self) -> Vec<String> {
-        Vec::new()
+        self.inner
+            .catalog
+            .list()
+            .iter()
+            .map(|t| t.name.clone())
+            .collect()
     }
 
     /// Names of the collections of `tenant`, sorted.
     pub fn collection_names(&self, tenant: &str) -> Result<Vec<String>> {
-        let _ = tenant;
-        Ok(Vec::new())
+        Ok(self.inner.catalog.get(tenant)?.collection_names())
+    }
+
+    /// Saves every loaded graph index now (it also happens when the last
+    /// clone of the engine is dropped). Data itself is durable when
+    /// `execute` returns; this only spares a rebuild on the next open.
+    pub fn flush(&self) -> Result<()> {
+        for tenant in self.inner.catalog.list() {
+            tenant.flush()?;
+        }
+        Ok(())
     }
 }
 
@@ -94,13 +130,32 @@ impl Session {
         F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
     {
         let script = crate::parser::parse(pql)?;
-        for _ in script.statements {
-            let r: Result<QueryResult> = Err(Error::unsupported("engine not built yet"));
-            if on_result(r).is_break() {
+        let lines: Vec<&str> = pql.lines().collect();
+        for located in script.statements {
+            let start = Instant::now();
+            let mut ctx = Context {
+                engine: &self.engine.inner,
+                session_tenant: &mut self.tenant,
+            };
+            let outcome = executor::execute(&mut ctx, &located.statement)
+                .map(|mut r| {
+                    r.elapsed = start.elapsed();
+                    r
+                })
+                .map_err(|e| {
+                    e.at(Position {
+                        line: located.line,
+                        column: located.column,
+                        source_line: lines
+                            .get(located.line.saturating_sub(1))
+                            .map(|l| l.to_string())
+                            .unwrap_or_default(),
+                    })
+                });
+            if on_result(outcome).is_break() {
                 break;
             }
         }
-        let _ = &self.engine;
         Ok(())
     }
 

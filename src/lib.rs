@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod collection;
 mod config;
 mod embed;
 mod engine;

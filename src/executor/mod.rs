@@ -1,1 +1,129 @@
-//! (in progress)
+//! Runs statements: tenant and collection DDL (`ddl`), node writes
+//! (`write`), reads and `EXPLAIN` (`search`).
+
+mod ddl;
+mod search;
+mod show;
+mod write;
+
+use std::sync::Arc;
+
+use crate::engine::EngineInner;
+use crate::error::{Error, ErrorKind, Result};
+use crate::parser::ast::Statement;
+use crate::result::QueryResult;
+use crate::tenant::record::Status;
+use crate::tenant::Tenant;
+
+/// What a statement runs against: the engine and the session's tenant.
+pub(crate) struct Context<'a> {
+    pub(crate) engine: &'a EngineInner,
+    pub(crate) session_tenant: &'a mut Option<String>,
+}
+
+/// Whether a statement reads or writes tenant data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+/// Executes one statement.
+pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryResult> {
+    match stmt {
+        Statement::CreateTenant {
+            name,
+            if_not_exists,
+            options,
+        } => ddl::create_tenant(ctx, name, *if_not_exists, options),
+        Statement::AlterTenant { name, set } => ddl::alter_tenant(ctx, name, set),
+        Statement::ArchiveTenant { .. } | Statement::RestoreTenant { .. } => {
+            Err(Error::unsupported(
+                "ARCHIVE TENANT and RESTORE TENANT (cold storage) are not available yet; \
+                 they come with the tenant lifecycle work (issue 3)",
+            ))
+        }
+        Statement::DropTenant { name, if_exists } => ddl::drop_tenant(ctx, name, *if_exists),
+        Statement::ShowTenants { filter, limit } => show::show_tenants(ctx, filter.as_ref(), *limit),
+        Statement::DescribeTenant { name } => show::describe_tenant(ctx, name),
+        Statement::UseTenant { name } => {
+            let tenant = ctx.engine.catalog.get(name)?;
+            *ctx.session_tenant = Some(tenant.name.clone());
+            Ok(QueryResult::message(format!("Using tenant {}", tenant.name)))
+        }
+        Statement::CreateCollection {
+            name,
+            tenant,
+            if_not_exists,
+            options,
+        } => ddl::create_collection(ctx, name, tenant.as_deref(), *if_not_exists, options),
+        Statement::AlterCollection { name, tenant, set } => {
+            ddl::alter_collection(ctx, name, tenant.as_deref(), set)
+        }
+        Statement::DropCollection {
+            name,
+            tenant,
+            if_exists,
+        } => ddl::drop_collection(ctx, name, tenant.as_deref(), *if_exists),
+        Statement::ShowCollections { tenant } => show::show_collections(ctx, tenant.as_deref()),
+        Statement::Query(q) => search::run_query(ctx, q),
+        Statement::Explain(q) => search::explain(ctx, q),
+        Statement::ShowUsage { .. } => Err(Error::unsupported(
+            "SHOW USAGE (usage tracking and billing) is not available yet; it comes with \
+             the quotas and usage work (issue 4)",
+        )),
+        Statement::ShowStats => show::show_stats(ctx),
+    }
+}
+
+/// The tenant a statement names, or the session's `USE TENANT`.
+pub(crate) fn resolve_tenant(ctx: &Context<'_>, named: Option<&str>) -> Result<Arc<Tenant>> {
+    match named.or(ctx.session_tenant.as_deref()) {
+        Some(name) => ctx.engine.catalog.get(name),
+        None => Err(Error::new(
+            ErrorKind::NoTenant,
+            "no tenant given: add TENANT name to the statement, or run USE TENANT name first",
+        )),
+    }
+}
+
+/// Checks the tenant's status allows `access`, activating an inactive
+/// tenant (lazy activation).
+pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -> Result<()> {
+    let status = tenant.record().status;
+    let name = &tenant.name;
+    match status {
+        Status::Active => Ok(()),
+        Status::ReadOnly if access == Access::Read => Ok(()),
+        Status::ReadOnly => Err(Error::new(
+            ErrorKind::TenantReadOnly,
+            format!("Tenant is read-only: {name}"),
+        )),
+        Status::Inactive => {
+            ctx.engine.catalog.update(tenant, |r| {
+                if r.status == Status::Inactive {
+                    r.status = Status::Active;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        }
+        Status::Archived => Err(Error::new(
+            ErrorKind::TenantArchived,
+            format!("Tenant is archived: {name}"),
+        )),
+        Status::Suspended => Err(Error::new(
+            ErrorKind::TenantSuspended,
+            format!("Tenant is suspended: {name}"),
+        )),
+        Status::PendingDeletion => Err(Error::new(
+            ErrorKind::TenantPendingDeletion,
+            format!("Tenant is pending deletion: {name}"),
+        )),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

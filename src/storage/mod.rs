@@ -1,1 +1,62 @@
-//! (in progress)
+//! Files on disk: the catalog (`catalog.redb`), one folder per tenant holding
+//! one redb file per collection, and the record encoding.
+//!
+//! ```text
+//! DATA/
+//!   catalog.redb              tenants and their options
+//!   tenants/<tenant>/
+//!     <collection>.redb       meta, nodes (id → record), vectors (iid → f32s)
+//!     <collection>.hnsw.*     persisted graph: a cache, rebuilt when stale
+//! ```
+
+pub(crate) mod catalog;
+pub(crate) mod codec;
+pub(crate) mod collection;
+
+use std::path::{Path, PathBuf};
+
+/// Paths inside the data folder. Names reaching here are validated already
+/// (`tenant::names`), so each is one plain path component.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub(crate) fn new(root: &Path) -> Self {
+        Layout {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn catalog(&self) -> PathBuf {
+        self.root.join("catalog.redb")
+    }
+
+    pub(crate) fn tenants_dir(&self) -> PathBuf {
+        self.root.join("tenants")
+    }
+
+    pub(crate) fn tenant_dir(&self, tenant: &str) -> PathBuf {
+        self.tenants_dir().join(tenant)
+    }
+}
+
+/// Total bytes of the regular files under `dir` (0 if it does not exist).
+pub(crate) fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

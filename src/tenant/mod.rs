@@ -1,1 +1,285 @@
-//! (in progress)
+//! Tenants: the catalog (names → records, in memory and in `catalog.redb`),
+//! name validation, and each tenant's lazily loaded collections.
+
+pub(crate) mod names;
+pub(crate) mod record;
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::collection::meta::CollectionMeta;
+use crate::collection::{self, Collection};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::storage::catalog::CatalogStore;
+use crate::storage::Layout;
+use record::TenantRecord;
+
+/// A loaded collection, shared by the statements using it: many readers or
+/// one writer.
+pub(crate) type SharedCollection = Arc<RwLock<Collection>>;
+
+/// One tenant: its catalog record and its loaded collections.
+pub(crate) struct Tenant {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    record: RwLock<TenantRecord>,
+    /// Collections loaded so far. Loading happens under this lock, so a
+    /// collection is never loaded twice.
+    collections: Mutex<HashMap<String, SharedCollection>>,
+}
+
+impl Tenant {
+    fn new(record: TenantRecord, layout: &Layout) -> Self {
+        Tenant {
+            name: record.name.clone(),
+            dir: layout.tenant_dir(&record.name),
+            record: RwLock::new(record),
+            collections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A copy of the catalog record.
+    pub(crate) fn record(&self) -> TenantRecord {
+        self.record.read().clone()
+    }
+
+    /// The loaded collection `name`, loading it from disk on first use.
+    pub(crate) fn collection(&self, name: &str, config: &Config) -> Result<SharedCollection> {
+        names::validate("collection", name)?;
+        let mut loaded = self.collections.lock();
+        if let Some(c) = loaded.get(name) {
+            return Ok(c.clone());
+        }
+        if !self.dir.join(collection::file_name(name)).exists() {
+            return Err(collection::not_found(&self.name, name));
+        }
+        let c = Arc::new(RwLock::new(Collection::load(&self.dir, name, config)?));
+        loaded.insert(name.to_string(), c.clone());
+        Ok(c)
+    }
+
+    /// Creates collection `meta.name`; `Ok(None)` if it exists and
+    /// `if_not_exists` is set.
+    pub(crate) fn create_collection(
+        &self,
+        meta: CollectionMeta,
+        if_not_exists: bool,
+    ) -> Result<Option<SharedCollection>> {
+        names::validate("collection", &meta.name)?;
+        let mut loaded = self.collections.lock();
+        if loaded.contains_key(&meta.name) || self.dir.join(collection::file_name(&meta.name)).exists() {
+            if if_not_exists {
+                return Ok(None);
+            }
+            return Err(Error::new(
+                ErrorKind::CollectionExists,
+                format!("Collection already exists: {} (tenant {})", meta.name, self.name),
+            ));
+        }
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        let name = meta.name.clone();
+        let c = Arc::new(RwLock::new(Collection::create(&self.dir, meta)?));
+        loaded.insert(name, c.clone());
+        Ok(Some(c))
+    }
+
+    /// Drops collection `name` and its files; `Ok(false)` if it did not exist.
+    pub(crate) fn drop_collection(&self, name: &str) -> Result<bool> {
+        names::validate("collection", name)?;
+        let mut loaded = self.collections.lock();
+        let existed = loaded.remove(name).is_some();
+        if !self.dir.join(collection::file_name(name)).exists() {
+            return Ok(existed);
+        }
+        Collection::remove_files(&self.dir, name)?;
+        Ok(true)
+    }
+
+    /// Names of the tenant's collections, sorted.
+    pub(crate) fn collection_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| {
+                        let f = e.file_name().to_string_lossy().into_owned();
+                        let stem = f.strip_suffix(".redb")?.to_string();
+                        names::validate("collection", &stem).ok().map(|_| stem)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Meta and node count of every collection, from memory when loaded and
+    /// from its file otherwise (without loading it).
+    pub(crate) fn collection_infos(&self) -> Result<Vec<(CollectionMeta, u64)>> {
+        let loaded = self.collections.lock();
+        let mut out = Vec::new();
+        for name in self.collection_names() {
+            match loaded.get(&name) {
+                Some(c) => {
+                    let c = c.read();
+                    out.push((c.meta.clone(), c.len()));
+                }
+                None => out.push(Collection::stored_count(&self.dir, &name)?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether any collection is loaded, and the memory they hold.
+    pub(crate) fn loaded_memory(&self) -> (usize, usize) {
+        let loaded = self.collections.lock();
+        let bytes = loaded.values().map(|c| c.read().memory_bytes()).sum();
+        (loaded.len(), bytes)
+    }
+
+    /// Flushes and unloads every loaded collection (the tenant then holds
+    /// only its catalog entry in memory).
+    pub(crate) fn unload(&self) -> Result<()> {
+        let mut loaded = self.collections.lock();
+        for c in loaded.values() {
+            c.write().flush()?;
+        }
+        loaded.clear();
+        Ok(())
+    }
+
+    /// Persists every loaded collection's graph index.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let loaded: Vec<SharedCollection> = self.collections.lock().values().cloned().collect();
+        for c in loaded {
+            c.write().flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// All tenants: the catalog file and the in-memory map read on every
+/// statement (a read lock on a hash map: no disk on the query path).
+pub(crate) struct Catalog {
+    store: CatalogStore,
+    layout: Layout,
+    tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+}
+
+/// Error for a missing tenant.
+pub(crate) fn not_found(name: &str) -> Error {
+    Error::new(ErrorKind::TenantNotFound, format!("Tenant not found: {name}"))
+}
+
+impl Catalog {
+    /// Opens the catalog of the data folder.
+    pub(crate) fn open(layout: Layout) -> Result<Self> {
+        fs::create_dir_all(layout.tenants_dir()).map_err(|e| {
+            Error::io(format!("cannot create data folder {}", layout.root().display()), e)
+        })?;
+        let store = CatalogStore::open(&layout.catalog())?;
+        let tenants = store
+            .load_all()?
+            .into_iter()
+            .map(|r| (r.name.clone(), Arc::new(Tenant::new(r, &layout))))
+            .collect();
+        Ok(Catalog {
+            store,
+            layout,
+            tenants: RwLock::new(tenants),
+        })
+    }
+
+    /// The tenant `name` (validated first).
+    pub(crate) fn get(&self, name: &str) -> Result<Arc<Tenant>> {
+        names::validate("tenant", name)?;
+        self.tenants
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Whether tenant `name` exists.
+    pub(crate) fn exists(&self, name: &str) -> bool {
+        self.tenants.read().contains_key(name)
+    }
+
+    /// Creates a tenant from `record`; `Ok(false)` if it exists and
+    /// `if_not_exists` is set. Names differing only in case are refused,
+    /// so that no two tenants can share a folder on a case-insensitive disk.
+    pub(crate) fn create(&self, record: TenantRecord, if_not_exists: bool) -> Result<bool> {
+        names::validate("tenant", &record.name)?;
+        let mut tenants = self.tenants.write();
+        if let Some(existing) = tenants
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(&record.name))
+        {
+            if if_not_exists && *existing == record.name {
+                return Ok(false);
+            }
+            let detail = if *existing == record.name {
+                String::new()
+            } else {
+                format!(" (as {existing}; names differing only in case are not allowed)")
+            };
+            return Err(Error::new(
+                ErrorKind::TenantExists,
+                format!("Tenant already exists: {}{detail}", record.name),
+            ));
+        }
+        // A folder left by a drop interrupted before its removal finished.
+        let dir = self.layout.tenant_dir(&record.name);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)
+                .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
+        }
+        self.store.put(&record)?;
+        tenants.insert(record.name.clone(), Arc::new(Tenant::new(record, &self.layout)));
+        Ok(true)
+    }
+
+    /// Changes a tenant's record through `change`, durably.
+    pub(crate) fn update<F>(&self, tenant: &Tenant, change: F) -> Result<TenantRecord>
+    where
+        F: FnOnce(&mut TenantRecord) -> Result<()>,
+    {
+        let mut record = tenant.record.write();
+        let mut next = record.clone();
+        change(&mut next)?;
+        self.store.put(&next)?;
+        *record = next.clone();
+        Ok(next)
+    }
+
+    /// Deletes tenant `name` and all its data; `Ok(false)` if it did not exist.
+    pub(crate) fn drop_tenant(&self, name: &str) -> Result<bool> {
+        names::validate("tenant", name)?;
+        let mut tenants = self.tenants.write();
+        let Some(tenant) = tenants.get(name).cloned() else {
+            return Ok(false);
+        };
+        self.store.delete(name)?;
+        tenants.remove(name);
+        drop(tenants);
+        tenant.collections.lock().clear();
+        if tenant.dir.exists() {
+            fs::remove_dir_all(&tenant.dir)
+                .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))?;
+        }
+        Ok(true)
+    }
+
+    /// All tenants, sorted by name.
+    pub(crate) fn list(&self) -> Vec<Arc<Tenant>> {
+        let mut v: Vec<Arc<Tenant>> = self.tenants.read().values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+}

@@ -1,0 +1,189 @@
+//! A collection's settings and counters, stored in its file's meta record.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::index::{GraphParams, Metric};
+use crate::parser::ast::Opt;
+use crate::value::Value;
+
+/// Which index serves similarity queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum IndexKind {
+    /// Exact scan while small, HNSW (hnsw_rs) past the engine's threshold.
+    Auto,
+    /// Always an exact scan.
+    Flat,
+    /// HNSW (hnsw_rs) as soon as there are vectors.
+    Hnsw,
+}
+
+impl IndexKind {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            IndexKind::Auto => "auto",
+            IndexKind::Flat => "flat",
+            IndexKind::Hnsw => "hnsw",
+        }
+    }
+}
+
+/// Everything about a collection but its nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CollectionMeta {
+    pub(crate) name: String,
+    /// Vector dimension; `None` until the first vector arrives.
+    pub(crate) dimension: Option<usize>,
+    pub(crate) metric: Metric,
+    pub(crate) params: GraphParams,
+    /// Default search breadth for HNSW queries.
+    pub(crate) ef_search: usize,
+    pub(crate) index: IndexKind,
+    /// The attribute holding the vector (`embedding` unless set).
+    pub(crate) vector_field: String,
+    /// Name of the embedder whose `embed()` vectors fill the collection.
+    pub(crate) embedder: Option<String>,
+    /// Next internal id to hand out; internal ids are never reused.
+    pub(crate) next_iid: u32,
+    /// Incremented by every committed change; the persisted graph records
+    /// the generation it indexes, so a stale graph is detected.
+    pub(crate) generation: u64,
+    pub(crate) created_at_ms: i64,
+}
+
+/// Defaults for a new collection.
+pub(crate) const DEFAULT_M: usize = 16;
+pub(crate) const DEFAULT_EF_CONSTRUCTION: usize = 100;
+pub(crate) const DEFAULT_EF_SEARCH: usize = 64;
+pub(crate) const DEFAULT_VECTOR_FIELD: &str = "embedding";
+/// Largest vector dimension accepted at all (a tenant quota may set less).
+pub(crate) const MAX_DIMENSION: usize = 65_536;
+
+fn int_in(opt: &Opt, lo: i64, hi: i64) -> Result<usize> {
+    match opt.value.as_i64() {
+        Some(n) if (lo..=hi).contains(&n) => Ok(n as usize),
+        _ => Err(Error::invalid_option(format!(
+            "collection option '{}' must be an integer from {lo} to {hi}, got {}",
+            opt.key, opt.value
+        ))),
+    }
+}
+
+fn text<'a>(opt: &'a Opt) -> Result<&'a str> {
+    opt.value.as_str().ok_or_else(|| {
+        Error::invalid_option(format!(
+            "collection option '{}' must be a string, got {}",
+            opt.key, opt.value
+        ))
+    })
+}
+
+impl CollectionMeta {
+    /// A new collection with defaults, then `opts` applied.
+    pub(crate) fn new(name: &str, opts: &[Opt], now_ms: i64) -> Result<Self> {
+        let mut meta = CollectionMeta {
+            name: name.to_string(),
+            dimension: None,
+            metric: Metric::Cosine,
+            params: GraphParams {
+                m: DEFAULT_M,
+                ef_construction: DEFAULT_EF_CONSTRUCTION,
+            },
+            ef_search: DEFAULT_EF_SEARCH,
+            index: IndexKind::Auto,
+            vector_field: DEFAULT_VECTOR_FIELD.to_string(),
+            embedder: None,
+            next_iid: 0,
+            generation: 0,
+            created_at_ms: now_ms,
+        };
+        for opt in opts {
+            meta.apply(opt, true)?;
+        }
+        Ok(meta)
+    }
+
+    /// Applies one option; `creating` allows the options fixed at creation.
+    pub(crate) fn apply(&mut self, opt: &Opt, creating: bool) -> Result<()> {
+        let fixed = ["dimension", "metric", "m", "ef_construction", "vector_field", "index"];
+        if !creating && fixed.contains(&opt.key.as_str()) {
+            return Err(Error::unsupported(format!(
+                "collection option '{}' is fixed when the collection is created; \
+                 only ef_search can be altered",
+                opt.key
+            )));
+        }
+        match opt.key.as_str() {
+            "dimension" => self.dimension = Some(int_in(opt, 1, MAX_DIMENSION as i64)?),
+            "metric" => {
+                let s = text(opt)?;
+                self.metric = Metric::parse(s).ok_or_else(|| {
+                    Error::invalid_option(format!(
+                        "unknown metric '{s}'; use 'cosine', 'l2' or 'dot'"
+                    ))
+                })?;
+            }
+            "m" => self.params.m = int_in(opt, 2, 128)?,
+            "ef_construction" => self.params.ef_construction = int_in(opt, 1, 4096)?,
+            "ef_search" => self.ef_search = int_in(opt, 1, 4096)?,
+            "vector_field" => {
+                let s = text(opt)?;
+                if s.is_empty() || s == "id" {
+                    return Err(Error::invalid_option(format!(
+                        "'{s}' cannot be the vector field"
+                    )));
+                }
+                self.vector_field = s.to_string();
+            }
+            "index" => {
+                self.index = match text(opt)?.to_ascii_lowercase().as_str() {
+                    "auto" => IndexKind::Auto,
+                    "flat" => IndexKind::Flat,
+                    "hnsw" | "hnsw_rs" => IndexKind::Hnsw,
+                    other => {
+                        return Err(Error::invalid_option(format!(
+                            "unknown index '{other}'; use 'auto', 'flat' or 'hnsw'"
+                        )))
+                    }
+                }
+            }
+            other => {
+                return Err(Error::invalid_option(format!(
+                    "unknown collection option '{other}'; known options: dimension, metric, \
+                     m, ef_construction, ef_search, vector_field, index"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands out `n` new internal ids (never reused), returning the first.
+    pub(crate) fn allocate_iids(&mut self, n: usize) -> Result<u32> {
+        let first = self.next_iid;
+        self.next_iid = u32::try_from(n)
+            .ok()
+            .and_then(|n| first.checked_add(n))
+            .ok_or_else(|| {
+                Error::unsupported(format!(
+                    "collection {} has used all 2^32 internal ids",
+                    self.name
+                ))
+            })?;
+        Ok(first)
+    }
+
+    /// Rows for `SHOW COLLECTIONS` (after name and node count).
+    pub(crate) fn describe(&self) -> Vec<Value> {
+        vec![
+            self.dimension
+                .map(|d| Value::Int(d as i64))
+                .unwrap_or(Value::Null),
+            Value::Str(self.metric.name().into()),
+            Value::Str(self.index.name().into()),
+            Value::Int(self.params.m as i64),
+            Value::Int(self.params.ef_construction as i64),
+            Value::Int(self.ef_search as i64),
+            Value::Str(self.vector_field.clone()),
+        ]
+    }
+}

@@ -1,0 +1,379 @@
+//! A loaded collection: its nodes, attribute indexes, vectors and graph
+//! index in memory, backed by its redb file.
+//!
+//! Invariant: memory only ever reflects committed data. A change is written
+//! and committed to the file first (`CollectionStore::commit`), and applied
+//! to memory only when the commit succeeded, so a failed statement leaves
+//! both untouched.
+
+pub(crate) mod attributes;
+pub(crate) mod meta;
+mod persist;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use roaring::RoaringBitmap;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::hnsw::HnswIndex;
+use crate::index::vectors::VectorStore;
+use crate::index::{flat, AnnIndex};
+use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
+use crate::value::Value;
+use attributes::AttributeIndex;
+use meta::{CollectionMeta, IndexKind};
+
+/// A node in memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) id: String,
+    pub(crate) attrs: BTreeMap<String, Value>,
+}
+
+/// A node to write: its id, attributes and (prepared) vector, and the
+/// internal id of the node it replaces, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct NewNode {
+    pub(crate) id: String,
+    pub(crate) attrs: BTreeMap<String, Value>,
+    pub(crate) vector: Option<Vec<f32>>,
+    pub(crate) replaces: Option<u32>,
+}
+
+/// The graph index and which internal ids it holds.
+struct Ann {
+    index: Box<dyn AnnIndex>,
+    /// Ids inserted into the graph; those no longer live are tombstones.
+    indexed: RoaringBitmap,
+    /// Generation of the data this graph was last saved at, if saved.
+    saved_generation: Option<u64>,
+}
+
+/// A collection loaded into memory.
+pub(crate) struct Collection {
+    pub(crate) meta: CollectionMeta,
+    store: CollectionStore,
+    dir: PathBuf,
+    ids: HashMap<String, u32>,
+    nodes: HashMap<u32, Node>,
+    live: RoaringBitmap,
+    with_vector: RoaringBitmap,
+    attrs: AttributeIndex,
+    vectors: Option<VectorStore>,
+    ann: Option<Ann>,
+}
+
+/// File name of a collection's redb file inside the tenant folder.
+pub(crate) fn file_name(name: &str) -> String {
+    format!("{name}.redb")
+}
+
+impl Collection {
+    /// Creates the collection's file in `dir`.
+    pub(crate) fn create(dir: &Path, meta: CollectionMeta) -> Result<Self> {
+        let store = CollectionStore::create(&dir.join(file_name(&meta.name)), &meta)?;
+        Ok(Self::empty(dir, meta, store))
+    }
+
+    fn empty(dir: &Path, meta: CollectionMeta, store: CollectionStore) -> Self {
+        let vectors = meta.dimension.map(VectorStore::new);
+        Collection {
+            meta,
+            store,
+            dir: dir.to_path_buf(),
+            ids: HashMap::new(),
+            nodes: HashMap::new(),
+            live: RoaringBitmap::new(),
+            with_vector: RoaringBitmap::new(),
+            attrs: AttributeIndex::default(),
+            vectors,
+            ann: None,
+        }
+    }
+
+    /// Loads collection `name` from `dir`: nodes, vectors, attribute indexes,
+    /// and the persisted graph if it is current (else rebuilds it).
+    pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
+        let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
+        let (nodes, vectors) = store.load()?;
+        let mut c = Self::empty(dir, meta, store);
+        for (id, stored) in nodes {
+            c.index_node(stored.iid, Node { id, attrs: stored.attrs });
+        }
+        if let Some(dim) = c.meta.dimension {
+            let store = c.vectors.get_or_insert_with(|| VectorStore::new(dim));
+            for (iid, v) in vectors {
+                if v.len() != dim {
+                    return Err(Error::corrupt(
+                        format!("collection {name}"),
+                        format!("vector {iid} has dimension {} not {dim}", v.len()),
+                    ));
+                }
+                store.set(iid, &v);
+                c.with_vector.insert(iid);
+            }
+        }
+        c.ann = persist::load_graph(&c.dir, &c.meta, &c.with_vector);
+        c.maintain_ann(config)?;
+        Ok(c)
+    }
+
+    fn index_node(&mut self, iid: u32, node: Node) {
+        self.attrs.insert(iid, "id", &Value::Str(node.id.clone()));
+        for (k, v) in &node.attrs {
+            self.attrs.insert(iid, k, v);
+        }
+        self.ids.insert(node.id.clone(), iid);
+        self.live.insert(iid);
+        self.nodes.insert(iid, node);
+    }
+
+    fn unindex_node(&mut self, iid: u32) {
+        if let Some(node) = self.nodes.remove(&iid) {
+            self.attrs.remove(iid, "id", &Value::Str(node.id.clone()));
+            for (k, v) in &node.attrs {
+                self.attrs.remove(iid, k, v);
+            }
+            self.ids.remove(&node.id);
+        }
+        self.live.remove(iid);
+        self.with_vector.remove(iid);
+    }
+
+    /// Internal id of node `id`.
+    pub(crate) fn iid_of(&self, id: &str) -> Option<u32> {
+        self.ids.get(id).copied()
+    }
+
+    /// The node with internal id `iid`.
+    pub(crate) fn node(&self, iid: u32) -> Option<&Node> {
+        self.nodes.get(&iid)
+    }
+
+    /// The stored vector of `iid` (prepared for the metric).
+    pub(crate) fn vector(&self, iid: u32) -> Option<&[f32]> {
+        if !self.with_vector.contains(iid) {
+            return None;
+        }
+        self.vectors.as_ref().map(|s| s.get(iid))
+    }
+
+    /// All live internal ids.
+    pub(crate) fn live(&self) -> &RoaringBitmap {
+        &self.live
+    }
+
+    /// Live internal ids that have a vector.
+    pub(crate) fn with_vector(&self) -> &RoaringBitmap {
+        &self.with_vector
+    }
+
+    /// The attribute indexes.
+    pub(crate) fn attributes(&self) -> &AttributeIndex {
+        &self.attrs
+    }
+
+    /// Whether a graph index is built.
+    pub(crate) fn has_graph(&self) -> bool {
+        self.ann.is_some()
+    }
+
+    /// Number of live nodes.
+    pub(crate) fn len(&self) -> u64 {
+        self.live.len()
+    }
+
+    /// Exact top-k over `ids` (all with vectors).
+    pub(crate) fn exact_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &RoaringBitmap,
+    ) -> Vec<(u32, f32)> {
+        match &self.vectors {
+            Some(store) => flat::exact_top_k(store, self.meta.metric, query, k, ids.iter()),
+            None => Vec::new(),
+        }
+    }
+
+    /// Graph search restricted to `allowed` (live ids with vectors, filtered).
+    pub(crate) fn graph_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        allowed: &RoaringBitmap,
+    ) -> Vec<(u32, f32)> {
+        let Some(ann) = &self.ann else {
+            return self.exact_search(query, k, allowed);
+        };
+        let filter = |iid: u32| allowed.contains(iid);
+        ann.index.search(query, k, ef.max(k), Some(&filter))
+    }
+
+    /// Writes new or replacing nodes and deletes `deletes`, durably and
+    /// atomically, then applies the change to memory. `meta` is the new meta
+    /// record (dimension, embedder, next id); its generation is advanced here.
+    pub(crate) fn apply(
+        &mut self,
+        mut meta: CollectionMeta,
+        new_nodes: Vec<(u32, NewNode)>,
+        deletes: Vec<u32>,
+        config: &Config,
+    ) -> Result<()> {
+        meta.generation += 1;
+        let mut batch = WriteBatch::default();
+        for iid in &deletes {
+            if let Some(n) = self.nodes.get(iid) {
+                batch.delete_nodes.push(n.id.clone());
+                batch.delete_vectors.push(*iid);
+            }
+        }
+        for (iid, n) in &new_nodes {
+            if let Some(old) = n.replaces {
+                batch.delete_vectors.push(old);
+            }
+            batch.put_nodes.push((
+                n.id.clone(),
+                StoredNode {
+                    iid: *iid,
+                    attrs: n.attrs.clone(),
+                },
+            ));
+            if let Some(v) = &n.vector {
+                batch.put_vectors.push((*iid, v.clone()));
+            }
+        }
+        self.store.commit(&batch, &meta)?;
+        // Committed: from here on nothing may fail.
+        self.meta = meta;
+        for iid in deletes {
+            self.unindex_node(iid);
+        }
+        let mut fresh = Vec::new();
+        for (iid, n) in new_nodes {
+            if let Some(old) = n.replaces {
+                self.unindex_node(old);
+            }
+            if let (Some(v), Some(dim)) = (&n.vector, self.meta.dimension) {
+                self.vectors
+                    .get_or_insert_with(|| VectorStore::new(dim))
+                    .set(iid, v);
+                self.with_vector.insert(iid);
+                fresh.push(iid);
+            }
+            self.index_node(
+                iid,
+                Node {
+                    id: n.id,
+                    attrs: n.attrs,
+                },
+            );
+        }
+        if let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) {
+            // An attribute-only update keeps its internal id, already in the graph.
+            fresh.retain(|i| !ann.indexed.contains(*i));
+            let items: Vec<(u32, &[f32])> = fresh.iter().map(|i| (*i, store.get(*i))).collect();
+            ann.index.insert(&items);
+            ann.indexed.extend(fresh);
+        }
+        // Index maintenance failing (bad params) must not fail a committed write.
+        let _ = self.maintain_ann(config);
+        Ok(())
+    }
+
+    /// Builds the graph when the collection outgrows the exact scan, and
+    /// rebuilds it when tombstones pass the configured fraction.
+    fn maintain_ann(&mut self, config: &Config) -> Result<()> {
+        let wanted = match self.meta.index {
+            IndexKind::Flat => false,
+            IndexKind::Hnsw => !self.with_vector.is_empty(),
+            IndexKind::Auto => self.with_vector.len() as usize >= config.flat_threshold,
+        };
+        if !wanted {
+            self.ann = None;
+            return Ok(());
+        }
+        let stale = match &self.ann {
+            None => true,
+            Some(ann) => {
+                let dead = ann.indexed.len() - (&ann.indexed & &self.with_vector).len();
+                dead as f64 > config.compact_fraction * ann.indexed.len() as f64
+            }
+        };
+        if stale {
+            self.rebuild_ann()?;
+        }
+        Ok(())
+    }
+
+    fn rebuild_ann(&mut self) -> Result<()> {
+        let (Some(store), Some(dim)) = (&self.vectors, self.meta.dimension) else {
+            return Ok(());
+        };
+        let index = HnswIndex::new(
+            self.meta.metric,
+            dim,
+            self.meta.params,
+            self.with_vector.len() as usize,
+        )?;
+        let items: Vec<(u32, &[f32])> = self.with_vector.iter().map(|i| (i, store.get(i))).collect();
+        index.insert(&items);
+        self.ann = Some(Ann {
+            index: Box::new(index),
+            indexed: self.with_vector.clone(),
+            saved_generation: None,
+        });
+        Ok(())
+    }
+
+    /// Persists the graph index if it changed since it was last saved, so
+    /// that the next load does not rebuild it.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let generation = self.meta.generation;
+        if let Some(ann) = &mut self.ann {
+            if ann.saved_generation != Some(generation) {
+                persist::save_graph(&self.dir, &self.meta, ann.index.as_ref(), &ann.indexed)?;
+                ann.saved_generation = Some(generation);
+            }
+        }
+        Ok(())
+    }
+
+    /// Approximate bytes of memory the loaded collection holds.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let nodes: usize = self
+            .nodes
+            .values()
+            .map(|n| 64 + n.id.len() + n.attrs.len() * 48)
+            .sum();
+        nodes
+            + self.attrs.memory_bytes()
+            + self.vectors.as_ref().map_or(0, |v| v.memory_bytes())
+            + self.ann.as_ref().map_or(0, |a| a.index.memory_bytes())
+    }
+
+    /// Removes the collection's files from `dir`.
+    pub(crate) fn remove_files(dir: &Path, name: &str) -> Result<()> {
+        persist::remove_graph(dir, name);
+        let path = dir.join(file_name(name));
+        std::fs::remove_file(&path)
+            .map_err(|e| Error::io(format!("cannot remove {}", path.display()), e))
+    }
+
+    /// Node count stored in the file of collection `name` (without loading it).
+    pub(crate) fn stored_count(dir: &Path, name: &str) -> Result<(CollectionMeta, u64)> {
+        let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
+        Ok((meta, store.node_count()?))
+    }
+}
+
+/// Error for a missing collection.
+pub(crate) fn not_found(tenant: &str, name: &str) -> Error {
+    Error::new(
+        ErrorKind::CollectionNotFound,
+        format!("Collection not found: {name} (tenant {tenant})"),
+    )
+}

@@ -1,0 +1,158 @@
+//! The choice between an exact scan and a graph search, made in one place
+//! from the filter's match count, and the text `EXPLAIN` prints.
+
+use std::fmt;
+
+use crate::config::Config;
+
+/// How a similarity query runs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Strategy {
+    /// Exact distances to every candidate.
+    Exact {
+        /// Why the exact scan was chosen.
+        reason: String,
+    },
+    /// HNSW graph search; with a filter, the filter is applied inside the
+    /// walk and `ef` is raised by the filter's selectivity.
+    Graph {
+        /// Search breadth used.
+        ef: usize,
+    },
+}
+
+/// What the planner knew and decided for one similarity query.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SearchPlan {
+    /// Live vectors in the collection.
+    pub(crate) total: u64,
+    /// Nodes the filter matches (with vectors), if there is a filter.
+    pub(crate) matches: Option<u64>,
+    /// Nearest neighbours wanted.
+    pub(crate) k: usize,
+    /// The decision.
+    pub(crate) strategy: Strategy,
+}
+
+/// Inputs of [`choose`].
+pub(crate) struct Facts {
+    pub(crate) total: u64,
+    pub(crate) matches: Option<u64>,
+    pub(crate) has_graph: bool,
+    pub(crate) exact_requested: bool,
+    pub(crate) ef: usize,
+    pub(crate) k: usize,
+}
+
+/// Largest `ef` a selective filter may raise the search breadth to.
+const MAX_EF: usize = 2048;
+
+/// Picks exact scan or graph search.
+///
+/// - `WITH (exact: true)`, or no graph index (small collection, `index: 'flat'`):
+///   exact scan.
+/// - A filter matching at most `exact_filter_threshold` nodes, or at most
+///   `exact_filter_fraction` of the collection: exact scan of just those
+///   nodes — exact recall at a cost proportional to the matches.
+/// - Otherwise graph search, with `ef` scaled by 1/selectivity (capped) so
+///   that enough allowed nodes are visited.
+pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
+    let strategy = if f.exact_requested {
+        Strategy::Exact {
+            reason: "exact: true requested".into(),
+        }
+    } else if !f.has_graph {
+        Strategy::Exact {
+            reason: format!(
+                "no graph index (collection below {} vectors or index 'flat')",
+                config.flat_threshold
+            ),
+        }
+    } else if let Some(m) = f.matches {
+        let fraction_limit = (config.exact_filter_fraction * f.total as f64) as u64;
+        if m <= config.exact_filter_threshold as u64 || m <= fraction_limit {
+            Strategy::Exact {
+                reason: format!(
+                    "filter matches {m} <= max({}, {:.0}% of {})",
+                    config.exact_filter_threshold,
+                    config.exact_filter_fraction * 100.0,
+                    f.total
+                ),
+            }
+        } else {
+            let selectivity = m as f64 / f.total.max(1) as f64;
+            let base = f.ef.max(f.k);
+            let raised = (base as f64 / selectivity).ceil() as usize;
+            Strategy::Graph {
+                ef: raised.clamp(base, MAX_EF.max(base)),
+            }
+        }
+    } else {
+        Strategy::Graph { ef: f.ef.max(f.k) }
+    };
+    SearchPlan {
+        total: f.total,
+        matches: f.matches,
+        k: f.k,
+        strategy,
+    }
+}
+
+impl fmt::Display for SearchPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.strategy {
+            Strategy::Exact { reason } => writeln!(f, "strategy: exact scan ({reason})")?,
+            Strategy::Graph { ef } => writeln!(f, "strategy: hnsw graph search (ef={ef})")?,
+        }
+        match self.matches {
+            Some(m) => writeln!(
+                f,
+                "filter: {m} of {} vectors match ({:.2}%)",
+                self.total,
+                100.0 * m as f64 / self.total.max(1) as f64
+            )?,
+            None => writeln!(f, "filter: none ({} vectors)", self.total)?,
+        }
+        write!(f, "k: {}", self.k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(total: u64, matches: Option<u64>) -> Facts {
+        Facts {
+            total,
+            matches,
+            has_graph: true,
+            exact_requested: false,
+            ef: 64,
+            k: 10,
+        }
+    }
+
+    #[test]
+    fn selective_filters_scan_exactly() {
+        let c = Config::new("unused");
+        let p = choose(&facts(1_000_000, Some(10_000)), &c);
+        assert!(matches!(p.strategy, Strategy::Exact { .. }));
+    }
+
+    #[test]
+    fn broad_filters_search_the_graph_with_raised_ef() {
+        let c = Config::new("unused");
+        let p = choose(&facts(1_000_000, Some(500_000)), &c);
+        assert_eq!(p.strategy, Strategy::Graph { ef: 128 });
+        let p = choose(&facts(1_000_000, None), &c);
+        assert_eq!(p.strategy, Strategy::Graph { ef: 64 });
+    }
+
+    #[test]
+    fn no_graph_means_exact() {
+        let c = Config::new("unused");
+        let mut f = facts(100, None);
+        f.has_graph = false;
+        assert!(matches!(choose(&f, &c).strategy, Strategy::Exact { .. }));
+    }
+}

@@ -1,0 +1,69 @@
+//! `catalog.redb`: one record per tenant. Every change is its own committed
+//! transaction, durable when the call returns.
+
+use std::path::Path;
+
+use redb::{Database, ReadableTable, TableDefinition};
+
+use crate::error::{Error, Result};
+use crate::storage::codec;
+use crate::tenant::record::TenantRecord;
+
+const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+
+/// The open catalog file.
+pub(crate) struct CatalogStore {
+    db: Database,
+}
+
+fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::io("catalog", e)
+}
+
+impl CatalogStore {
+    /// Opens or creates the catalog at `path`. Fails if another process holds it.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let db = Database::create(path).map_err(|e| {
+            Error::io(format!("cannot open catalog {}", path.display()), e)
+        })?;
+        let tx = db.begin_write().map_err(db_err)?;
+        tx.open_table(TENANTS).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(CatalogStore { db })
+    }
+
+    /// All tenant records.
+    pub(crate) fn load_all(&self) -> Result<Vec<TenantRecord>> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let table = tx.open_table(TENANTS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            out.push(codec::decode(v.value(), "tenant record")?);
+        }
+        Ok(out)
+    }
+
+    /// Inserts or replaces a tenant record.
+    pub(crate) fn put(&self, record: &TenantRecord) -> Result<()> {
+        let bytes = codec::encode(record)?;
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = tx.open_table(TENANTS).map_err(db_err)?;
+            table
+                .insert(record.name.as_str(), bytes.as_slice())
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Deletes a tenant record.
+    pub(crate) fn delete(&self, name: &str) -> Result<()> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = tx.open_table(TENANTS).map_err(db_err)?;
+            table.remove(name).map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+}

@@ -1,0 +1,177 @@
+//! What the catalog stores about a tenant: status, options, timestamps.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::parser::ast::Opt;
+use crate::value::Value;
+
+/// Lifecycle status of a tenant (PQL.md, Lifecycle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Status {
+    Active,
+    Inactive,
+    Archived,
+    Suspended,
+    ReadOnly,
+    PendingDeletion,
+}
+
+impl Status {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Inactive => "inactive",
+            Status::Archived => "archived",
+            Status::Suspended => "suspended",
+            Status::ReadOnly => "read_only",
+            Status::PendingDeletion => "pending_deletion",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Status> {
+        match s.to_ascii_lowercase().as_str() {
+            "active" => Some(Status::Active),
+            "inactive" => Some(Status::Inactive),
+            "archived" => Some(Status::Archived),
+            "suspended" => Some(Status::Suspended),
+            "read_only" | "readonly" => Some(Status::ReadOnly),
+            "pending_deletion" => Some(Status::PendingDeletion),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A tenant as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TenantRecord {
+    pub(crate) name: String,
+    pub(crate) status: Status,
+    /// Options as given (`tier`, quotas, descriptive), validated.
+    pub(crate) options: BTreeMap<String, Value>,
+    /// Milliseconds since the Unix epoch.
+    pub(crate) created_at_ms: i64,
+    /// Milliseconds since the Unix epoch of the last status or option change.
+    pub(crate) updated_at_ms: i64,
+}
+
+/// Kinds of option values, for validation.
+enum OptKind {
+    Count,
+    Number,
+    Text(&'static [&'static str]),
+    AnyText,
+    Object,
+}
+
+/// Known tenant options and the kind of value each takes.
+fn option_kind(key: &str) -> Option<OptKind> {
+    Some(match key {
+        "tier" => OptKind::Text(&["free", "pro", "unlimited"]),
+        "max_vectors" | "max_storage_bytes" | "max_api_calls_per_minute"
+        | "max_concurrent_queries" | "max_dimension" | "max_results_per_query"
+        | "max_batch_size" | "retention_days" => OptKind::Count,
+        "max_storage_gb" | "max_storage_mb" | "max_qps" => OptKind::Number,
+        "isolation_level" => OptKind::Text(&["dedicated"]),
+        "display_name" => OptKind::AnyText,
+        "metadata" => OptKind::Object,
+        _ => return None,
+    })
+}
+
+/// Validates `opts` of CREATE TENANT / ALTER TENANT (except `status`, which
+/// the lifecycle handles) and returns them as a map.
+pub(crate) fn validate_options(opts: &[Opt]) -> Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for opt in opts {
+        let key = opt.key.as_str();
+        let kind = option_kind(key).ok_or_else(|| {
+            Error::invalid_option(format!(
+                "unknown tenant option '{key}'; known options: tier, max_vectors, \
+                 max_storage_gb, max_storage_mb, max_storage_bytes, max_qps, \
+                 max_api_calls_per_minute, max_concurrent_queries, max_dimension, \
+                 max_results_per_query, max_batch_size, isolation_level, display_name, \
+                 retention_days, metadata"
+            ))
+        })?;
+        let v = &opt.value;
+        let ok = match kind {
+            OptKind::Count => matches!(v.as_i64(), Some(n) if n >= 0),
+            OptKind::Number => matches!(v.as_f64(), Some(x) if x >= 0.0 && x.is_finite()),
+            OptKind::Text(allowed) => match v.as_str() {
+                Some(s) if allowed.contains(&s.to_ascii_lowercase().as_str()) => true,
+                Some(s) if key == "isolation_level" && s.eq_ignore_ascii_case("shared") => {
+                    return Err(Error::unsupported(
+                        "isolation_level 'shared' is not supported yet; every tenant gets \
+                         'dedicated' files and indexes",
+                    ))
+                }
+                _ => false,
+            },
+            OptKind::AnyText => v.as_str().is_some(),
+            OptKind::Object => matches!(v, Value::Object(_)),
+        };
+        if !ok {
+            let expected = match kind {
+                OptKind::Count => "a non-negative integer".to_string(),
+                OptKind::Number => "a non-negative number".to_string(),
+                OptKind::Text(allowed) => format!("one of '{}'", allowed.join("', '")),
+                OptKind::AnyText => "a string".to_string(),
+                OptKind::Object => "an object { ... }".to_string(),
+            };
+            return Err(Error::invalid_option(format!(
+                "tenant option '{key}' must be {expected}, got {v}"
+            )));
+        }
+        let normalised = match (kind, v) {
+            (OptKind::Text(_), Value::Str(s)) => Value::Str(s.to_ascii_lowercase()),
+            (OptKind::Count, v) => Value::Int(v.as_i64().unwrap_or_default()),
+            _ => v.clone(),
+        };
+        out.insert(key.to_string(), normalised);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opt(k: &str, v: Value) -> Opt {
+        Opt {
+            key: k.into(),
+            value: v,
+        }
+    }
+
+    #[test]
+    fn seed_options_validate() {
+        let m = validate_options(&[
+            opt("max_vectors", Value::Int(1_000_000)),
+            opt("max_storage_gb", Value::Int(10)),
+            opt("isolation_level", Value::Str("dedicated".into())),
+        ])
+        .unwrap();
+        assert_eq!(m["max_vectors"], Value::Int(1_000_000));
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_reason() {
+        let e = validate_options(&[opt("max_vectors", Value::Str("x".into()))]).unwrap_err();
+        assert!(e.message().contains("non-negative integer"), "{e}");
+        let e = validate_options(&[opt("colour", Value::Int(1))]).unwrap_err();
+        assert!(e.message().contains("unknown tenant option 'colour'"));
+        let e = validate_options(&[opt("isolation_level", Value::Str("shared".into()))])
+            .unwrap_err();
+        assert_eq!(e.kind(), &crate::error::ErrorKind::Unsupported);
+    }
+}
