@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::error::{Error, Position, Result};
+use crate::error::{Position, Result};
 use crate::executor::{self, Context};
 use crate::result::QueryResult;
 use crate::storage::Layout;

@@ -111,7 +111,7 @@ impl Collection {
                         format!("vector {iid} has dimension {} not {dim}", v.len()),
                     ));
                 }
-                store.set(iid, &v);
+                store.set(iid, &v)?;
                 c.with_vector.insert(iid);
             }
         }
@@ -258,9 +258,12 @@ impl Collection {
                 self.unindex_node(old);
             }
             if let (Some(v), Some(dim)) = (&n.vector, self.meta.dimension) {
-                self.vectors
+                // Lengths were checked against the dimension before the commit.
+                let stored = self
+                    .vectors
                     .get_or_insert_with(|| VectorStore::new(dim))
                     .set(iid, v);
+                debug_assert!(stored.is_ok(), "vector length checked before commit");
                 self.with_vector.insert(iid);
                 fresh.push(iid);
             }

@@ -206,11 +206,6 @@ impl Catalog {
             .ok_or_else(|| not_found(name))
     }
 
-    /// Whether tenant `name` exists.
-    pub(crate) fn exists(&self, name: &str) -> bool {
-        self.tenants.read().contains_key(name)
-    }
-
     /// Creates a tenant from `record`; `Ok(false)` if it exists and
     /// `if_not_exists` is set. Names differing only in case are refused,
     /// so that no two tenants can share a folder on a case-insensitive disk.
