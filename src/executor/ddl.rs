@@ -29,6 +29,7 @@ pub(super) fn create_tenant(
         options: validate_options(options)?,
         created_at_ms: now,
         updated_at_ms: now,
+        archive_crc: None,
     };
     if ctx.engine.catalog.create(record, if_not_exists)? {
         Ok(QueryResult::message(format!("Tenant {name} created")))

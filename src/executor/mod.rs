@@ -37,11 +37,17 @@ pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryRe
             options,
         } => ddl::create_tenant(ctx, name, *if_not_exists, options),
         Statement::AlterTenant { name, set } => ddl::alter_tenant(ctx, name, set),
-        Statement::ArchiveTenant { .. } | Statement::RestoreTenant { .. } => {
-            Err(Error::unsupported(
-                "ARCHIVE TENANT and RESTORE TENANT (cold storage) are not available yet; \
-                 they come with the tenant lifecycle work (issue 3)",
-            ))
+        Statement::ArchiveTenant { name } => {
+            let tenant = ctx.engine.catalog.get(name)?;
+            ctx.engine.catalog.archive(&tenant)?;
+            Ok(QueryResult::message(format!("Tenant {name} archived")))
+        }
+        Statement::RestoreTenant { name } => {
+            let tenant = ctx.engine.catalog.get(name)?;
+            ctx.engine.catalog.restore(&tenant)?;
+            Ok(QueryResult::message(format!(
+                "Tenant {name} restored (status inactive)"
+            )))
         }
         Statement::DropTenant { name, if_exists } => ddl::drop_tenant(ctx, name, *if_exists),
         Statement::ShowTenants { filter, limit } => show::show_tenants(ctx, filter.as_ref(), *limit),

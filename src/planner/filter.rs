@@ -7,7 +7,9 @@
 //! or `CONTAINS`; comparing values of different types (string with number)
 //! is false, not an error; `NOT` negates the whole sub-filter, so
 //! `NOT price > 5` matches nodes without a price. `EXISTS f` is true when the
-//! attribute is present, even if null; `f IS NULL` when it is missing or null.
+//! attribute is present, even if null; `f IS NULL` when it is missing or null;
+//! `f = null` and `f IN [.., null]` match an explicit null; `!=` and `NOT IN`
+//! never match a null.
 
 use std::cmp::Ordering;
 
@@ -123,7 +125,9 @@ where
             values,
             negated,
         } => match get(field) {
-            None | Some(Value::Null) => false,
+            None => false,
+            // Like `= null`, `IN [.., null]` matches a null; `NOT IN` never does.
+            Some(Value::Null) => !*negated && values.iter().any(|c| matches!(c, Value::Null)),
             Some(v) => values.iter().any(|c| v.loose_eq(c)) != *negated,
         },
         Expr::Contains { field, value } => match (get(field), value) {

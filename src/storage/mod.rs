@@ -7,8 +7,10 @@
 //!   tenants/<tenant>/
 //!     <collection>.redb       meta, nodes (id → record), vectors (iid → f32s)
 //!     <collection>.hnsw.*     persisted graph: a cache, rebuilt when stale
+//!   archive/<tenant>.tar.zst  cold storage of an archived tenant
 //! ```
 
+pub(crate) mod archive;
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
@@ -43,6 +45,14 @@ impl Layout {
 
     pub(crate) fn tenant_dir(&self, tenant: &str) -> PathBuf {
         self.tenants_dir().join(tenant)
+    }
+
+    pub(crate) fn archive_dir(&self) -> PathBuf {
+        self.root.join("archive")
+    }
+
+    pub(crate) fn archive(&self, tenant: &str) -> PathBuf {
+        archive::archive_path(&self.archive_dir(), tenant)
     }
 }
 

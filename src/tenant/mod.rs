@@ -1,6 +1,7 @@
 //! Tenants: the catalog (names → records, in memory and in `catalog.redb`),
 //! name validation, and each tenant's lazily loaded collections.
 
+mod lifecycle;
 pub(crate) mod names;
 pub(crate) mod record;
 
@@ -154,6 +155,17 @@ impl Tenant {
         Ok(())
     }
 
+    /// Flushes and unloads every collection, then runs `f` while holding the
+    /// collections lock, so no statement can load one meanwhile.
+    pub(crate) fn while_unloaded<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut loaded = self.collections.lock();
+        for c in loaded.values() {
+            c.write().flush()?;
+        }
+        loaded.clear();
+        f()
+    }
+
     /// Persists every loaded collection's graph index.
     pub(crate) fn flush(&self) -> Result<()> {
         let loaded: Vec<SharedCollection> = self.collections.lock().values().cloned().collect();
@@ -168,7 +180,7 @@ impl Tenant {
 /// statement (a read lock on a hash map: no disk on the query path).
 pub(crate) struct Catalog {
     store: CatalogStore,
-    layout: Layout,
+    pub(crate) layout: Layout,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
 }
 
@@ -184,8 +196,9 @@ impl Catalog {
             Error::io(format!("cannot create data folder {}", layout.root().display()), e)
         })?;
         let store = CatalogStore::open(&layout.catalog())?;
-        let tenants = store
-            .load_all()?
+        let records = store.load_all()?;
+        lifecycle::recover(&layout, &records)?;
+        let tenants = records
             .into_iter()
             .map(|r| (r.name.clone(), Arc::new(Tenant::new(r, &layout))))
             .collect();

@@ -62,6 +62,8 @@ pub(crate) struct TenantRecord {
     pub(crate) created_at_ms: i64,
     /// Milliseconds since the Unix epoch of the last status or option change.
     pub(crate) updated_at_ms: i64,
+    /// CRC-32 of the archive file while the tenant is archived.
+    pub(crate) archive_crc: Option<u32>,
 }
 
 /// Kinds of option values, for validation.

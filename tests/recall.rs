@@ -1,0 +1,177 @@
+//! Recall through the whole engine: PQL text in, results out, compared with
+//! a brute-force oracle computed in the test. Seeded data, fixed allowance.
+//! The collection is large enough to get a graph index, and EXPLAIN is
+//! asserted so the test proves which path ran.
+
+use pql::{Engine, Value};
+
+/// splitmix64: small, seeded, deterministic.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn gauss(&mut self) -> f32 {
+        // Sum of uniforms: close enough to normal for clustered test data.
+        (0..6).map(|_| self.unit()).sum::<f32>() - 3.0
+    }
+}
+
+const N: usize = 6_000;
+const DIM: usize = 24;
+const QUERIES: usize = 40;
+
+fn normalise(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+fn vector_literal(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Clustered data: 30 centres, points scattered around them.
+fn data(rng: &mut Rng) -> Vec<Vec<f32>> {
+    let centres: Vec<Vec<f32>> = (0..30)
+        .map(|_| (0..DIM).map(|_| rng.gauss() * 3.0).collect())
+        .collect();
+    (0..N)
+        .map(|i| {
+            let c = &centres[i % centres.len()];
+            let mut v: Vec<f32> = c.iter().map(|x| x + rng.gauss()).collect();
+            normalise(&mut v);
+            v
+        })
+        .collect()
+}
+
+fn ids(results: &pql::QueryResult) -> Vec<String> {
+    results
+        .column_values("_id")
+        .into_iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect()
+}
+
+fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: impl Fn(usize) -> bool) -> Vec<String> {
+    let mut d: Vec<(f32, usize)> = data
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| allowed(*i))
+        .map(|(i, v)| (1.0 - v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), i))
+        .collect();
+    d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    d.into_iter().take(10).map(|(_, i)| format!("n{i}")).collect()
+}
+
+/// Graph index from 1,000 vectors, and exact scans only for tiny filters, so
+/// that both paths run on this data.
+fn config(dir: &std::path::Path) -> pql::Config {
+    let mut config = pql::Config::new(dir);
+    config.flat_threshold = 1_000;
+    config.exact_filter_threshold = 100;
+    config.exact_filter_fraction = 0.0;
+    config
+}
+
+#[test]
+fn filtered_and_unfiltered_recall_at_10() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_with(config(dir.path())).unwrap();
+    engine.execute("CREATE TENANT t;").unwrap();
+    let mut rng = Rng(7);
+    let vectors = data(&mut rng);
+    for chunk in vectors.chunks(500).enumerate() {
+        let (c, rows) = chunk;
+        let nodes: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                let i = c * 500 + j;
+                format!(
+                    "{{ id: \"n{i}\", half: {}, tenth: {}, hundredth: {}, embedding: {} }}",
+                    i % 2,
+                    i % 10,
+                    i % 100,
+                    vector_literal(v)
+                )
+            })
+            .collect();
+        engine
+            .execute(&format!(
+                "QUERY items TENANT t CREATE NODES [{}];",
+                nodes.join(", ")
+            ))
+            .unwrap();
+    }
+    let queries: Vec<Vec<f32>> = (0..QUERIES)
+        .map(|_| {
+            let base = &vectors[(rng.next() % N as u64) as usize];
+            let mut q: Vec<f32> = base.iter().map(|x| x + rng.gauss() * 0.1).collect();
+            normalise(&mut q);
+            q
+        })
+        .collect();
+
+    let cases: [(&str, &str, fn(usize) -> bool); 4] = [
+        ("none", "", |_| true),
+        ("50%", "WHERE half = 0", |i| i % 2 == 0),
+        ("10%", "WHERE tenth = 3", |i| i % 10 == 3),
+        ("1%", "WHERE hundredth = 42", |i| i % 100 == 42),
+    ];
+    for (name, filter, allowed) in cases {
+        let mut hits = 0;
+        let mut total = 0;
+        for q in &queries {
+            let text = format!(
+                "QUERY items TENANT t {filter} SIMILAR TO {} TOP 10;",
+                vector_literal(q)
+            );
+            let got = ids(&engine.execute(&text).unwrap()[0]);
+            let want = brute_force(&vectors, q, allowed);
+            total += want.len();
+            hits += want.iter().filter(|w| got.contains(w)).count();
+        }
+        let recall = hits as f64 / total as f64;
+        assert!(recall >= 0.95, "recall@10 with filter {name}: {recall:.3}");
+
+        let plan = &engine
+            .execute(&format!(
+                "EXPLAIN QUERY items TENANT t {filter} SIMILAR TO {} TOP 10;",
+                vector_literal(&queries[0])
+            ))
+            .unwrap()[0];
+        let text: Vec<String> = plan
+            .column_values("plan")
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        let expect = if name == "1%" { "exact scan" } else { "hnsw graph search" };
+        assert!(
+            text.iter().any(|l| l.contains(expect)),
+            "filter {name}: expected {expect} in plan {text:?}"
+        );
+    }
+
+    // Reopening gives identical answers (graph reloaded or rebuilt).
+    let q = vector_literal(&queries[1]);
+    let text = format!("QUERY items TENANT t WHERE half = 1 SIMILAR TO {q} TOP 10;");
+    let before = engine.execute(&text).unwrap();
+    drop(engine);
+    let engine = Engine::open_with(config(dir.path())).unwrap();
+    let after = engine.execute(&text).unwrap();
+    assert_eq!(ids(&before[0]), ids(&after[0]));
+    let d0: Vec<&Value> = before[0].column_values("_distance");
+    let d1: Vec<&Value> = after[0].column_values("_distance");
+    assert_eq!(d0, d1);
+}
