@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 use pql::output::Format;
 
 /// PQL — an embedded, multi-tenant vector database.
@@ -12,7 +13,6 @@ use pql::output::Format;
 #[command(
     name = "pql",
     version,
-    args_conflicts_with_subcommands = true,
     after_help = AFTER_HELP
 )]
 pub struct Args {
@@ -65,6 +65,21 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 impl Args {
+    /// Parses the command line; exits with code 2 (clap's usage error) on
+    /// bad arguments, 0 after `--help` / `--version`.
+    pub fn parse_checked() -> Args {
+        let args = Args::parse();
+        if args.execute.is_some() && args.command.is_some() {
+            Args::command()
+                .error(
+                    ErrorKind::ArgumentConflict,
+                    "-e/--execute cannot be combined with a command (run)",
+                )
+                .exit();
+        }
+        args
+    }
+
     /// The data folder: `--data`, else `$PQL_DATA`, else `./pql-data`.
     pub fn data_dir(&self) -> PathBuf {
         self.data

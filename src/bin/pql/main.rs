@@ -17,14 +17,13 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
 use pql::Engine;
 
 use crate::args::{Args, Command};
 use crate::commands::Printer;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse_checked();
     match &args.command {
         Some(Command::Run { file }) => match read_script(file) {
             Ok(text) => run_text(&args, &text),
