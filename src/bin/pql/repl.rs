@@ -26,6 +26,8 @@ struct Repl {
     printer: Printer,
     /// The statement typed so far (lines joined with `\n`).
     buffer: String,
+    /// Every line typed since the buffer was last empty: one history entry.
+    typed: String,
     history: Option<PathBuf>,
     history_warned: bool,
     any_failed: bool,
@@ -74,6 +76,7 @@ pub fn run(engine: Engine, data_dir: &Path, format: Format) -> ExitCode {
             number_statements: false,
         },
         buffer: String::new(),
+        typed: String::new(),
         history,
         history_warned: false,
         any_failed: false,
@@ -100,7 +103,10 @@ impl Repl {
                         return;
                     }
                 }
-                Err(ReadlineError::Interrupted) => self.buffer.clear(),
+                Err(ReadlineError::Interrupted) => {
+                    self.buffer.clear();
+                    self.typed.clear();
+                }
                 Err(ReadlineError::Eof) => {
                     // The last statement may omit its ';' (PQL.md).
                     if !scan::is_blank(&self.buffer) {
@@ -139,12 +145,17 @@ impl Repl {
         }
         if !self.buffer.is_empty() {
             self.buffer.push('\n');
+            self.typed.push('\n');
         }
         self.buffer.push_str(line);
+        self.typed.push_str(line);
         let buffer = std::mem::take(&mut self.buffer);
         match scan::split_complete(&buffer) {
             Some((done, rest)) => {
-                self.remember(&buffer);
+                if scan::is_blank(rest) {
+                    let typed = std::mem::take(&mut self.typed);
+                    self.remember(&typed);
+                }
                 if !self.execute(done) {
                     return false;
                 }
