@@ -207,7 +207,10 @@ fn repl_through_a_pipe_joins_lines_into_one_statement_and_quits() {
         "no banner when stdin is not a terminal: {out}"
     );
     assert!(out.contains("Meta-commands"), "\\help prints help: {out}");
-    assert!(out.contains("Output format is json."), "{out}");
+    assert!(
+        stderr(&o).contains("Output format is json."),
+        "notes stay off a JSON stdout"
+    );
     let json: Vec<&str> = out.lines().filter(|l| l.starts_with('{')).collect();
     assert_eq!(
         json.len(),
@@ -234,7 +237,10 @@ fn repl_meta_command_errors_do_not_end_the_shell() {
     let err = stderr(&o);
     assert!(err.contains("unknown command \\frobnicate"), "{err}");
     assert!(err.contains("xml"), "{err}");
-    assert!(stdout(&o).contains("Timing is on."));
+    assert!(
+        stdout(&o).contains("Timing is on."),
+        "table mode: notes on stdout"
+    );
 }
 
 // ---- needs the real engine (parser + executor) -----------------------------

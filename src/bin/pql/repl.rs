@@ -59,7 +59,9 @@ pub fn run(engine: Engine, data_dir: &Path, format: Format) -> ExitCode {
         }
     }
     if interactive {
-        let shown = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        let shown = std::fs::canonicalize(data_dir)
+            .or_else(|_| std::path::absolute(data_dir))
+            .unwrap_or_else(|_| data_dir.to_path_buf());
         println!(
             "PQL {} (data: {}, embedder: {})\nType \\help for help, \\q to quit. Statements end with ';'.",
             env!("CARGO_PKG_VERSION"),
@@ -188,7 +190,9 @@ impl Repl {
                 format!("Output format is {f}.")
             }
         };
-        println!("{shown}");
+        // Feedback goes where Printer puts notes, so that JSON and CSV on
+        // stdout stay machine-readable.
+        let _ = self.printer.note(&shown);
         true
     }
 
