@@ -4,13 +4,20 @@
 //! Every function returns whole lines, each ending in `\n`, or an empty string
 //! when there is nothing to show; callers print the text as it is.
 //!
-//! - **Table** is for people: aligned columns, strings without quotes, `NULL`
-//!   for null, floats with at most 4 decimals, a `(N rows)` footer.
+//! - **Table** is for people: aligned columns (numbers right-aligned),
+//!   strings without quotes, `NULL` for null, floats with at most 4 decimals
+//!   (`0.1235`; scientific below 0.001), arrays and objects in PQL literal
+//!   form with arrays past 8 items elided, newlines and tabs in cells shown
+//!   as `\n` / `\t`, and a `(N rows)` footer. A message follows the table;
+//!   a result with neither columns nor message prints `OK`.
 //! - **JSON** is [JSON Lines](https://jsonlines.org): one object per
-//!   statement, values at full precision.
+//!   statement, `{"columns":[..],"rows":[[..]],"message":..,"elapsed_ms":..}`,
+//!   values at full precision (non-finite floats become `null`).
 //! - **CSV** is for spreadsheets and billing exports: a header row, then the
-//!   rows, quoted as RFC 4180 says. A statement that returns only a message
-//!   renders as a `# message` comment line.
+//!   rows, quoted as RFC 4180 says, lines ending in `\n`. Null is an empty
+//!   field and an empty string is `""`; arrays and objects are JSON text. A
+//!   message renders as a `# message` comment line (after the rows, if any),
+//!   which readers such as pandas skip with `comment='#'`.
 
 use std::fmt;
 use std::str::FromStr;
