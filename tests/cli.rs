@@ -198,7 +198,7 @@ fn continue_on_error_is_accepted_before_and_after_run() {
 fn repl_through_a_pipe_joins_lines_into_one_statement_and_quits() {
     let env = Env::new();
     let input =
-        "\\help\n\\format json\nSHOW\n  TENANTS -- a comment; not the end\n;\n\\q\nSHOW STATS;\n";
+        "\\help\nSHOW -- a comment; not the end\n\\format json\n  TENANTS\n;\n\\q\nSHOW STATS;\n";
     let o = env.run(&[], input);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{o:?}");
     let out = stdout(&o);

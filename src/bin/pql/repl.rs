@@ -128,7 +128,11 @@ impl Repl {
 
     /// Handles one line of input; `false` means quit.
     fn line(&mut self, line: &str) -> bool {
-        let in_code = scan::scan(&self.buffer).state == State::Code;
+        // A `-- comment` ends with the line, so the next line starts in code.
+        let in_code = matches!(
+            scan::scan(&self.buffer).state,
+            State::Code | State::LineComment
+        );
         let starts_meta = line.trim_start().starts_with('\\');
         if (self.buffer.is_empty() || (in_code && starts_meta)) && !line.trim().is_empty() {
             if let Some(parsed) = meta::parse(line) {
