@@ -1,2 +1,88 @@
-//! The `pql` command: REPL, script runner, one-shot `-e`.
-fn main() {}
+//! The `pql` command: interactive shell, script runner (`pql run FILE`) and
+//! one-shot statements (`pql -e "..."`). It uses only the public API of the
+//! `pql` library.
+//!
+//! Exit codes: 0 success; 1 a statement failed or the script did not parse;
+//! 2 the command could not start (bad arguments, unreadable script, data
+//! folder that cannot be opened).
+
+mod args;
+mod commands;
+mod complete;
+mod meta;
+mod repl;
+mod scan;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use pql::Engine;
+
+use crate::args::{Args, Command};
+use crate::commands::Printer;
+
+fn main() -> ExitCode {
+    let args = Args::parse_checked();
+    match &args.command {
+        Some(Command::Run { file }) => match read_script(file) {
+            Ok(text) => run_text(&args, &text),
+            Err(msg) => {
+                eprintln!("pql: {msg}");
+                ExitCode::from(2)
+            }
+        },
+        None => match &args.execute {
+            Some(text) => run_text(&args, text),
+            None => match open(&args) {
+                Ok(engine) => repl::run(engine, &args.data_dir(), args.format),
+                Err(code) => code,
+            },
+        },
+    }
+}
+
+/// Runs a whole script (from `run` or `-e`) and turns the outcome into the
+/// exit code.
+fn run_text(args: &Args, text: &str) -> ExitCode {
+    let engine = match open(args) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    let printer = Printer {
+        format: args.format,
+        timing: false,
+        number_statements: true,
+    };
+    let mut session = engine.session();
+    let outcome = commands::run(&mut session, text, &printer, args.continue_on_error);
+    if outcome.is_failure() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn open(args: &Args) -> Result<Engine, ExitCode> {
+    let dir = args.data_dir();
+    Engine::open(&dir).map_err(|e| {
+        eprintln!(
+            "pql: cannot open data folder {}: {}",
+            dir.display(),
+            e.message()
+        );
+        ExitCode::from(2)
+    })
+}
+
+/// Reads a script file, or stdin for `-`.
+fn read_script(file: &Path) -> Result<String, String> {
+    if file == Path::new("-") {
+        let mut text = String::new();
+        return std::io::stdin()
+            .read_to_string(&mut text)
+            .map(|_| text)
+            .map_err(|e| format!("cannot read the script from standard input: {e}"));
+    }
+    std::fs::read_to_string(file).map_err(|e| format!("cannot read script {}: {e}", file.display()))
+}

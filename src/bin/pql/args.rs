@@ -1,0 +1,89 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+use pql::output::Format;
+
+/// PQL — an embedded, multi-tenant vector database.
+///
+/// With no command, `pql` starts an interactive shell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pql",
+    version,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    /// Data folder [default: ./pql-data]
+    #[arg(long, global = true, value_name = "DIR", env = "PQL_DATA")]
+    pub data: Option<PathBuf>,
+
+    /// How results are printed: table, json (JSON Lines) or csv
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "table",
+          value_parser = parse_format)]
+    pub format: Format,
+
+    /// Run these statements and exit (e.g. -e "SHOW TENANTS;")
+    #[arg(short = 'e', long = "execute", value_name = "STATEMENTS")]
+    pub execute: Option<String>,
+
+    /// With `run` or `-e`: run every statement even after one fails (exit
+    /// code 1 at the end if any failed)
+    #[arg(long, global = true)]
+    pub continue_on_error: bool,
+
+    /// What to do; none starts the interactive shell.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  pql                                   interactive shell (\\help inside)
+  pql run examples/tenants.pql          run a script, stop at the first error
+  pql -e \"SHOW TENANTS;\" --format json  one JSON object per statement
+  cat script.pql | pql run -            read the script from standard input
+
+Exit codes: 0 success; 1 a statement failed or the script did not parse;
+2 bad arguments, unreadable script or data folder that cannot be opened.";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a PQL script (`-` reads it from standard input)
+    Run {
+        /// The script file, or `-` for standard input
+        #[arg(value_name = "FILE.pql")]
+        file: PathBuf,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+impl Args {
+    /// Parses the command line; exits with code 2 (clap's usage error) on
+    /// bad arguments, 0 after `--help` / `--version`.
+    pub fn parse_checked() -> Args {
+        let args = Args::parse();
+        if args.execute.is_some() && args.command.is_some() {
+            Args::command()
+                .error(
+                    ErrorKind::ArgumentConflict,
+                    "-e/--execute cannot be combined with a command (run)",
+                )
+                .exit();
+        }
+        args
+    }
+
+    /// The data folder: `--data`, else `$PQL_DATA`, else `./pql-data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("pql-data"))
+    }
+}

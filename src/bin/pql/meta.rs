@@ -1,0 +1,128 @@
+//! REPL meta-commands (`\help`, `\timing`, `\format`, `\q`).
+
+use pql::output::Format;
+
+/// A meta-command typed at the REPL prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meta {
+    /// `\help`, `\h`, `\?`: list statements and meta-commands.
+    Help,
+    /// `\timing [on|off]`: toggle (or set) printing each statement's time.
+    Timing(Option<bool>),
+    /// `\format [table|json|csv]`: show or set the output format.
+    Format(Option<Format>),
+    /// `\q`, `\quit`, `exit`, `quit`: leave the shell.
+    Quit,
+}
+
+/// Meta-command names, for completion.
+pub const NAMES: &[&str] = &["\\help", "\\timing", "\\format", "\\q"];
+
+/// Parses a line that starts with `\` (or is `exit` / `quit`). `None` when
+/// the line is not a meta-command; `Err` with a message for a bad one.
+pub fn parse(line: &str) -> Option<Result<Meta, String>> {
+    let line = line.trim();
+    let bare = line.trim_end_matches(';').trim_end();
+    if bare.eq_ignore_ascii_case("exit") || bare.eq_ignore_ascii_case("quit") {
+        return Some(Ok(Meta::Quit));
+    }
+    let rest = line.strip_prefix('\\')?;
+    let mut words = rest.split_whitespace();
+    let name = words.next().unwrap_or("");
+    let arg = words.next();
+    if let Some(extra) = words.next() {
+        return Some(Err(format!("\\{name}: unexpected argument '{extra}'")));
+    }
+    let meta = match name {
+        "help" | "h" | "?" => Ok(Meta::Help),
+        "q" | "quit" => Ok(Meta::Quit),
+        "timing" => match arg.map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(Meta::Timing(None)),
+            Some("on") => Ok(Meta::Timing(Some(true))),
+            Some("off") => Ok(Meta::Timing(Some(false))),
+            Some(other) => Err(format!("\\timing: expected on or off, got '{other}'")),
+        },
+        "format" => match arg {
+            None => Ok(Meta::Format(None)),
+            Some(f) => f.parse().map(|f| Meta::Format(Some(f))),
+        },
+        other => Err(format!(
+            "unknown command \\{other}: type \\help for the list"
+        )),
+    };
+    Some(meta)
+}
+
+/// The text `\help` prints.
+pub const HELP: &str = "\
+Statements end with ';' (a statement may span lines). Keywords are case-insensitive.
+
+Tenants
+  CREATE TENANT [IF NOT EXISTS] name [WITH (tier: 'pro', max_vectors: 1000, ...)];
+  ALTER TENANT name SET option = value [, ...];
+  ARCHIVE TENANT name;   RESTORE TENANT name;   DROP TENANT [IF EXISTS] name;
+  SHOW TENANTS [WHERE filter] [LIMIT n];   DESCRIBE TENANT name;
+  USE TENANT name;       -- later statements may omit TENANT name
+
+Collections
+  CREATE COLLECTION name TENANT t [WITH (dimension: 384, metric: 'cosine', ...)];
+  ALTER COLLECTION name TENANT t SET ef_search = 128;
+  DROP COLLECTION name TENANT t;   SHOW COLLECTIONS TENANT t;
+
+Nodes and search
+  QUERY c TENANT t CREATE NODE { id: \"p1\", name: \"Widget\", embedding: embed(\"text\") };
+  QUERY c TENANT t CREATE NODES [ {...}, {...} ];   QUERY c TENANT t UPSERT NODE {...};
+  QUERY c TENANT t WHERE id = \"p1\" UPDATE SET price = 10;
+  QUERY c TENANT t WHERE category = \"old\" DELETE;
+  QUERY c TENANT t [WHERE filter] [SIMILAR TO embed(\"text\") | [0.1, ...] | NODE \"id\"]
+        [TOP k | LIMIT k] [WITH (ef: 128, exact: true)] [RETURN field, ... | RETURN COUNT(*)];
+  EXPLAIN QUERY ...;
+
+Usage
+  SHOW USAGE [FOR TENANT t] [PERIOD '2026-11' | FROM '2026-11-01' TO '2026-11-30'];
+  SHOW STATS;
+
+Meta-commands
+  \\help                 this text (also \\h, \\?)
+  \\timing [on|off]      print the time each statement took
+  \\format [table|json|csv]  show or set the output format
+  \\q                    quit (also exit, quit, Ctrl-D)
+
+Ctrl-C clears the statement being typed; Tab completes keywords, tenants and collections.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_meta_commands() {
+        assert_eq!(parse("\\help"), Some(Ok(Meta::Help)));
+        assert_eq!(parse("  \\? "), Some(Ok(Meta::Help)));
+        assert_eq!(parse("\\q"), Some(Ok(Meta::Quit)));
+        assert_eq!(parse("exit"), Some(Ok(Meta::Quit)));
+        assert_eq!(parse("QUIT;"), Some(Ok(Meta::Quit)));
+        assert_eq!(parse("\\timing"), Some(Ok(Meta::Timing(None))));
+        assert_eq!(parse("\\timing ON"), Some(Ok(Meta::Timing(Some(true)))));
+        assert_eq!(parse("\\format"), Some(Ok(Meta::Format(None))));
+        assert_eq!(
+            parse("\\format csv"),
+            Some(Ok(Meta::Format(Some(Format::Csv))))
+        );
+    }
+
+    #[test]
+    fn statements_are_not_meta_commands() {
+        assert_eq!(parse("SHOW TENANTS;"), None);
+        assert_eq!(parse("exit_code"), None);
+    }
+
+    #[test]
+    fn bad_meta_commands_explain_themselves() {
+        assert!(matches!(parse("\\format xml"), Some(Err(m)) if m.contains("xml")));
+        assert!(matches!(parse("\\timing maybe"), Some(Err(_))));
+        assert!(matches!(parse("\\frobnicate"), Some(Err(m)) if m.contains("\\help")));
+        assert!(matches!(parse("\\q now please"), Some(Err(_))));
+        assert!(matches!(parse("\\"), Some(Err(_))));
+    }
+}

@@ -1,0 +1,269 @@
+//! The interactive shell: multi-line statements, history, completion,
+//! meta-commands. One `Session` lives as long as the shell, so `USE TENANT`
+//! persists between statements.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use rustyline::config::Config as EditorConfig;
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{CompletionType, Editor};
+
+use pql::output::Format;
+use pql::{Engine, Session};
+
+use crate::commands::{self, Printer};
+use crate::complete::PqlHelper;
+use crate::meta::{self, Meta};
+use crate::scan::{self, State};
+
+/// The shell's state between lines.
+struct Repl {
+    session: Session,
+    editor: Editor<PqlHelper, FileHistory>,
+    printer: Printer,
+    /// The statement typed so far (lines joined with `\n`).
+    buffer: String,
+    /// Every line typed since the buffer was last empty: one history entry.
+    typed: String,
+    history: Option<PathBuf>,
+    history_warned: bool,
+    any_failed: bool,
+}
+
+/// Runs the shell until `\q` or end of input. When stdin is not a terminal
+/// (input piped in), there is no banner and no history, and the exit code is
+/// 1 if any statement failed, as for a script run with `--continue-on-error`.
+pub fn run(engine: Engine, data_dir: &Path, format: Format) -> ExitCode {
+    let interactive = std::io::stdin().is_terminal();
+    let config = EditorConfig::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .build();
+    let mut editor = match Editor::with_config(config) {
+        Ok(editor) => editor,
+        Err(e) => {
+            eprintln!("pql: cannot start the line editor: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    editor.set_helper(Some(PqlHelper::new(engine.clone())));
+    let history = if interactive { history_path() } else { None };
+    if let Some(path) = &history {
+        if let Err(e) = editor.load_history(path) {
+            if !is_not_found(&e) {
+                eprintln!("warning: cannot read history {}: {e}", path.display());
+            }
+        }
+    }
+    if interactive {
+        let shown = std::fs::canonicalize(data_dir)
+            .or_else(|_| std::path::absolute(data_dir))
+            .unwrap_or_else(|_| data_dir.to_path_buf());
+        println!(
+            "PQL {} (data: {}, embedder: {})\nType \\help for help, \\q to quit. Statements end with ';'.",
+            env!("CARGO_PKG_VERSION"),
+            shown.display(),
+            engine.config().embedder.name(),
+        );
+    }
+    let mut repl = Repl {
+        session: engine.session(),
+        editor,
+        printer: Printer {
+            format,
+            timing: false,
+            number_statements: false,
+        },
+        buffer: String::new(),
+        typed: String::new(),
+        history,
+        history_warned: false,
+        any_failed: false,
+    };
+    repl.run_loop();
+    repl.save_history();
+    if repl.any_failed && !interactive {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+impl Repl {
+    fn run_loop(&mut self) {
+        loop {
+            let prompt = self.prompt();
+            if let Some(helper) = self.editor.helper_mut() {
+                helper.pending.clone_from(&self.buffer);
+            }
+            match self.editor.readline(&prompt) {
+                Ok(line) => {
+                    if !self.line(&line) {
+                        return;
+                    }
+                }
+                Err(ReadlineError::Interrupted) => {
+                    self.buffer.clear();
+                    self.typed.clear();
+                }
+                Err(ReadlineError::Eof) => {
+                    // The last statement may omit its ';' (PQL.md).
+                    if !scan::is_blank(&self.buffer) {
+                        let text = std::mem::take(&mut self.buffer);
+                        self.execute(&text);
+                    }
+                    return;
+                }
+                Err(e) => {
+                    eprintln!("pql: cannot read input: {e}");
+                    self.any_failed = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one line of input; `false` means quit.
+    fn line(&mut self, line: &str) -> bool {
+        // A `-- comment` ends with the line, so the next line starts in code.
+        let in_code = matches!(
+            scan::scan(&self.buffer).state,
+            State::Code | State::LineComment
+        );
+        let starts_meta = line.trim_start().starts_with('\\');
+        if (self.buffer.is_empty() || (in_code && starts_meta)) && !line.trim().is_empty() {
+            if let Some(parsed) = meta::parse(line) {
+                self.remember(line);
+                return match parsed {
+                    Ok(m) => self.meta(m),
+                    Err(msg) => {
+                        eprintln!("{msg}");
+                        true
+                    }
+                };
+            }
+        }
+        if self.buffer.is_empty() && scan::is_blank(line) {
+            return true;
+        }
+        if !self.buffer.is_empty() {
+            self.buffer.push('\n');
+            self.typed.push('\n');
+        }
+        self.buffer.push_str(line);
+        self.typed.push_str(line);
+        let buffer = std::mem::take(&mut self.buffer);
+        match scan::split_complete(&buffer) {
+            Some((done, rest)) => {
+                if scan::is_blank(rest) {
+                    let typed = std::mem::take(&mut self.typed);
+                    self.remember(&typed);
+                }
+                if !self.execute(done) {
+                    return false;
+                }
+                if !scan::is_blank(rest) {
+                    self.buffer = rest.trim_start().to_string();
+                }
+            }
+            None => self.buffer = buffer,
+        }
+        true
+    }
+
+    fn meta(&mut self, m: Meta) -> bool {
+        let shown = match m {
+            Meta::Quit => return false,
+            Meta::Help => {
+                print!("{}", meta::HELP);
+                return true;
+            }
+            Meta::Timing(set) => {
+                self.printer.timing = set.unwrap_or(!self.printer.timing);
+                format!(
+                    "Timing is {}.",
+                    if self.printer.timing { "on" } else { "off" }
+                )
+            }
+            Meta::Format(None) => format!("Output format is {}.", self.printer.format),
+            Meta::Format(Some(f)) => {
+                self.printer.format = f;
+                format!("Output format is {f}.")
+            }
+        };
+        // Feedback goes where Printer puts notes, so that JSON and CSV on
+        // stdout stay machine-readable.
+        let _ = self.printer.note(&shown);
+        true
+    }
+
+    /// Runs statements, going on after errors as psql does; `false` when
+    /// stdout has gone away and the shell should stop.
+    fn execute(&mut self, text: &str) -> bool {
+        let outcome = commands::run(&mut self.session, text, &self.printer, true);
+        if outcome.is_failure() {
+            self.any_failed = true;
+        }
+        let tenant = self.session.current_tenant().map(str::to_string);
+        if let Some(helper) = self.editor.helper_mut() {
+            helper.tenant = tenant;
+        }
+        !outcome.output_closed
+    }
+
+    fn prompt(&self) -> String {
+        let primary = match self.session.current_tenant() {
+            Some(t) => format!("pql({t})> "),
+            None => "pql> ".to_string(),
+        };
+        if self.buffer.is_empty() {
+            return primary;
+        }
+        let mark = match scan::scan(&self.buffer).state {
+            State::SingleQuote => "'",
+            State::DoubleQuote => "\"",
+            State::BlockComment => "*",
+            State::Code | State::LineComment => ".",
+        };
+        let tail = format!("..{mark}> ");
+        let pad = primary.chars().count().saturating_sub(tail.len());
+        format!("{}{tail}", " ".repeat(pad))
+    }
+
+    /// Adds an entry to the history and saves it, so that a killed shell
+    /// keeps what was typed. A history that cannot be written is a warning,
+    /// given once.
+    fn remember(&mut self, entry: &str) {
+        if self.history.is_none() {
+            return;
+        }
+        let _ = self.editor.add_history_entry(entry);
+        self.save_history();
+    }
+
+    fn save_history(&mut self) {
+        let Some(path) = &self.history else { return };
+        if let Err(e) = self.editor.save_history(path) {
+            if !self.history_warned {
+                eprintln!("warning: cannot write history {}: {e}", path.display());
+                self.history_warned = true;
+            }
+        }
+    }
+}
+
+/// `$PQL_HISTORY`, else `~/.pql_history`; none when there is no home.
+fn history_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PQL_HISTORY").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
+    Some(PathBuf::from(home).join(".pql_history"))
+}
+
+fn is_not_found(e: &ReadlineError) -> bool {
+    matches!(e, ReadlineError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+}
