@@ -2,6 +2,8 @@
 //! line/column positions, pest failures become [`Error`]s of kind
 //! [`ErrorKind::ParseError`] whose message lists what was expected in English.
 
+use std::cell::Cell;
+
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
@@ -14,6 +16,8 @@ pub(crate) struct Source<'a> {
     text: &'a str,
     /// Byte offset of the first character of each line.
     line_starts: Vec<usize>,
+    /// The last `(offset, line, column)` computed.
+    last: Cell<(usize, usize, usize)>,
 }
 
 impl<'a> Source<'a> {
@@ -21,7 +25,11 @@ impl<'a> Source<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Source { text, line_starts }
+        Source {
+            text,
+            line_starts,
+            last: Cell::new((0, 1, 1)),
+        }
     }
 
     /// The whole text.
@@ -29,13 +37,23 @@ impl<'a> Source<'a> {
         self.text
     }
 
-    /// 1-based line and column (in characters) of byte `offset`.
+    /// 1-based line and column (in characters) of byte `offset`. Columns are
+    /// counted from the last position asked for when it is earlier on the
+    /// same line, so that many statements on one long line stay linear.
     pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = self.boundary(offset);
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line.saturating_sub(1)];
-        let column = self.text[start..offset].chars().count() + 1;
-        (line.max(1), column)
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let (last_offset, last_line, last_column) = self.last.get();
+        let column = if last_line == line && last_offset <= offset {
+            last_column + self.text[last_offset..offset].chars().count()
+        } else {
+            self.text[self.line_starts[line - 1]..offset]
+                .chars()
+                .count()
+                + 1
+        };
+        self.last.set((offset, line, column));
+        (line, column)
     }
 
     /// The [`Position`] of byte `offset`, with its source line.

@@ -71,8 +71,10 @@ fn is_keyword(rule: Rule) -> bool {
 
 /// The first significant child of `pair`, or an internal error.
 pub(crate) fn only<'i>(src: &Source<'_>, pair: Pair<'i, Rule>) -> Result<Pair<'i, Rule>> {
-    let err = src.internal(&pair);
-    significant(pair).next().ok_or(err)
+    match significant(pair.clone()).next() {
+        Some(p) => Ok(p),
+        None => Err(src.internal(&pair)),
+    }
 }
 
 /// A `value` (or one of its alternatives) as a [`Value`].
