@@ -101,7 +101,7 @@ impl<'a> Source<'a> {
     }
 
     /// Converts a pest failure into a positioned [`Error`].
-    pub(crate) fn from_pest(&self, err: pest::error::Error<Rule>) -> Error {
+    pub(crate) fn pest_error(&self, err: pest::error::Error<Rule>) -> Error {
         let mut offset = match err.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,

@@ -176,17 +176,16 @@ fn unescape(src: &Source<'_>, raw: &str, offset: usize) -> Result<String> {
             't' => '\t',
             'r' => '\r',
             '0' => '\0',
-            'u' => unicode_escape(&raw[i + 1..])
-                .and_then(|(c, len)| {
-                    // Skip the `{hex}` part that was just decoded.
-                    for _ in 0..len {
-                        chars.next();
-                    }
-                    Some(c)
-                })
-                .ok_or_else(|| {
+            'u' => {
+                let (c, len) = unicode_escape(&raw[i + 1..]).ok_or_else(|| {
                     src.error(at, "invalid unicode escape: expected \\u{hex} (1-6 digits)")
-                })?,
+                })?;
+                // Skip the `{hex}` part that was just decoded.
+                for _ in 0..len {
+                    chars.next();
+                }
+                c
+            }
             other => {
                 return Err(src.error(at, format!("unknown escape `\\{other}` in string")));
             }

@@ -44,7 +44,7 @@ pub fn parse(text: &str) -> Result<ast::Script> {
     let src = Source::new(text);
     nesting::check(&src)?;
     ensure_call_limit(text.len());
-    let pairs = PqlParser::parse(Rule::script, text).map_err(|e| src.from_pest(e))?;
+    let pairs = PqlParser::parse(Rule::script, text).map_err(|e| src.pest_error(e))?;
     let mut statements = Vec::new();
     for pair in pairs {
         if matches!(pair.as_rule(), Rule::semi | Rule::EOI) {

@@ -1,5 +1,6 @@
 //! Parser tests: statements, filters, errors, round-trips, robustness.
 
+mod arbitrary;
 mod errors;
 mod filters;
 mod robustness;
