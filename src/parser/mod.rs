@@ -10,6 +10,7 @@ pub mod ast;
 mod clauses;
 mod collection;
 mod display;
+mod display_lit;
 mod errors;
 mod expr;
 mod literal;

@@ -3,6 +3,8 @@
 mod arbitrary;
 mod errors;
 mod filters;
+mod lexical;
+mod queries;
 mod robustness;
 mod roundtrip;
 mod statements;
