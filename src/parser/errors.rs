@@ -162,9 +162,60 @@ fn rank(rule: Rule) -> u8 {
         Rule::EOI => 3,
         r if punctuation(r).is_some() => 2,
         Rule::cmp_op => 0,
-        r if format!("{r:?}").starts_with("kw_") => 0,
+        r if is_keyword(r) => 0,
         _ => 1,
     }
+}
+
+/// Keyword rules are the ones named `kw_*`.
+pub(crate) fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_create
+            | Rule::kw_alter
+            | Rule::kw_archive
+            | Rule::kw_restore
+            | Rule::kw_drop
+            | Rule::kw_show
+            | Rule::kw_describe
+            | Rule::kw_use
+            | Rule::kw_query
+            | Rule::kw_explain
+            | Rule::kw_if
+            | Rule::kw_tenant
+            | Rule::kw_tenants
+            | Rule::kw_collection
+            | Rule::kw_collections
+            | Rule::kw_usage
+            | Rule::kw_stats
+            | Rule::kw_for
+            | Rule::kw_period
+            | Rule::kw_from
+            | Rule::kw_nodes
+            | Rule::kw_node
+            | Rule::kw_upsert
+            | Rule::kw_where
+            | Rule::kw_update
+            | Rule::kw_delete
+            | Rule::kw_similar
+            | Rule::kw_to
+            | Rule::kw_using
+            | Rule::kw_top
+            | Rule::kw_limit
+            | Rule::kw_with
+            | Rule::kw_return
+            | Rule::kw_count
+            | Rule::kw_set
+            | Rule::kw_embed
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not
+            | Rule::kw_exists
+            | Rule::kw_in
+            | Rule::kw_contains
+            | Rule::kw_is
+            | Rule::kw_null
+    )
 }
 
 /// The printed form of a punctuation rule.
@@ -186,7 +237,7 @@ pub(crate) fn punctuation(rule: Rule) -> Option<&'static str> {
 }
 
 /// The English name of a rule in an "expected ..." list.
-fn rule_name(rule: Rule) -> String {
+pub(crate) fn rule_name(rule: Rule) -> String {
     if let Some(p) = punctuation(rule) {
         return p.to_string();
     }
@@ -196,7 +247,7 @@ fn rule_name(rule: Rule) -> String {
         Rule::lit_true => "true",
         Rule::lit_false => "false",
         Rule::lit_null => "null",
-        Rule::value | Rule::field_value | Rule::array | Rule::object => "value",
+        Rule::value | Rule::field_value | Rule::array | Rule::object | Rule::tuple => "value",
         Rule::number => "number",
         Rule::count => "integer",
         Rule::string | Rule::dq_string | Rule::sq_string => "string",

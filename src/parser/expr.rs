@@ -131,6 +131,7 @@ fn predicate(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Expr> {
         Rule::in_pred | Rule::not_in_pred => Expr::In {
             field,
             negated: tail.as_rule() == Rule::not_in_pred,
+            // `array` and `tuple` both hold a list of values.
             values: array(src, only(src, tail)?)?,
         },
         Rule::contains_pred => Expr::Contains {

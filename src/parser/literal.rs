@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use pest::iterators::Pair;
 
 use super::ast::Opt;
-use super::errors::{punctuation, Source};
+use super::errors::{is_keyword, punctuation, Source};
 use super::Rule;
 use crate::error::Result;
 use crate::value::Value;
@@ -16,57 +16,6 @@ use crate::value::Value;
 pub(crate) fn significant<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
     pair.into_inner()
         .filter(|p| punctuation(p.as_rule()).is_none() && !is_keyword(p.as_rule()))
-}
-
-/// Keyword rules are the ones named `kw_*`.
-fn is_keyword(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::kw_create
-            | Rule::kw_alter
-            | Rule::kw_archive
-            | Rule::kw_restore
-            | Rule::kw_drop
-            | Rule::kw_show
-            | Rule::kw_describe
-            | Rule::kw_use
-            | Rule::kw_query
-            | Rule::kw_explain
-            | Rule::kw_if
-            | Rule::kw_tenant
-            | Rule::kw_tenants
-            | Rule::kw_collection
-            | Rule::kw_collections
-            | Rule::kw_usage
-            | Rule::kw_stats
-            | Rule::kw_for
-            | Rule::kw_period
-            | Rule::kw_from
-            | Rule::kw_nodes
-            | Rule::kw_node
-            | Rule::kw_upsert
-            | Rule::kw_where
-            | Rule::kw_update
-            | Rule::kw_delete
-            | Rule::kw_similar
-            | Rule::kw_to
-            | Rule::kw_using
-            | Rule::kw_top
-            | Rule::kw_limit
-            | Rule::kw_with
-            | Rule::kw_return
-            | Rule::kw_count
-            | Rule::kw_set
-            | Rule::kw_embed
-            | Rule::kw_and
-            | Rule::kw_or
-            | Rule::kw_not
-            | Rule::kw_exists
-            | Rule::kw_in
-            | Rule::kw_contains
-            | Rule::kw_is
-            | Rule::kw_null
-    )
 }
 
 /// The first significant child of `pair`, or an internal error.
@@ -92,7 +41,7 @@ pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
     }
 }
 
-/// The items of an `array`.
+/// The items of an `array` or `tuple`.
 pub(crate) fn array(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Value>> {
     significant(pair).map(|p| value(src, p)).collect()
 }

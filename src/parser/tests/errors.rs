@@ -123,7 +123,12 @@ fn malformed_filters() {
         30,
         "expected AND, OR or ')'",
     );
-    check("QUERY p TENANT a WHERE x IN 1", 1, 29, "expected '['");
+    check(
+        "QUERY p TENANT a WHERE x IN 1",
+        1,
+        29,
+        "expected '(' or '['",
+    );
     check(
         "QUERY p TENANT a WHERE x IS 1",
         1,
@@ -251,4 +256,24 @@ fn too_deep_nesting_is_a_parse_error() {
     check(&text, 1, 24 + 4 * n, "filter nested deeper than 64 levels");
     let text = format!("CREATE TENANT t WITH (a: {})", "[".repeat(n + 5));
     check(&text, 1, 26 + n - 1, "nesting deeper than 64 levels");
+}
+
+#[test]
+fn every_rule_has_an_english_name() {
+    use crate::parser::errors::{is_keyword, rule_name};
+    use crate::parser::Rule;
+    for rule in Rule::all_rules() {
+        let debug = format!("{rule:?}");
+        assert_eq!(is_keyword(*rule), debug.starts_with("kw_"), "{debug}");
+        let name = rule_name(*rule);
+        assert!(
+            !name.is_empty() && !name.contains('_'),
+            "{debug} -> {name:?}"
+        );
+        if let Some(kw) = debug.strip_prefix("kw_") {
+            if kw != "embed" {
+                assert_eq!(name, kw.to_uppercase());
+            }
+        }
+    }
 }
