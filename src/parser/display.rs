@@ -45,13 +45,13 @@ fn tenant(f: &mut Formatter<'_>, tenant: &Option<String>) -> fmt::Result {
 }
 
 impl Display for Script {
-    /// Statements each ended by `;`, one per line.
+    /// The statements joined with `;\n` (the last `;` is optional in PQL).
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for (i, s) in self.statements.iter().enumerate() {
             if i > 0 {
-                f.write_str("\n")?;
+                f.write_str(";\n")?;
             }
-            write!(f, "{s};")?;
+            write!(f, "{s}")?;
         }
         Ok(())
     }

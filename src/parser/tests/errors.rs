@@ -190,6 +190,25 @@ fn bad_literals_point_at_themselves() {
 }
 
 #[test]
+fn option_lists() {
+    check(
+        "CREATE TENANT x WITH (a: 1,, )",
+        1,
+        28,
+        "expected option name or ')'",
+    );
+    check("CREATE TENANT x WITH (a 1)", 1, 25, "expected ':'");
+    check("ALTER TENANT x SET", 1, 19, "expected option name");
+    check("ALTER TENANT x SET a: 1", 1, 21, "expected '='");
+    check(
+        "CREATE TENANT x WITH (a: {1: 2})",
+        1,
+        27,
+        "expected key or '}'",
+    );
+}
+
+#[test]
 fn vector_literal_holds_only_numbers() {
     check(
         "QUERY p TENANT a SIMILAR TO [1, 'a']",

@@ -31,7 +31,7 @@ fn round_trip(text: &str) {
     };
     assert_eq!(first, second, "{text:?} printed as {printed:?}");
     let reprinted: Vec<String> = second.iter().map(|s| s.to_string()).collect();
-    assert_eq!(printed, format!("{};", reprinted.join(";\n")));
+    assert_eq!(printed, reprinted.join(";\n"));
 }
 
 pub(super) const STATEMENTS: &[&str] = &[
@@ -86,6 +86,16 @@ fn hand_written_statements_round_trip() {
 #[test]
 fn seed_000_round_trips() {
     round_trip(SEED_000);
+}
+
+#[test]
+fn script_prints_statements_joined_by_semicolon_newline() {
+    let script = match parse("show stats ; use tenant a;") {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(script.to_string(), "SHOW STATS;\nUSE TENANT a");
+    assert_eq!(Script { statements: vec![] }.to_string(), "");
 }
 
 #[test]
