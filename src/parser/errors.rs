@@ -272,28 +272,13 @@ pub(crate) fn rule_name(rule: Rule) -> String {
     }
 }
 
-/// Starts of statements: when one of them is expected, `;` and the end of
-/// input are noise in the message.
-fn starts_statement(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::kw_create
-            | Rule::kw_alter
-            | Rule::kw_archive
-            | Rule::kw_restore
-            | Rule::kw_drop
-            | Rule::kw_show
-            | Rule::kw_describe
-            | Rule::kw_use
-            | Rule::kw_query
-            | Rule::kw_explain
-    )
-}
-
 /// `expected A, B or C`, deduplicated, in a stable order.
 fn expected_message(positives: &[Rule], negatives: &[Rule]) -> String {
     let mut rules: Vec<Rule> = positives.to_vec();
-    if rules.iter().any(|r| starts_statement(*r)) {
+    // Where a statement may start, `;` (an empty statement) and the end of
+    // input are valid too, but listing them only hides the useful words.
+    // EXPLAIN is expected nowhere else.
+    if rules.contains(&Rule::kw_explain) {
         rules.retain(|r| !matches!(r, Rule::semi | Rule::EOI));
     }
     if rules.contains(&Rule::semi) {

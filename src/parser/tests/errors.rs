@@ -296,3 +296,41 @@ fn every_rule_has_an_english_name() {
         }
     }
 }
+
+#[test]
+fn messages_list_what_may_come_next() {
+    for (text, column, message) in [
+        (
+            "QUERY p TENANT a WHERE x = 1 TOPP 10",
+            30,
+            "expected AND, OR, UPDATE, DELETE, SIMILAR, TOP, LIMIT, WITH, RETURN or ';'",
+        ),
+        (
+            "QUERY p TENANT a FOO",
+            18,
+            "expected CREATE, UPSERT, WHERE, UPDATE, DELETE, SIMILAR, TOP, LIMIT, WITH, RETURN or ';'",
+        ),
+        (
+            "QUERY p FOO",
+            9,
+            "expected TENANT, CREATE, UPSERT, WHERE, UPDATE, DELETE, SIMILAR, TOP, LIMIT, WITH, RETURN or ';'",
+        ),
+        ("QUERY p TENANT a WHERE x IS NOT", 32, "expected NULL"),
+        ("QUERY p TENANT a CREATE NODE", 29, "expected '{'"),
+        ("QUERY p TENANT a CREATE", 24, "expected NODE or NODES"),
+        ("QUERY p TENANT a UPDATE x = 1", 25, "expected SET"),
+        (
+            "QUERY p TENANT a SIMILAR TO embed('x') USING v RETURN",
+            54,
+            "expected COUNT or field name",
+        ),
+        ("QUERY p TENANT a RETURN COUNT(x)", 31, "expected '*'"),
+        ("SHOW USAGE FOR TENANT a PERIOD", 31, "expected string"),
+        ("SHOW USAGE FROM '2026-01-01'", 29, "expected TO"),
+        ("SHOW TENANTS WHERE a = 1 x", 26, "expected AND, OR, LIMIT or ';'"),
+        // `IF` alone may be a tenant named "if".
+        ("CREATE TENANT IF EXISTS x", 18, "expected NOT, WITH or ';'"),
+    ] {
+        check(text, 1, column, message);
+    }
+}
