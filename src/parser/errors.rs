@@ -255,7 +255,7 @@ pub(crate) fn rule_name(rule: Rule) -> String {
         Rule::field => "field name",
         Rule::ident => "identifier",
         Rule::opt_key => "option name",
-        Rule::opt_key_raw => "key",
+        Rule::object_key => "key",
         Rule::cmp_op => "comparison operator",
         Rule::filter | Rule::term | Rule::predicate => "condition",
         Rule::node_literal => "'{'",
