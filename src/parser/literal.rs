@@ -27,38 +27,77 @@ pub(crate) fn only<'i>(src: &Source<'_>, pair: Pair<'i, Rule>) -> Result<Pair<'i
 }
 
 /// A `value` (or one of its alternatives) as a [`Value`].
+///
+/// Nested arrays and objects are built with an explicit stack over the
+/// flattened pairs rather than by recursion: debug builds spend kilobytes of
+/// stack per recursive level, and 64 levels are allowed.
 pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
-    match pair.as_rule() {
-        Rule::value => value(src, only(src, pair)?),
-        Rule::string => Ok(Value::Str(string(src, pair)?)),
-        Rule::number => number(src, &pair),
-        Rule::lit_true => Ok(Value::Bool(true)),
-        Rule::lit_false => Ok(Value::Bool(false)),
-        Rule::lit_null => Ok(Value::Null),
-        Rule::array => Ok(Value::Array(array(src, pair)?)),
-        Rule::object => object(src, pair),
-        _ => Err(src.internal(&pair)),
+    enum Frame<'i> {
+        Array(Vec<Value>),
+        Object(BTreeMap<String, Value>, Option<(String, Pair<'i, Rule>)>),
     }
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    // Strings and keys are built whole; their inner pairs are skipped.
+    let mut skip_until = 0usize;
+    for p in std::iter::once(pair.clone()).chain(pair.clone().into_inner().flatten()) {
+        let span = p.as_span();
+        if span.start() < skip_until {
+            continue;
+        }
+        let done = match p.as_rule() {
+            Rule::lbracket => {
+                stack.push(Frame::Array(Vec::new()));
+                continue;
+            }
+            Rule::lbrace => {
+                stack.push(Frame::Object(BTreeMap::new(), None));
+                continue;
+            }
+            Rule::object_key => {
+                skip_until = span.end();
+                let k = key(src, p.clone())?;
+                match stack.last_mut() {
+                    Some(Frame::Object(_, pending)) => *pending = Some((k, p)),
+                    _ => return Err(src.internal(&p)),
+                }
+                continue;
+            }
+            Rule::rbracket | Rule::rbrace => match stack.pop() {
+                Some(Frame::Array(items)) => Value::Array(items),
+                Some(Frame::Object(map, _)) => Value::Object(map),
+                None => return Err(src.internal(&p)),
+            },
+            Rule::string => {
+                skip_until = span.end();
+                Value::Str(string(src, p)?)
+            }
+            Rule::number => number(src, &p)?,
+            Rule::lit_true => Value::Bool(true),
+            Rule::lit_false => Value::Bool(false),
+            Rule::lit_null => Value::Null,
+            // `value`, `array`, `object`, `object_pair`, `,`, `:`.
+            _ => continue,
+        };
+        match stack.last_mut() {
+            None => return Ok(done),
+            Some(Frame::Array(items)) => items.push(done),
+            Some(Frame::Object(map, pending)) => {
+                let Some((k, at)) = pending.take() else {
+                    return Err(src.internal(&pair));
+                };
+                if map.contains_key(&k) {
+                    return Err(src.error_at(&at, format!("duplicate key `{k}`")));
+                }
+                map.insert(k, done);
+            }
+        }
+    }
+    Err(src.internal(&pair))
 }
 
 /// The items of an `array` or `tuple`.
 pub(crate) fn array(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Value>> {
     significant(pair).map(|p| value(src, p)).collect()
-}
-
-fn object(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
-    let mut map = BTreeMap::new();
-    for entry in significant(pair) {
-        let mut parts = significant(entry.clone());
-        let (Some(k), Some(v)) = (parts.next(), parts.next()) else {
-            return Err(src.internal(&entry));
-        };
-        let key = key(src, k.clone())?;
-        if map.insert(key.clone(), value(src, v)?).is_some() {
-            return Err(src.error_at(&k, format!("duplicate key `{key}`")));
-        }
-    }
-    Ok(Value::Object(map))
 }
 
 /// An integer (`i64`) or float (`f64`) literal; out-of-range numbers are errors.

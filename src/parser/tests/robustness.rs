@@ -199,3 +199,46 @@ fn long_flat_inputs_parse_in_linear_time() {
     no_panic(&in_list);
     assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn deepest_accepted_nesting_needs_little_stack() {
+    // Builders use explicit stacks, so only pest recurses per level; with a
+    // short stack its guard turns the shortage into an error, never a crash.
+    let n = crate::parser::nesting::MAX_NESTING;
+    let inputs = [
+        format!(
+            "QUERY p TENANT a WHERE {}a = 1{}",
+            "(".repeat(n),
+            ")".repeat(n)
+        ),
+        format!("QUERY p TENANT a WHERE {}a = 1", "NOT ".repeat(n)),
+        format!(
+            "CREATE TENANT t WITH (a: {}1{})",
+            "[".repeat(n - 1),
+            "]".repeat(n - 1)
+        ),
+        format!(
+            "CREATE TENANT t WITH (a: {}1{})",
+            "{a: ".repeat(n - 1),
+            "}".repeat(n - 1)
+        ),
+    ];
+    for (kib, must_parse) in [(160, false), (256, false), (768, true)] {
+        let inputs = inputs.clone();
+        let run = std::thread::Builder::new()
+            .stack_size(kib * 1024)
+            .spawn(move || {
+                for text in &inputs {
+                    match parse(text) {
+                        Ok(_) => {}
+                        Err(e) if !must_parse => assert!(e.message().contains("nested"), "{e}"),
+                        Err(e) => panic!("{kib} KiB: {e}"),
+                    }
+                }
+            });
+        match run.map(|h| h.join()) {
+            Ok(Ok(())) => {}
+            other => panic!("{kib} KiB: {other:?}"),
+        }
+    }
+}
