@@ -1,9 +1,12 @@
 //! PQL text → AST ([`ast`]), with pest errors turned into positioned errors.
 //!
-//! The grammar is `grammar/pql.pest`; each statement family has its own
-//! builder module (`tenant`, `collection`, `query`), filters are built in
-//! `expr`, literals and names in `literal`, and [`ast`]'s `Display` (in
-//! `display`) prints canonical PQL that parses back to the same AST.
+//! The grammar is `grammar/pql.pest`. `nesting` bounds bracket depth before
+//! pest runs; each statement family has its own builder module (`tenant`,
+//! `collection`, `query`, with `clauses` shared by the administrative ones),
+//! filters are built in `expr`, literals and names in `literal`; `errors`
+//! turns byte offsets and pest failures into positioned errors. [`ast`]'s
+//! `Display` (`display`, `display_lit`) prints canonical PQL that parses
+//! back to the same AST.
 
 pub mod ast;
 

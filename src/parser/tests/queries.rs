@@ -162,3 +162,32 @@ fn explain_wraps_a_query() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The concrete statements of PQL.md, as written there.
+const PQL_MD: &str = r#"
+QUERY products TENANT acme CREATE NODE { id: "p1", name: "Widget", embedding: embed("High quality widget") };
+QUERY products TENANT acme WHERE id = "p1" UPDATE SET price = 10;   -- attribute or embedding
+QUERY products TENANT acme WHERE category = "old" DELETE;
+CREATE COLLECTION name TENANT t WITH (dimension: 384, metric: 'cosine', m: 16, ef_construction: 100, ef_search: 64);
+ALTER COLLECTION name TENANT t SET ef_search = 128;
+DROP COLLECTION name TENANT t;
+SHOW COLLECTIONS TENANT t;
+USE TENANT t;
+SHOW USAGE FOR TENANT t PERIOD '2026-11';
+SHOW USAGE FROM '2026-11-01' TO '2026-11-30';
+SHOW STATS;   -- aggregate: tenants by status, vectors, requests, pool hits/misses/evictions
+CREATE TENANT customer-123 WITH (tier: 'pro', max_storage_mb: 100, max_api_calls_per_minute: 60, metadata: { plan: "gold" });
+QUERY products TENANT acme WHERE price >= 10 AND tags CONTAINS "sale" SIMILAR TO [0.1, 0.2] USING embedding LIMIT 5 WITH (ef: 128, exact: true) RETURN id, name;
+EXPLAIN QUERY products TENANT acme SIMILAR TO NODE "p1" TOP 3 RETURN COUNT(*);
+"#;
+
+#[test]
+fn pql_md_examples_parse() {
+    let all = stmts(PQL_MD);
+    assert_eq!(all.len(), 14);
+    assert!(matches!(
+        &all[11],
+        Statement::CreateTenant { name, options, .. }
+            if name == "customer-123" && options.len() == 4
+    ));
+}
