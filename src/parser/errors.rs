@@ -106,19 +106,21 @@ impl<'a> Source<'a> {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
-        let message = if let Some(m) = self.unterminated(offset) {
-            m.to_string()
-        } else {
-            match &err.variant {
-                ErrorVariant::ParsingError {
-                    positives,
-                    negatives,
-                } => expected_message(positives, negatives),
-                ErrorVariant::CustomError { message } if message.contains("limit reached") => {
-                    "statement too large or too deeply nested to parse".to_string()
-                }
-                ErrorVariant::CustomError { message } => message.clone(),
+        let message = match &err.variant {
+            ErrorVariant::ParsingError {
+                positives,
+                negatives,
+            } => match self.unterminated(offset) {
+                // Comments may appear anywhere; a string only where one of
+                // the expected rules can start with a quote.
+                Some(m @ "unterminated comment") => m.to_string(),
+                Some(m) if positives.iter().any(|r| takes_string(*r)) => m.to_string(),
+                _ => expected_message(positives, negatives),
+            },
+            ErrorVariant::CustomError { message } if message.contains("limit reached") => {
+                "statement too large or too deeply nested to parse".to_string()
             }
+            ErrorVariant::CustomError { message } => message.clone(),
         };
         // An error at the very end points just after the last token, on
         // its line, rather than at an empty line after trailing newlines.
@@ -215,6 +217,23 @@ pub(crate) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_contains
             | Rule::kw_is
             | Rule::kw_null
+    )
+}
+
+/// Rules that may start with a quote.
+fn takes_string(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::string
+            | Rule::value
+            | Rule::field_value
+            | Rule::name
+            | Rule::field
+            | Rule::opt_key
+            | Rule::object_key
+            | Rule::filter
+            | Rule::term
+            | Rule::predicate
     )
 }
 

@@ -61,6 +61,10 @@ fn unterminated_string_and_comment() {
         "unterminated string",
     );
     check("SHOW STATS /* never closed", 1, 12, "unterminated comment");
+    // A quote where no string may stand is not about the string.
+    check("SHOW STATS 'abc", 1, 12, "expected ';'");
+    check("QUERY p TENANT a RETURN 'abc", 1, 25, "unterminated string");
+    check("CREATE TENANT t WITH ('abc", 1, 23, "unterminated string");
 }
 
 #[test]
