@@ -157,6 +157,9 @@ pub(crate) fn write_key(f: &mut fmt::Formatter<'_>, key: &str) -> fmt::Result {
 pub(crate) fn write_float(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
     if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e16 {
         write!(f, "{x:.1}")
+    } else if x.is_finite() && x.abs() >= 1e16 {
+        // Plain digits would read back as an out-of-range integer.
+        write!(f, "{x:e}")
     } else {
         write!(f, "{x}")
     }
@@ -221,5 +224,6 @@ mod tests {
         o.insert("k".to_string(), Value::Str("x\"y".into()));
         let v = Value::Array(vec![Value::Int(-7), Value::Object(o), Value::Null]);
         assert_eq!(v.to_string(), r#"[-7, { "a b": 2.0, k: "x\"y" }, null]"#);
+        assert_eq!(Value::Float(1e20).to_string(), "1e20");
     }
 }
