@@ -271,6 +271,25 @@ fn empty_index_and_wrong_dimensions() {
     assert!(idx.search(&[0.0; 4], 0, 10, None).is_empty());
     // k larger than the index.
     assert_eq!(idx.search(&[0.0; 4], 5, 0, None), vec![(1, 30f32.sqrt())]);
+    // NaN never panics hnsw_rs (it panics on NaN distances): it is farthest.
+    let nan = [f32::NAN; 4];
+    let other = HnswIndex::new(Metric::Dot, 4, PARAMS, 0).unwrap();
+    let items: Vec<(u32, &[f32])> = (0..80)
+        .map(|i| {
+            (
+                i,
+                if i % 2 == 0 {
+                    &nan[..]
+                } else {
+                    &[1.0, 0.0, 0.0, 0.0][..]
+                },
+            )
+        })
+        .collect();
+    other.insert(&items);
+    assert_eq!(other.search(&nan, 3, 16, None).len(), 3);
+    let got = other.search(&[1.0, 0.0, 0.0, 0.0], 3, 16, None);
+    assert!(got.iter().all(|x| x.0 % 2 == 1 && x.1 == -1.0), "{got:?}");
     // Saving over the empty save, then empty again, leaves no stale files.
     idx.save(dir.path(), "empty").unwrap();
     assert!(dir.path().join("empty.hnsw.graph").exists());
