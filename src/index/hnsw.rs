@@ -57,14 +57,13 @@ const MAX_DIM: usize = 65_536;
 /// a hint past this is clamped so that a wild hint cannot abort on allocation.
 const MAX_CAPACITY_HINT: usize = 1 << 22;
 
-/// Estimated heap bytes per stored vector, on top of its `dim · 4` bytes of
-/// values, for `m = 16`; see [`HnswIndex::memory_bytes`] for how it was
-/// measured and how it scales with `m`.
-const BYTES_PER_POINT_BASE: usize = 400;
+/// Estimated heap bytes per stored vector on top of its `dim · 4` bytes of
+/// values and its links (fitted; see [`HnswIndex::memory_bytes`]).
+const BYTES_PER_POINT_BASE: usize = 150;
 
-/// Estimated heap bytes per neighbour link (an `Arc<PointWithOrder>`: 8-byte
-/// pointer in the neighbour list + 32-byte allocation + allocator overhead).
-const BYTES_PER_LINK: usize = 56;
+/// Estimated heap bytes per neighbour link slot (an `Arc<PointWithOrder>`
+/// allocation, its pointer in the neighbour list, list slack), fitted.
+const BYTES_PER_LINK: usize = 86;
 
 /// Suffix of hnsw_rs's graph file.
 const GRAPH_SUFFIX: &str = ".hnsw.graph";
@@ -429,15 +428,17 @@ impl AnnIndex for HnswIndex {
         self.with_graph(|g| g.get_nb_point())
     }
 
-    /// An estimate, `len · (dim·4 + 400 + 56·(2m + m/(m−1)·… ≈ 2m+1))`
-    /// bytes, from hnsw_rs's layout: per point the vector (`Vec<f32>`), a
-    /// `Point` in an `Arc` with its 16 per-layer neighbour `Vec`s behind an
-    /// `RwLock` (~400 B with allocator overhead), and per neighbour link an
-    /// `Arc<PointWithOrder>` (~56 B); layer 0 keeps up to `2m` links.
+    /// An estimate: `len · (dim·4 + 150 + 86·(2m + 1))` bytes.
     ///
-    /// Measured (release, glibc malloc, RSS growth while building 100,000
-    /// vectors): see the numbers in the module tests' `memory_estimate`
-    /// comment; the estimate is within ±25% for dim 32–128, m 8–32.
+    /// Fitted to the resident-set growth while building (glibc malloc,
+    /// Gaussian data, dim 48, ef_construction 32; `memory_estimate` test):
+    /// m = 16 → 3,150 B/vector at 100,000 vectors and 3,154 at 30,000
+    /// (estimate 3,180); m = 8 → 1,770 B/vector at 30,000 (estimate 1,804).
+    /// So ~3 KB per vector at m = 16, of which only `dim·4` is the vector:
+    /// the rest is hnsw_rs's per-point `Arc`s, locks and one allocation per
+    /// neighbour link (layer 0 keeps up to `2m`). Not included: after a
+    /// reload, HNSW_RS_NOTES.md measured ~1 KB/vector more RSS than a fresh
+    /// build (the loader's temporary maps, kept by the allocator).
     fn memory_bytes(&self) -> usize {
         let per_point =
             self.dim * 4 + BYTES_PER_POINT_BASE + BYTES_PER_LINK * (2 * self.params.m + 1);

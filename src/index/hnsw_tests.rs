@@ -506,7 +506,17 @@ fn memory_estimate() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    for (dim, m) in [(48usize, 16usize), (48, 8)] {
+    // One configuration per process: memory freed by a dropped index stays
+    // in the allocator and would hide the next one's growth.
+    let m: usize = std::env::var("PQL_MEM_M")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
+    let dim: usize = std::env::var("PQL_MEM_DIM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(48);
+    {
         let mut rng = Rng(77);
         let data: Vec<f32> = (0..n * dim).map(|_| rng.normal()).collect();
         let params = GraphParams {
