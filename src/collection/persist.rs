@@ -16,7 +16,8 @@ use roaring::RoaringBitmap;
 use crate::collection::meta::CollectionMeta;
 use crate::collection::Ann;
 use crate::error::{Error, Result};
-use crate::index::{hnsw, AnnIndex};
+use crate::index::hnsw::HnswIndex;
+use crate::index::AnnIndex;
 
 const MAGIC: &[u8; 8] = b"PQLGST01";
 
@@ -44,7 +45,7 @@ pub(super) fn load_graph(
     if !with_vector.is_subset(&indexed) {
         return None;
     }
-    let index = hnsw::load(dir, &meta.name, meta.metric, dim).ok()?;
+    let index = HnswIndex::load(dir, &meta.name, meta.metric, dim).ok()?;
     Some(Ann {
         index: Box::new(index),
         indexed,
