@@ -246,7 +246,6 @@ fn repl_meta_command_errors_do_not_end_the_shell() {
 // ---- needs the real engine (parser + executor) -----------------------------
 
 #[test]
-#[ignore = "needs engine"]
 fn parse_error_shows_line_column_and_caret() {
     let o = Env::new().run(&["-e", "SHOW TENANTS;\nCREATE TENNANT x;"], "");
     assert_eq!(o.status.code(), Some(1));
@@ -257,7 +256,6 @@ fn parse_error_shows_line_column_and_caret() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn json_parse_error_has_line_and_column_numbers() {
     let o = Env::new().run(
         &["-e", "SHOW TENANTS;\nCREATE TENNANT x;", "--format", "json"],
@@ -273,7 +271,6 @@ fn json_parse_error_has_line_and_column_numbers() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn create_then_show_gives_two_json_lines() {
     let o = Env::new().run(
         &[
@@ -297,7 +294,6 @@ fn create_then_show_gives_two_json_lines() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn table_and_csv_output() {
     let env = Env::new();
     assert!(env.run(&["-e", "CREATE TENANT acme;"], "").status.success());
@@ -313,7 +309,6 @@ fn table_and_csv_output() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn a_script_stops_at_the_first_error_and_keeps_earlier_results() {
     let env = Env::new();
     let script = env.write(
@@ -336,7 +331,6 @@ fn a_script_stops_at_the_first_error_and_keeps_earlier_results() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn continue_on_error_runs_everything_and_still_exits_1() {
     let env = Env::new();
     let script = env.write(
@@ -361,7 +355,6 @@ fn continue_on_error_runs_everything_and_still_exits_1() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn a_script_that_succeeds_exits_0() {
     let env = Env::new();
     let script = env.write("ok.pql", "CREATE TENANT a; SHOW TENANTS;");
@@ -375,7 +368,6 @@ fn a_script_that_succeeds_exits_0() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn repl_keeps_use_tenant_between_statements() {
     let input = "CREATE TENANT acme;\nUSE TENANT acme;\n\
                  QUERY products CREATE NODE { id: \"p1\", embedding: [0.1, 0.2] };\n\
@@ -388,7 +380,6 @@ fn repl_keeps_use_tenant_between_statements() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn a_data_folder_that_cannot_be_opened_exits_2() {
     let env = Env::new();
     let file = env.write("not-a-folder", "x");
@@ -405,7 +396,6 @@ fn a_data_folder_that_cannot_be_opened_exits_2() {
 }
 
 #[test]
-#[ignore = "needs engine"]
 fn pql_data_env_chooses_the_folder() {
     let env = Env::new();
     let run = |args: &[&str]| {
