@@ -71,7 +71,10 @@ fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: impl Fn(usize) -> bool) ->
         .map(|(i, v)| (1.0 - v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), i))
         .collect();
     d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    d.into_iter().take(10).map(|(_, i)| format!("n{i}")).collect()
+    d.into_iter()
+        .take(10)
+        .map(|(_, i)| format!("n{i}"))
+        .collect()
 }
 
 /// Graph index from 1,000 vectors, and exact scans only for tiny filters, so
@@ -156,7 +159,11 @@ fn filtered_and_unfiltered_recall_at_10() {
             .iter()
             .map(|v| v.to_string())
             .collect();
-        let expect = if name == "1%" { "exact scan" } else { "hnsw graph search" };
+        let expect = if name == "1%" {
+            "exact scan"
+        } else {
+            "hnsw graph search"
+        };
         assert!(
             text.iter().any(|l| l.contains(expect)),
             "filter {name}: expected {expect} in plan {text:?}"

@@ -181,7 +181,11 @@ impl AttributeIndex {
         let Some(f) = self.fields.get(field) else {
             return RoaringBitmap::new();
         };
-        union(f.values.range(Key::of(value).class_bounds()).map(|(_, b)| b))
+        union(
+            f.values
+                .range(Key::of(value).class_bounds())
+                .map(|(_, b)| b),
+        )
     }
 
     /// Ids whose `field` compares to `value` by `op`, within one class.
@@ -294,7 +298,11 @@ mod tests {
         assert_eq!(a.contains("price", &Value::Str("hea".into())).len(), 1);
         assert_eq!(a.not_null("price").len(), 3);
         assert_eq!(a.present("price").len(), 4);
-        a.remove(5, "tags", &Value::Array(vec![Value::Str("a".into()), Value::Int(1)]));
+        a.remove(
+            5,
+            "tags",
+            &Value::Array(vec![Value::Str("a".into()), Value::Int(1)]),
+        );
         assert!(a.contains("tags", &Value::Int(1)).is_empty());
         assert!(a.present("tags").is_empty());
     }

@@ -105,7 +105,14 @@ impl CollectionMeta {
 
     /// Applies one option; `creating` allows the options fixed at creation.
     pub(crate) fn apply(&mut self, opt: &Opt, creating: bool) -> Result<()> {
-        let fixed = ["dimension", "metric", "m", "ef_construction", "vector_field", "index"];
+        let fixed = [
+            "dimension",
+            "metric",
+            "m",
+            "ef_construction",
+            "vector_field",
+            "index",
+        ];
         if !creating && fixed.contains(&opt.key.as_str()) {
             return Err(Error::unsupported(format!(
                 "collection option '{}' is fixed when the collection is created; \

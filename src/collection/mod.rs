@@ -100,7 +100,13 @@ impl Collection {
         let (nodes, vectors) = store.load()?;
         let mut c = Self::empty(dir, meta, store);
         for (id, stored) in nodes {
-            c.index_node(stored.iid, Node { id, attrs: stored.attrs });
+            c.index_node(
+                stored.iid,
+                Node {
+                    id,
+                    attrs: stored.attrs,
+                },
+            );
         }
         if let Some(dim) = c.meta.dimension {
             let store = c.vectors.get_or_insert_with(|| VectorStore::new(dim));
@@ -322,7 +328,8 @@ impl Collection {
             self.meta.params,
             self.with_vector.len() as usize,
         )?;
-        let items: Vec<(u32, &[f32])> = self.with_vector.iter().map(|i| (i, store.get(i))).collect();
+        let items: Vec<(u32, &[f32])> =
+            self.with_vector.iter().map(|i| (i, store.get(i))).collect();
         index.insert(&items);
         self.ann = Some(Ann {
             index: Box::new(index),

@@ -105,7 +105,11 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
     )))
 }
 
-pub(super) fn drop_tenant(ctx: &mut Context<'_>, name: &str, if_exists: bool) -> Result<QueryResult> {
+pub(super) fn drop_tenant(
+    ctx: &mut Context<'_>,
+    name: &str,
+    if_exists: bool,
+) -> Result<QueryResult> {
     if ctx.engine.catalog.drop_tenant(name)? {
         if ctx.session_tenant.as_deref() == Some(name) {
             *ctx.session_tenant = None;

@@ -50,12 +50,17 @@ pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryRe
             )))
         }
         Statement::DropTenant { name, if_exists } => ddl::drop_tenant(ctx, name, *if_exists),
-        Statement::ShowTenants { filter, limit } => show::show_tenants(ctx, filter.as_ref(), *limit),
+        Statement::ShowTenants { filter, limit } => {
+            show::show_tenants(ctx, filter.as_ref(), *limit)
+        }
         Statement::DescribeTenant { name } => show::describe_tenant(ctx, name),
         Statement::UseTenant { name } => {
             let tenant = ctx.engine.catalog.get(name)?;
             *ctx.session_tenant = Some(tenant.name.clone());
-            Ok(QueryResult::message(format!("Using tenant {}", tenant.name)))
+            Ok(QueryResult::message(format!(
+                "Using tenant {}",
+                tenant.name
+            )))
         }
         Statement::CreateCollection {
             name,

@@ -101,9 +101,9 @@ fn query_vector(ctx: &Context<'_>, c: &Collection, sim: &Similar) -> Result<Opti
                     format!("Node not found: {id:?} in collection {}", c.meta.name),
                 )
             })?;
-            c.vector(iid).map(<[f32]>::to_vec).ok_or_else(|| {
-                Error::type_error(format!("node {id:?} has no vector"))
-            })?
+            c.vector(iid)
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| Error::type_error(format!("node {id:?} has no vector")))?
         }
     };
     let Some(dim) = c.meta.dimension else {
@@ -149,10 +149,7 @@ fn plan(
 }
 
 /// Opens the collection of a read (after the tenant's status check).
-fn open_for_read(
-    ctx: &Context<'_>,
-    q: &Query,
-) -> Result<crate::tenant::SharedCollection> {
+fn open_for_read(ctx: &Context<'_>, q: &Query) -> Result<crate::tenant::SharedCollection> {
     let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
     check_access(ctx, &tenant, Access::Read)?;
     tenant.collection(&q.collection, &ctx.engine.config)
@@ -178,7 +175,9 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
         },
         None => {
             if matches!(s.returning, Some(Returning::Count)) {
-                let n = s.limit.map_or(matches.len(), |l| l.count().min(matches.len()));
+                let n = s
+                    .limit
+                    .map_or(matches.len(), |l| l.count().min(matches.len()));
                 return Ok(count_result(n));
             }
             let mut nodes: Vec<(&str, u32)> = matches
@@ -187,7 +186,11 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
                 .collect();
             nodes.sort_unstable();
             let limit = s.limit.map_or(usize::MAX, |l| l.count() as usize);
-            nodes.into_iter().take(limit).map(|(_, i)| (i, None)).collect()
+            nodes
+                .into_iter()
+                .take(limit)
+                .map(|(_, i)| (i, None))
+                .collect()
         }
     };
     if matches!(s.returning, Some(Returning::Count)) {

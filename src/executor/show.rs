@@ -55,7 +55,10 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
     let (loaded, memory) = tenant.loaded_memory();
     let mut rows: Vec<Vec<Value>> = vec![
         vec![Value::Str("name".into()), Value::Str(r.name.clone())],
-        vec![Value::Str("status".into()), Value::Str(r.status.name().into())],
+        vec![
+            Value::Str("status".into()),
+            Value::Str(r.status.name().into()),
+        ],
         vec![Value::Str("created_at".into()), time(r.created_at_ms)],
         vec![Value::Str("updated_at".into()), time(r.updated_at_ms)],
     ];
@@ -64,7 +67,10 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
     }
     let vectors: u64 = infos.iter().map(|(_, n)| n).sum();
     rows.extend([
-        vec![Value::Str("collections".into()), Value::Int(infos.len() as i64)],
+        vec![
+            Value::Str("collections".into()),
+            Value::Int(infos.len() as i64),
+        ],
         vec![Value::Str("vectors".into()), Value::Int(vectors as i64)],
         vec![
             Value::Str("storage_bytes".into()),
@@ -122,7 +128,10 @@ pub(super) fn show_stats(ctx: &mut Context<'_>) -> Result<QueryResult> {
         rows.push(vec![Value::Str(format!("tenants_{status}")), Value::Int(n)]);
     }
     rows.extend([
-        vec![Value::Str("loaded_tenants".into()), Value::Int(loaded_tenants)],
+        vec![
+            Value::Str("loaded_tenants".into()),
+            Value::Int(loaded_tenants),
+        ],
         vec![
             Value::Str("loaded_collections".into()),
             Value::Int(loaded_collections),

@@ -73,7 +73,9 @@ fn collection_for_insert(
 
 fn number_vector(field: &str, items: &[Value]) -> Result<Vec<f32>> {
     if items.is_empty() {
-        return Err(Error::type_error(format!("vector field '{field}' is empty")));
+        return Err(Error::type_error(format!(
+            "vector field '{field}' is empty"
+        )));
     }
     items
         .iter()
@@ -151,9 +153,11 @@ fn resolve_vectors(
         let v = match raw {
             None => None,
             Some(RawVector::Literal(v)) => Some(v),
-            Some(RawVector::Text(_)) => Some(embedded.next().ok_or_else(|| {
-                Error::io("embedder", "returned fewer vectors than texts")
-            })?),
+            Some(RawVector::Text(_)) => Some(
+                embedded
+                    .next()
+                    .ok_or_else(|| Error::io("embedder", "returned fewer vectors than texts"))?,
+            ),
         };
         if let Some(mut v) = v {
             let dim = *meta.dimension.get_or_insert(v.len());
@@ -243,7 +247,9 @@ pub(super) fn insert(
                 raw = raw_vector(k, v)?;
                 was
             } else {
-                attrs.insert(k.clone(), attribute(k, v, &vector_field)?).is_some()
+                attrs
+                    .insert(k.clone(), attribute(k, v, &vector_field)?)
+                    .is_some()
             };
             if duplicate {
                 return Err(Error::type_error(format!("field '{k}' is given twice")));
@@ -272,7 +278,11 @@ pub(super) fn insert(
         .collect::<Vec<_>>();
     let n = new_nodes.len();
     c.apply(meta, new_nodes, Vec::new(), &ctx.engine.config)?;
-    let verb = if mode == Mode::Upsert { "upserted" } else { "created" };
+    let verb = if mode == Mode::Upsert {
+        "upserted"
+    } else {
+        "created"
+    };
     Ok(QueryResult::message(format!(
         "{n} node{} {verb}",
         if n == 1 { "" } else { "s" }
@@ -355,7 +365,11 @@ pub(super) fn update(
 }
 
 /// `[WHERE ...] DELETE`
-pub(super) fn delete(ctx: &mut Context<'_>, q: &Query, filter: Option<&Expr>) -> Result<QueryResult> {
+pub(super) fn delete(
+    ctx: &mut Context<'_>,
+    q: &Query,
+    filter: Option<&Expr>,
+) -> Result<QueryResult> {
     let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
     check_access(ctx, &tenant, Access::Write)?;
     let shared = tenant.collection(&q.collection, &ctx.engine.config)?;

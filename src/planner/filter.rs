@@ -197,8 +197,14 @@ mod tests {
 
     fn expr(r: &mut Rng, depth: u32) -> Expr {
         let field = ["x", "y", "z"][r.pick(3) as usize].to_string();
-        let op = [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]
-            [r.pick(6) as usize];
+        let op = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+        ][r.pick(6) as usize];
         match if depth > 2 { r.pick(5) } else { r.pick(8) } {
             0 | 1 => Expr::Cmp {
                 field,

@@ -147,7 +147,10 @@ pub(crate) fn unpack(archive: &Path, crc: u32, dest: &Path) -> Result<()> {
             .unpack_in(&tmp)
             .map_err(|e| Error::corrupt(archive.display(), e))?;
         if !inside {
-            return Err(Error::corrupt(archive.display(), "entry outside the tenant folder"));
+            return Err(Error::corrupt(
+                archive.display(),
+                "entry outside the tenant folder",
+            ));
         }
     }
     for f in files(&tmp).map_err(io_err("cannot list", &tmp))? {
@@ -171,7 +174,6 @@ fn sync_dir(path: &Path) {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

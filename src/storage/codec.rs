@@ -24,7 +24,10 @@ pub(crate) fn vector_to_bytes(v: &[f32]) -> Vec<u8> {
 /// Reads little-endian f32 bytes back into a vector.
 pub(crate) fn vector_from_bytes(bytes: &[u8]) -> Result<Vec<f32>> {
     if bytes.len() % 4 != 0 {
-        return Err(Error::corrupt("damaged vector", "length is not a multiple of 4"));
+        return Err(Error::corrupt(
+            "damaged vector",
+            "length is not a multiple of 4",
+        ));
     }
     Ok(bytes
         .chunks_exact(4)

@@ -113,7 +113,10 @@ impl CollectionStore {
         let mut nodes = Vec::with_capacity(nodes_t.len().unwrap_or(0) as usize);
         for row in nodes_t.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;
-            nodes.push((k.value().to_string(), codec::decode(v.value(), "node record")?));
+            nodes.push((
+                k.value().to_string(),
+                codec::decode(v.value(), "node record")?,
+            ));
         }
         let vec_t = tx.open_table(VECTORS).map_err(|e| self.err(e))?;
         let mut vectors = Vec::with_capacity(vec_t.len().unwrap_or(0) as usize);

@@ -62,9 +62,8 @@ impl Catalog {
                 Ok(())
             })?;
             if tenant.dir.exists() {
-                fs::remove_dir_all(&tenant.dir).map_err(|e| {
-                    Error::io(format!("cannot remove {}", tenant.dir.display()), e)
-                })?;
+                fs::remove_dir_all(&tenant.dir)
+                    .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))?;
             }
             Ok(())
         })

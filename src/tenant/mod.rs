@@ -73,13 +73,18 @@ impl Tenant {
     ) -> Result<Option<SharedCollection>> {
         names::validate("collection", &meta.name)?;
         let mut loaded = self.collections.lock();
-        if loaded.contains_key(&meta.name) || self.dir.join(collection::file_name(&meta.name)).exists() {
+        if loaded.contains_key(&meta.name)
+            || self.dir.join(collection::file_name(&meta.name)).exists()
+        {
             if if_not_exists {
                 return Ok(None);
             }
             return Err(Error::new(
                 ErrorKind::CollectionExists,
-                format!("Collection already exists: {} (tenant {})", meta.name, self.name),
+                format!(
+                    "Collection already exists: {} (tenant {})",
+                    meta.name, self.name
+                ),
             ));
         }
         fs::create_dir_all(&self.dir)
@@ -186,14 +191,20 @@ pub(crate) struct Catalog {
 
 /// Error for a missing tenant.
 pub(crate) fn not_found(name: &str) -> Error {
-    Error::new(ErrorKind::TenantNotFound, format!("Tenant not found: {name}"))
+    Error::new(
+        ErrorKind::TenantNotFound,
+        format!("Tenant not found: {name}"),
+    )
 }
 
 impl Catalog {
     /// Opens the catalog of the data folder.
     pub(crate) fn open(layout: Layout) -> Result<Self> {
         fs::create_dir_all(layout.tenants_dir()).map_err(|e| {
-            Error::io(format!("cannot create data folder {}", layout.root().display()), e)
+            Error::io(
+                format!("cannot create data folder {}", layout.root().display()),
+                e,
+            )
         })?;
         let store = CatalogStore::open(&layout.catalog())?;
         let records = store.load_all()?;
@@ -249,7 +260,10 @@ impl Catalog {
                 .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
         }
         self.store.put(&record)?;
-        tenants.insert(record.name.clone(), Arc::new(Tenant::new(record, &self.layout)));
+        tenants.insert(
+            record.name.clone(),
+            Arc::new(Tenant::new(record, &self.layout)),
+        );
         Ok(true)
     }
 

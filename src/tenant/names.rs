@@ -47,7 +47,14 @@ mod tests {
 
     #[test]
     fn accepts_plain_names() {
-        for n in ["acme", "customer-123", "a", "9lives", "A_b-C", &"x".repeat(64)] {
+        for n in [
+            "acme",
+            "customer-123",
+            "a",
+            "9lives",
+            "A_b-C",
+            &"x".repeat(64),
+        ] {
             assert!(validate("tenant", n).is_ok(), "{n}");
         }
     }
@@ -56,8 +63,22 @@ mod tests {
     fn rejects_hostile_names() {
         let long = "x".repeat(65);
         for n in [
-            "", "..", ".", "../x", "a/b", "a\\b", "-a", "_a", "a b", "a\0b", "ａｃｍｅ", "café",
-            "a.b", "/etc", "~", &long,
+            "",
+            "..",
+            ".",
+            "../x",
+            "a/b",
+            "a\\b",
+            "-a",
+            "_a",
+            "a b",
+            "a\0b",
+            "ａｃｍｅ",
+            "café",
+            "a.b",
+            "/etc",
+            "~",
+            &long,
         ] {
             let e = validate("tenant", n).unwrap_err();
             assert_eq!(e.kind(), &ErrorKind::InvalidName, "{n:?}");

@@ -79,9 +79,14 @@ enum OptKind {
 fn option_kind(key: &str) -> Option<OptKind> {
     Some(match key {
         "tier" => OptKind::Text(&["free", "pro", "unlimited"]),
-        "max_vectors" | "max_storage_bytes" | "max_api_calls_per_minute"
-        | "max_concurrent_queries" | "max_dimension" | "max_results_per_query"
-        | "max_batch_size" | "retention_days" => OptKind::Count,
+        "max_vectors"
+        | "max_storage_bytes"
+        | "max_api_calls_per_minute"
+        | "max_concurrent_queries"
+        | "max_dimension"
+        | "max_results_per_query"
+        | "max_batch_size"
+        | "retention_days" => OptKind::Count,
         "max_storage_gb" | "max_storage_mb" | "max_qps" => OptKind::Number,
         "isolation_level" => OptKind::Text(&["dedicated"]),
         "display_name" => OptKind::AnyText,
@@ -172,8 +177,8 @@ mod tests {
         assert!(e.message().contains("non-negative integer"), "{e}");
         let e = validate_options(&[opt("colour", Value::Int(1))]).unwrap_err();
         assert!(e.message().contains("unknown tenant option 'colour'"));
-        let e = validate_options(&[opt("isolation_level", Value::Str("shared".into()))])
-            .unwrap_err();
+        let e =
+            validate_options(&[opt("isolation_level", Value::Str("shared".into()))]).unwrap_err();
         assert_eq!(e.kind(), &crate::error::ErrorKind::Unsupported);
     }
 }
