@@ -279,6 +279,9 @@ fn run_and_kill(dir: &Path, phase: &Phase, seed: u64, kill_after: u64) -> Option
         }
         assert!(Instant::now() < deadline, "writer too slow: {last_ack:?}");
     }
+    // Let the statement in flight get a little further (0-3 ms, varying with
+    // the kill point) so that kills land at different points of a commit.
+    std::thread::sleep(Duration::from_micros((kill_after * 7919) % 3000));
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     // Acknowledgements already written before the kill count too.
@@ -361,6 +364,15 @@ fn crash_and_check(phase: &Phase, seed: u64, kill_after: u64) {
         }
     }
     let model = if found == with { &with } else { &without };
+    eprintln!(
+        "{context}: recovered {} nodes, in-flight statement {}",
+        found.len(),
+        if found == with {
+            "applied"
+        } else {
+            "not applied"
+        }
+    );
 
     // Queries work on the recovered data and agree with it.
     let q = format!("QUERY {} TENANT {TENANT}", phase.collection);

@@ -14,21 +14,12 @@ use std::path::{Path, PathBuf};
 use pql::{Engine, Value};
 use proptest::prelude::*;
 
+mod common;
+use common::fast_tempdir;
+
 const TENANTS: [&str; 3] = ["t0", "t1", "t2"];
 const IDS: usize = 6;
 const COLLECTION: &str = "items";
-
-/// A data folder on tmpfs when there is one: the property test commits a few
-/// thousand transactions, and fsync on a shared disk would dominate.
-fn fast_tempdir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = tempfile::Builder::new().prefix("pql-iso").tempdir_in(shm) {
-            return d;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
 
 fn id_name(id: usize) -> String {
     format!("n{id}")

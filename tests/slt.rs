@@ -180,13 +180,44 @@ slt_files! {
     persistence => "persistence.slt",
 }
 
-/// The records that show engine bugs (each commented with what PQL.md
-/// expects). Run with `cargo test --test slt -- --ignored` once they are fixed,
-/// then move the records into the file they belong to.
+/// The records that show engine bugs (each commented with what is expected
+/// and what the engine does). Every `# BUG:` section runs on its own data
+/// folder, so one bug does not hide the next; the test fails while any of
+/// them does. Move a section into the file it belongs to once it passes.
 #[test]
 #[ignore = "engine bugs: see tests/slt/known_bugs.slt.disabled"]
 fn known_bugs() {
-    run("known_bugs.slt.disabled");
+    let path = slt_dir().join("known_bugs.slt.disabled");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(title) = line.strip_prefix("# BUG: ") {
+            sections.push((title.to_string(), String::new()));
+        }
+        if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    assert!(
+        !sections.is_empty(),
+        "no # BUG: sections in {}",
+        path.display()
+    );
+    let mut failures = Vec::new();
+    for (title, body) in &sections {
+        let mut runner = Runner::new(|| async { Ok(PqlDb::new()) });
+        if let Err(e) = runner.run_script_with_name(body, title.as_str()) {
+            failures.push(format!("BUG: {title}\n{}", e.display(false)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} known bugs still show:\n\n{}",
+        failures.len(),
+        sections.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// `examples/quickstart.pql` runs unchanged: every statement succeeds but
