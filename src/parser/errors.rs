@@ -101,24 +101,26 @@ impl<'a> Source<'a> {
     }
 
     /// Converts a pest failure into a positioned [`Error`].
-    pub(crate) fn from_pest(&self, err: pest::error::Error<Rule>) -> Error {
+    pub(crate) fn pest_error(&self, err: pest::error::Error<Rule>) -> Error {
         let mut offset = match err.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
-        let message = if let Some(m) = self.unterminated(offset) {
-            m.to_string()
-        } else {
-            match &err.variant {
-                ErrorVariant::ParsingError {
-                    positives,
-                    negatives,
-                } => expected_message(positives, negatives),
-                ErrorVariant::CustomError { message } if message.contains("limit reached") => {
-                    "statement too large or too deeply nested to parse".to_string()
-                }
-                ErrorVariant::CustomError { message } => message.clone(),
+        let message = match &err.variant {
+            ErrorVariant::ParsingError {
+                positives,
+                negatives,
+            } => match self.unterminated(offset) {
+                // Comments may appear anywhere; a string only where one of
+                // the expected rules can start with a quote.
+                Some(m @ "unterminated comment") => m.to_string(),
+                Some(m) if positives.iter().any(|r| takes_string(*r)) => m.to_string(),
+                _ => expected_message(positives, negatives),
+            },
+            ErrorVariant::CustomError { message } if message.contains("limit reached") => {
+                "statement too large or too deeply nested to parse".to_string()
             }
+            ErrorVariant::CustomError { message } => message.clone(),
         };
         // An error at the very end points just after the last token, on
         // its line, rather than at an empty line after trailing newlines.
@@ -162,9 +164,77 @@ fn rank(rule: Rule) -> u8 {
         Rule::EOI => 3,
         r if punctuation(r).is_some() => 2,
         Rule::cmp_op => 0,
-        r if format!("{r:?}").starts_with("kw_") => 0,
+        r if is_keyword(r) => 0,
         _ => 1,
     }
+}
+
+/// Keyword rules are the ones named `kw_*`.
+pub(crate) fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_create
+            | Rule::kw_alter
+            | Rule::kw_archive
+            | Rule::kw_restore
+            | Rule::kw_drop
+            | Rule::kw_show
+            | Rule::kw_describe
+            | Rule::kw_use
+            | Rule::kw_query
+            | Rule::kw_explain
+            | Rule::kw_if
+            | Rule::kw_tenant
+            | Rule::kw_tenants
+            | Rule::kw_collection
+            | Rule::kw_collections
+            | Rule::kw_usage
+            | Rule::kw_stats
+            | Rule::kw_for
+            | Rule::kw_period
+            | Rule::kw_from
+            | Rule::kw_nodes
+            | Rule::kw_node
+            | Rule::kw_upsert
+            | Rule::kw_where
+            | Rule::kw_update
+            | Rule::kw_delete
+            | Rule::kw_similar
+            | Rule::kw_to
+            | Rule::kw_using
+            | Rule::kw_top
+            | Rule::kw_limit
+            | Rule::kw_with
+            | Rule::kw_return
+            | Rule::kw_count
+            | Rule::kw_set
+            | Rule::kw_embed
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not
+            | Rule::kw_exists
+            | Rule::kw_in
+            | Rule::kw_contains
+            | Rule::kw_is
+            | Rule::kw_null
+    )
+}
+
+/// Rules that may start with a quote.
+fn takes_string(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::string
+            | Rule::value
+            | Rule::field_value
+            | Rule::name
+            | Rule::field
+            | Rule::opt_key
+            | Rule::object_key
+            | Rule::filter
+            | Rule::term
+            | Rule::predicate
+    )
 }
 
 /// The printed form of a punctuation rule.
@@ -186,7 +256,7 @@ pub(crate) fn punctuation(rule: Rule) -> Option<&'static str> {
 }
 
 /// The English name of a rule in an "expected ..." list.
-fn rule_name(rule: Rule) -> String {
+pub(crate) fn rule_name(rule: Rule) -> String {
     if let Some(p) = punctuation(rule) {
         return p.to_string();
     }
@@ -196,14 +266,15 @@ fn rule_name(rule: Rule) -> String {
         Rule::lit_true => "true",
         Rule::lit_false => "false",
         Rule::lit_null => "null",
-        Rule::value | Rule::field_value | Rule::array | Rule::object => "value",
+        Rule::value | Rule::field_value | Rule::array | Rule::object | Rule::tuple => "value",
         Rule::number => "number",
         Rule::count => "integer",
         Rule::string | Rule::dq_string | Rule::sq_string => "string",
         Rule::name | Rule::bare_name => "name",
         Rule::field => "field name",
         Rule::ident => "identifier",
-        Rule::opt_key | Rule::opt_key_raw => "key",
+        Rule::opt_key => "option name",
+        Rule::object_key => "key",
         Rule::cmp_op => "comparison operator",
         Rule::filter | Rule::term | Rule::predicate => "condition",
         Rule::node_literal => "'{'",
@@ -220,28 +291,13 @@ fn rule_name(rule: Rule) -> String {
     }
 }
 
-/// Starts of statements: when one of them is expected, `;` and the end of
-/// input are noise in the message.
-fn starts_statement(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::kw_create
-            | Rule::kw_alter
-            | Rule::kw_archive
-            | Rule::kw_restore
-            | Rule::kw_drop
-            | Rule::kw_show
-            | Rule::kw_describe
-            | Rule::kw_use
-            | Rule::kw_query
-            | Rule::kw_explain
-    )
-}
-
 /// `expected A, B or C`, deduplicated, in a stable order.
 fn expected_message(positives: &[Rule], negatives: &[Rule]) -> String {
     let mut rules: Vec<Rule> = positives.to_vec();
-    if rules.iter().any(|r| starts_statement(*r)) {
+    // Where a statement may start, `;` (an empty statement) and the end of
+    // input are valid too, but listing them only hides the useful words.
+    // EXPLAIN is expected nowhere else.
+    if rules.contains(&Rule::kw_explain) {
         rules.retain(|r| !matches!(r, Rule::semi | Rule::EOI));
     }
     if rules.contains(&Rule::semi) {

@@ -1,7 +1,9 @@
 //! Filters (`WHERE ...`): the grammar yields a flat `term (AND|OR term)*`
-//! sequence; this module applies precedence NOT > AND > OR, left-associative,
-//! by precedence climbing without recursion over the sequence, and bounds
-//! both the nesting (parentheses and `NOT`) and the depth of the tree.
+//! sequence with nested groups; this module applies precedence NOT > AND >
+//! OR, left-associative, with a shunting-yard over the flattened pairs. It
+//! uses no recursion (debug builds spend kilobytes of stack per recursive
+//! level) and bounds both the nesting (parentheses and `NOT`) and the depth
+//! of the tree it builds.
 
 use pest::iterators::Pair;
 
@@ -16,107 +18,138 @@ use crate::error::Result;
 /// Consumers walk filters recursively; this keeps them off the stack's edge.
 pub(crate) const MAX_FILTER_DEPTH: usize = 256;
 
-/// Builds a `filter` pair.
-pub(crate) fn filter(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Expr> {
-    build_filter(src, pair, 0).map(|(e, _)| e)
-}
-
 /// An expression and the depth of its tree.
 type Built = (Expr, usize);
 
-fn join(
-    src: &Source<'_>,
-    at: &Pair<'_, Rule>,
-    (a, da): Built,
-    (b, db): Built,
-    or: bool,
-) -> Result<Built> {
-    let depth = da.max(db) + 1;
-    if depth > MAX_FILTER_DEPTH {
-        return Err(src.error_at(
-            at,
-            format!("filter too long: more than {MAX_FILTER_DEPTH} levels of AND/OR"),
-        ));
-    }
-    let e = if or {
-        Expr::Or(Box::new(a), Box::new(b))
-    } else {
-        Expr::And(Box::new(a), Box::new(b))
-    };
-    Ok((e, depth))
+/// Operators waiting for their operands.
+#[derive(Clone, Copy, PartialEq)]
+enum Op {
+    Not,
+    And,
+    Or,
+    Open,
 }
 
-fn build_filter(src: &Source<'_>, pair: Pair<'_, Rule>, nesting: usize) -> Result<Built> {
-    // `ors` holds everything left of the last OR; `and` the AND-chain since.
-    let mut ors: Option<Built> = None;
-    let mut and: Option<Built> = None;
-    let mut last_op: Option<Pair<'_, Rule>> = None;
-    for p in pair.clone().into_inner() {
-        match p.as_rule() {
-            Rule::kw_and | Rule::kw_or => last_op = Some(p),
-            Rule::term => {
-                let t = term(src, p, nesting)?;
-                and = Some(match (and.take(), &last_op) {
-                    (None, _) => t,
-                    (Some(a), Some(op)) if op.as_rule() == Rule::kw_and => {
-                        join(src, op, a, t, false)?
-                    }
-                    (Some(a), Some(op)) => {
-                        ors = Some(match ors.take() {
-                            None => a,
-                            Some(o) => join(src, op, o, a, true)?,
-                        });
-                        t
-                    }
-                    (Some(_), None) => return Err(src.internal(&pair)),
-                });
-            }
-            _ => return Err(src.internal(&p)),
-        }
-    }
-    let and = and.ok_or_else(|| src.internal(&pair))?;
-    match (ors, &last_op) {
-        (None, _) => Ok(and),
-        (Some(o), Some(op)) => join(src, op, o, and, true),
-        (Some(_), None) => Err(src.internal(&pair)),
+/// Binding strength; `(` never yields to an operator.
+fn precedence(op: Op) -> u8 {
+    match op {
+        Op::Open => 0,
+        Op::Or => 1,
+        Op::And => 2,
+        Op::Not => 3,
     }
 }
 
-fn term(src: &Source<'_>, pair: Pair<'_, Rule>, nesting: usize) -> Result<Built> {
-    let mut nots = 0usize;
-    for p in pair.clone().into_inner() {
-        if p.as_rule() == Rule::kw_not {
-            nots += 1;
-            if nesting + nots > MAX_NESTING {
-                return Err(src.error_at(&p, too_deep()));
-            }
+/// Builds a `filter` pair.
+pub(crate) fn filter(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Expr> {
+    let mut operands: Vec<Built> = Vec::new();
+    let mut ops: Vec<(Op, Pair<'_, Rule>)> = Vec::new();
+    // NOTs and parentheses not yet closed: the nesting at this point.
+    let mut open = 0usize;
+    // Predicates are built whole; their inner pairs are skipped.
+    let mut skip_until = 0usize;
+    for p in pair.clone().into_inner().flatten() {
+        let span = p.as_span();
+        if span.start() < skip_until {
             continue;
         }
-        let (mut e, mut depth) = match p.as_rule() {
-            Rule::group => {
-                if nesting + nots + 1 > MAX_NESTING {
-                    return Err(src.error_at(&p, too_deep()));
+        match p.as_rule() {
+            Rule::kw_not | Rule::lparen => {
+                open += 1;
+                if open > MAX_NESTING {
+                    return Err(src.error_at(
+                        &p,
+                        format!("filter nested deeper than {MAX_NESTING} levels"),
+                    ));
                 }
-                build_filter(src, only(src, p)?, nesting + nots + 1)?
+                let op = if p.as_rule() == Rule::kw_not {
+                    Op::Not
+                } else {
+                    Op::Open
+                };
+                ops.push((op, p));
             }
-            Rule::exists_pred => (Expr::Exists(key(src, only(src, p)?)?), 1),
-            Rule::predicate => (predicate(src, p)?, 1),
-            _ => return Err(src.internal(&p)),
-        };
-        for _ in 0..nots {
-            e = Expr::Not(Box::new(e));
-            depth += 1;
+            Rule::rparen => loop {
+                match ops.pop() {
+                    Some((Op::Open, _)) => {
+                        open -= 1;
+                        break;
+                    }
+                    Some((op, at)) => reduce(src, &mut operands, op, &at, &mut open)?,
+                    None => return Err(src.internal(&p)),
+                }
+            },
+            Rule::kw_and | Rule::kw_or => {
+                let op = if p.as_rule() == Rule::kw_and {
+                    Op::And
+                } else {
+                    Op::Or
+                };
+                while let Some((top, at)) = ops.pop() {
+                    if precedence(top) < precedence(op) {
+                        ops.push((top, at));
+                        break;
+                    }
+                    reduce(src, &mut operands, top, &at, &mut open)?;
+                }
+                ops.push((op, p));
+            }
+            Rule::predicate => {
+                skip_until = span.end();
+                operands.push((predicate(src, p)?, 1));
+            }
+            Rule::exists_pred => {
+                skip_until = span.end();
+                operands.push((Expr::Exists(key(src, only(src, p)?)?), 1));
+            }
+            // `term`, `group`, `filter`: structure only.
+            _ => {}
         }
-        if depth > MAX_FILTER_DEPTH {
-            return Err(src.error_at(&pair, too_deep()));
-        }
-        return Ok((e, depth));
     }
-    Err(src.internal(&pair))
+    while let Some((op, at)) = ops.pop() {
+        reduce(src, &mut operands, op, &at, &mut open)?;
+    }
+    match (operands.pop(), operands.is_empty()) {
+        (Some((e, _)), true) => Ok(e),
+        _ => Err(src.internal(&pair)),
+    }
 }
 
-fn too_deep() -> String {
-    format!("filter nested deeper than {MAX_NESTING} levels")
+/// Applies `op` to the operands on top of the stack.
+fn reduce(
+    src: &Source<'_>,
+    operands: &mut Vec<Built>,
+    op: Op,
+    at: &Pair<'_, Rule>,
+    open: &mut usize,
+) -> Result<()> {
+    let built = match op {
+        Op::Not => {
+            let (a, depth) = operands.pop().ok_or_else(|| src.internal(at))?;
+            *open -= 1;
+            (Expr::Not(Box::new(a)), depth + 1)
+        }
+        Op::And | Op::Or => {
+            let (b, db) = operands.pop().ok_or_else(|| src.internal(at))?;
+            let (a, da) = operands.pop().ok_or_else(|| src.internal(at))?;
+            let (a, b) = (Box::new(a), Box::new(b));
+            let e = if op == Op::And {
+                Expr::And(a, b)
+            } else {
+                Expr::Or(a, b)
+            };
+            (e, da.max(db) + 1)
+        }
+        Op::Open => return Err(src.internal(at)),
+    };
+    if built.1 > MAX_FILTER_DEPTH {
+        return Err(src.error_at(
+            at,
+            format!("filter too long: more than {MAX_FILTER_DEPTH} levels of AND/OR/NOT"),
+        ));
+    }
+    operands.push(built);
+    Ok(())
 }
 
 /// `field <op> value`, `field [NOT] IN [..]`, `field CONTAINS v`,
@@ -131,6 +164,7 @@ fn predicate(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Expr> {
         Rule::in_pred | Rule::not_in_pred => Expr::In {
             field,
             negated: tail.as_rule() == Rule::not_in_pred,
+            // `array` and `tuple` both hold a list of values.
             values: array(src, only(src, tail)?)?,
         },
         Rule::contains_pred => Expr::Contains {

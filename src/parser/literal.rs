@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use pest::iterators::Pair;
 
 use super::ast::Opt;
-use super::errors::{punctuation, Source};
+use super::errors::{is_keyword, punctuation, Source};
 use super::Rule;
 use crate::error::Result;
 use crate::value::Value;
@@ -18,57 +18,6 @@ pub(crate) fn significant<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair
         .filter(|p| punctuation(p.as_rule()).is_none() && !is_keyword(p.as_rule()))
 }
 
-/// Keyword rules are the ones named `kw_*`.
-fn is_keyword(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::kw_create
-            | Rule::kw_alter
-            | Rule::kw_archive
-            | Rule::kw_restore
-            | Rule::kw_drop
-            | Rule::kw_show
-            | Rule::kw_describe
-            | Rule::kw_use
-            | Rule::kw_query
-            | Rule::kw_explain
-            | Rule::kw_if
-            | Rule::kw_tenant
-            | Rule::kw_tenants
-            | Rule::kw_collection
-            | Rule::kw_collections
-            | Rule::kw_usage
-            | Rule::kw_stats
-            | Rule::kw_for
-            | Rule::kw_period
-            | Rule::kw_from
-            | Rule::kw_nodes
-            | Rule::kw_node
-            | Rule::kw_upsert
-            | Rule::kw_where
-            | Rule::kw_update
-            | Rule::kw_delete
-            | Rule::kw_similar
-            | Rule::kw_to
-            | Rule::kw_using
-            | Rule::kw_top
-            | Rule::kw_limit
-            | Rule::kw_with
-            | Rule::kw_return
-            | Rule::kw_count
-            | Rule::kw_set
-            | Rule::kw_embed
-            | Rule::kw_and
-            | Rule::kw_or
-            | Rule::kw_not
-            | Rule::kw_exists
-            | Rule::kw_in
-            | Rule::kw_contains
-            | Rule::kw_is
-            | Rule::kw_null
-    )
-}
-
 /// The first significant child of `pair`, or an internal error.
 pub(crate) fn only<'i>(src: &Source<'_>, pair: Pair<'i, Rule>) -> Result<Pair<'i, Rule>> {
     match significant(pair.clone()).next() {
@@ -78,38 +27,77 @@ pub(crate) fn only<'i>(src: &Source<'_>, pair: Pair<'i, Rule>) -> Result<Pair<'i
 }
 
 /// A `value` (or one of its alternatives) as a [`Value`].
+///
+/// Nested arrays and objects are built with an explicit stack over the
+/// flattened pairs rather than by recursion: debug builds spend kilobytes of
+/// stack per recursive level, and 64 levels are allowed.
 pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
-    match pair.as_rule() {
-        Rule::value => value(src, only(src, pair)?),
-        Rule::string => Ok(Value::Str(string(src, pair)?)),
-        Rule::number => number(src, &pair),
-        Rule::lit_true => Ok(Value::Bool(true)),
-        Rule::lit_false => Ok(Value::Bool(false)),
-        Rule::lit_null => Ok(Value::Null),
-        Rule::array => Ok(Value::Array(array(src, pair)?)),
-        Rule::object => object(src, pair),
-        _ => Err(src.internal(&pair)),
+    enum Frame<'i> {
+        Array(Vec<Value>),
+        Object(BTreeMap<String, Value>, Option<(String, Pair<'i, Rule>)>),
     }
-}
-
-/// The items of an `array`.
-pub(crate) fn array(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Value>> {
-    significant(pair).map(|p| value(src, p)).collect()
-}
-
-fn object(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
-    let mut map = BTreeMap::new();
-    for entry in significant(pair) {
-        let mut parts = significant(entry.clone());
-        let (Some(k), Some(v)) = (parts.next(), parts.next()) else {
-            return Err(src.internal(&entry));
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    // Strings and keys are built whole; their inner pairs are skipped.
+    let mut skip_until = 0usize;
+    for p in std::iter::once(pair.clone()).chain(pair.clone().into_inner().flatten()) {
+        let span = p.as_span();
+        if span.start() < skip_until {
+            continue;
+        }
+        let done = match p.as_rule() {
+            Rule::lbracket => {
+                stack.push(Frame::Array(Vec::new()));
+                continue;
+            }
+            Rule::lbrace => {
+                stack.push(Frame::Object(BTreeMap::new(), None));
+                continue;
+            }
+            Rule::object_key => {
+                skip_until = span.end();
+                let k = key(src, p.clone())?;
+                match stack.last_mut() {
+                    Some(Frame::Object(_, pending)) => *pending = Some((k, p)),
+                    _ => return Err(src.internal(&p)),
+                }
+                continue;
+            }
+            Rule::rbracket | Rule::rbrace => match stack.pop() {
+                Some(Frame::Array(items)) => Value::Array(items),
+                Some(Frame::Object(map, _)) => Value::Object(map),
+                None => return Err(src.internal(&p)),
+            },
+            Rule::string => {
+                skip_until = span.end();
+                Value::Str(string(src, p)?)
+            }
+            Rule::number => number(src, &p)?,
+            Rule::lit_true => Value::Bool(true),
+            Rule::lit_false => Value::Bool(false),
+            Rule::lit_null => Value::Null,
+            // `value`, `array`, `object`, `object_pair`, `,`, `:`.
+            _ => continue,
         };
-        let key = key(src, k.clone())?;
-        if map.insert(key.clone(), value(src, v)?).is_some() {
-            return Err(src.error_at(&k, format!("duplicate key `{key}`")));
+        match stack.last_mut() {
+            None => return Ok(done),
+            Some(Frame::Array(items)) => items.push(done),
+            Some(Frame::Object(map, pending)) => {
+                let Some((k, at)) = pending.take() else {
+                    return Err(src.internal(&pair));
+                };
+                if map.contains_key(&k) {
+                    return Err(src.error_at(&at, format!("duplicate key `{k}`")));
+                }
+                map.insert(k, done);
+            }
         }
     }
-    Ok(Value::Object(map))
+    Err(src.internal(&pair))
+}
+
+/// The items of an `array` or `tuple`.
+pub(crate) fn array(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Value>> {
+    significant(pair).map(|p| value(src, p)).collect()
 }
 
 /// An integer (`i64`) or float (`f64`) literal; out-of-range numbers are errors.
@@ -176,17 +164,16 @@ fn unescape(src: &Source<'_>, raw: &str, offset: usize) -> Result<String> {
             't' => '\t',
             'r' => '\r',
             '0' => '\0',
-            'u' => unicode_escape(&raw[i + 1..])
-                .and_then(|(c, len)| {
-                    // Skip the `{hex}` part that was just decoded.
-                    for _ in 0..len {
-                        chars.next();
-                    }
-                    Some(c)
-                })
-                .ok_or_else(|| {
+            'u' => {
+                let (c, len) = unicode_escape(&raw[i + 1..]).ok_or_else(|| {
                     src.error(at, "invalid unicode escape: expected \\u{hex} (1-6 digits)")
-                })?,
+                })?;
+                // Skip the `{hex}` part that was just decoded.
+                for _ in 0..len {
+                    chars.next();
+                }
+                c
+            }
             other => {
                 return Err(src.error(at, format!("unknown escape `\\{other}` in string")));
             }

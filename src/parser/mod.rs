@@ -1,15 +1,19 @@
 //! PQL text → AST ([`ast`]), with pest errors turned into positioned errors.
 //!
-//! The grammar is `grammar/pql.pest`; each statement family has its own
-//! builder module (`tenant`, `collection`, `query`), filters are built in
-//! `expr`, literals and names in `literal`, and [`ast`]'s `Display` (in
-//! `display`) prints canonical PQL that parses back to the same AST.
+//! The grammar is `grammar/pql.pest`. `nesting` bounds bracket depth before
+//! pest runs; each statement family has its own builder module (`tenant`,
+//! `collection`, `query`, with `clauses` shared by the administrative ones),
+//! filters are built in `expr`, literals and names in `literal`; `errors`
+//! turns byte offsets and pest failures into positioned errors. [`ast`]'s
+//! `Display` (`display`, `display_lit`) prints canonical PQL that parses
+//! back to the same AST.
 
 pub mod ast;
 
 mod clauses;
 mod collection;
 mod display;
+mod display_lit;
 mod errors;
 mod expr;
 mod literal;
@@ -44,7 +48,7 @@ pub fn parse(text: &str) -> Result<ast::Script> {
     let src = Source::new(text);
     nesting::check(&src)?;
     ensure_call_limit(text.len());
-    let pairs = PqlParser::parse(Rule::script, text).map_err(|e| src.from_pest(e))?;
+    let pairs = PqlParser::parse(Rule::script, text).map_err(|e| src.pest_error(e))?;
     let mut statements = Vec::new();
     for pair in pairs {
         if matches!(pair.as_rule(), Rule::semi | Rule::EOI) {

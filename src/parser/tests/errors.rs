@@ -61,6 +61,10 @@ fn unterminated_string_and_comment() {
         "unterminated string",
     );
     check("SHOW STATS /* never closed", 1, 12, "unterminated comment");
+    // A quote where no string may stand is not about the string.
+    check("SHOW STATS 'abc", 1, 12, "expected ';'");
+    check("QUERY p TENANT a RETURN 'abc", 1, 25, "unterminated string");
+    check("CREATE TENANT t WITH ('abc", 1, 23, "unterminated string");
 }
 
 #[test]
@@ -123,7 +127,12 @@ fn malformed_filters() {
         30,
         "expected AND, OR or ')'",
     );
-    check("QUERY p TENANT a WHERE x IN 1", 1, 29, "expected '['");
+    check(
+        "QUERY p TENANT a WHERE x IN 1",
+        1,
+        29,
+        "expected '(' or '['",
+    );
     check(
         "QUERY p TENANT a WHERE x IS 1",
         1,
@@ -181,6 +190,25 @@ fn bad_literals_point_at_themselves() {
         1,
         40,
         "duplicate field `id`",
+    );
+}
+
+#[test]
+fn option_lists() {
+    check(
+        "CREATE TENANT x WITH (a: 1,, )",
+        1,
+        28,
+        "expected option name or ')'",
+    );
+    check("CREATE TENANT x WITH (a 1)", 1, 25, "expected ':'");
+    check("ALTER TENANT x SET", 1, 19, "expected option name");
+    check("ALTER TENANT x SET a: 1", 1, 21, "expected '='");
+    check(
+        "CREATE TENANT x WITH (a: {1: 2})",
+        1,
+        27,
+        "expected key or '}'",
     );
 }
 
@@ -251,4 +279,62 @@ fn too_deep_nesting_is_a_parse_error() {
     check(&text, 1, 24 + 4 * n, "filter nested deeper than 64 levels");
     let text = format!("CREATE TENANT t WITH (a: {})", "[".repeat(n + 5));
     check(&text, 1, 26 + n - 1, "nesting deeper than 64 levels");
+}
+
+#[test]
+fn every_rule_has_an_english_name() {
+    use crate::parser::errors::{is_keyword, rule_name};
+    use crate::parser::Rule;
+    for rule in Rule::all_rules() {
+        let debug = format!("{rule:?}");
+        assert_eq!(is_keyword(*rule), debug.starts_with("kw_"), "{debug}");
+        let name = rule_name(*rule);
+        assert!(
+            !name.is_empty() && !name.contains('_'),
+            "{debug} -> {name:?}"
+        );
+        if let Some(kw) = debug.strip_prefix("kw_") {
+            if kw != "embed" {
+                assert_eq!(name, kw.to_uppercase());
+            }
+        }
+    }
+}
+
+#[test]
+fn messages_list_what_may_come_next() {
+    for (text, column, message) in [
+        (
+            "QUERY p TENANT a WHERE x = 1 TOPP 10",
+            30,
+            "expected AND, OR, UPDATE, DELETE, SIMILAR, TOP, LIMIT, WITH, RETURN or ';'",
+        ),
+        (
+            "QUERY p TENANT a FOO",
+            18,
+            "expected CREATE, UPSERT, WHERE, UPDATE, DELETE, SIMILAR, TOP, LIMIT, WITH, RETURN or ';'",
+        ),
+        (
+            "QUERY p FOO",
+            9,
+            "expected TENANT, CREATE, UPSERT, WHERE, UPDATE, DELETE, SIMILAR, TOP, LIMIT, WITH, RETURN or ';'",
+        ),
+        ("QUERY p TENANT a WHERE x IS NOT", 32, "expected NULL"),
+        ("QUERY p TENANT a CREATE NODE", 29, "expected '{'"),
+        ("QUERY p TENANT a CREATE", 24, "expected NODE or NODES"),
+        ("QUERY p TENANT a UPDATE x = 1", 25, "expected SET"),
+        (
+            "QUERY p TENANT a SIMILAR TO embed('x') USING v RETURN",
+            54,
+            "expected COUNT or field name",
+        ),
+        ("QUERY p TENANT a RETURN COUNT(x)", 31, "expected '*'"),
+        ("SHOW USAGE FOR TENANT a PERIOD", 31, "expected string"),
+        ("SHOW USAGE FROM '2026-01-01'", 29, "expected TO"),
+        ("SHOW TENANTS WHERE a = 1 x", 26, "expected AND, OR, LIMIT or ';'"),
+        // `IF` alone may be a tenant named "if".
+        ("CREATE TENANT IF EXISTS x", 18, "expected NOT, WITH or ';'"),
+    ] {
+        check(text, 1, column, message);
+    }
 }

@@ -91,6 +91,15 @@ fn set_and_null_predicates() {
             value: Value::Str("x".into())
         }
     );
+    assert_eq!(
+        filter("tag NOT IN ('a', 2)"),
+        Expr::In {
+            field: "tag".into(),
+            values: vec![Value::Str("a".into()), Value::Int(2)],
+            negated: true
+        }
+    );
+    assert_eq!(filter("tag IN ()"), filter("tag IN []"));
     assert_eq!(filter("EXISTS price"), Expr::Exists("price".into()));
     assert_eq!(
         filter("price IS NULL"),

@@ -1,7 +1,10 @@
 //! Parser tests: statements, filters, errors, round-trips, robustness.
 
+mod arbitrary;
 mod errors;
 mod filters;
+mod lexical;
+mod queries;
 mod robustness;
 mod roundtrip;
 mod statements;
