@@ -193,10 +193,28 @@ const GRAPH: Phase = Phase {
     flush_every: Some(3),
 };
 
+/// Every statement creates a collection: explicitly, or by a first insert.
+const DDL: Phase = Phase {
+    name: "ddl",
+    collection: "unused",
+    setup: "CREATE TENANT IF NOT EXISTS dur",
+    flat_threshold: 2_000,
+    flush_every: None,
+};
+
+fn ddl_statement(n: u64) -> String {
+    if n % 2 == 0 {
+        format!("CREATE COLLECTION c{n} TENANT {TENANT} WITH (dimension: 2, metric: 'l2')")
+    } else {
+        format!("QUERY c{n} TENANT {TENANT} CREATE NODE {{ id: \"x\", embedding: [{n}, 1] }}")
+    }
+}
+
 fn phase(name: &str) -> &'static Phase {
     match name {
         "plain" => &PLAIN,
         "graph" => &GRAPH,
+        "ddl" => &DDL,
         other => panic!("unknown phase {other}"),
     }
 }
@@ -224,6 +242,14 @@ fn writer_process() {
     use std::io::Write;
     let stdout = std::io::stdout();
     writeln!(stdout.lock(), "READY").unwrap();
+    if phase.name == DDL.name {
+        for n in 0..MAX_STATEMENTS {
+            engine.execute(&ddl_statement(n)).unwrap();
+            let mut out = stdout.lock();
+            writeln!(out, "ACK {n}").unwrap();
+            out.flush().unwrap();
+        }
+    }
     for (n, step) in script(seed, MAX_STATEMENTS).iter().enumerate() {
         engine.execute(&pql(phase.collection, step)).unwrap();
         let mut out = stdout.lock();
@@ -240,6 +266,18 @@ fn writer_process() {
 /// Starts the writer on `dir`, waits for `kill_after` acknowledgements, kills
 /// it with SIGKILL and returns the highest statement number acknowledged.
 fn run_and_kill(dir: &Path, phase: &Phase, seed: u64, kill_after: u64) -> Option<u64> {
+    run_and_kill_with_delay(dir, phase, seed, kill_after, (kill_after * 7919) % 3000)
+}
+
+/// [`run_and_kill`] waiting `delay_us` microseconds between the last
+/// acknowledgement read and the kill.
+fn run_and_kill_with_delay(
+    dir: &Path,
+    phase: &Phase,
+    seed: u64,
+    kill_after: u64,
+    delay_us: u64,
+) -> Option<u64> {
     let mut child: Child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -281,7 +319,7 @@ fn run_and_kill(dir: &Path, phase: &Phase, seed: u64, kill_after: u64) -> Option
     }
     // Let the statement in flight get a little further (0-3 ms, varying with
     // the kill point) so that kills land at different points of a commit.
-    std::thread::sleep(Duration::from_micros((kill_after * 7919) % 3000));
+    std::thread::sleep(Duration::from_micros(delay_us));
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     // Acknowledgements already written before the kill count too.
@@ -443,4 +481,83 @@ fn kill_at_a_random_point_keeps_every_acknowledged_statement() {
 #[test]
 fn kill_while_the_graph_index_is_built_and_saved() {
     crash_and_check(&GRAPH, 3, 120);
+}
+
+/// A writer killed while it creates collections (explicitly, or by a first
+/// insert) leaves a tenant whose every acknowledged collection is there and
+/// usable, and whose in-flight collection is either absent or usable: never
+/// a half-created file that breaks SHOW COLLECTIONS, DESCRIBE TENANT or the
+/// collection's name.
+#[test]
+#[ignore = "engine bug: SIGKILL during CREATE COLLECTION leaves a half-created <name>.redb; \
+            SHOW COLLECTIONS and DESCRIBE TENANT then fail with Io, and the name is stuck"]
+fn kill_while_creating_collections() {
+    let mut problems = Vec::new();
+    for (round, delay_us) in [0u64, 300, 800, 1500, 2500].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let kill_after = 3 + round as u64;
+        let acked = run_and_kill_with_delay(dir.path(), &DDL, 0, kill_after, delay_us)
+            .expect("the writer acknowledged nothing");
+        let context = format!("round {round} (acked 0..={acked}, delay {delay_us} us)");
+        let engine = open(dir.path(), &DDL);
+        let mut check = |what: String, text: String| match engine.execute(&text) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                problems.push(format!(
+                    "{context}: {what}: {text} -> {}: {}",
+                    e.kind().name(),
+                    e.message()
+                ));
+                None
+            }
+        };
+        let names: Vec<String> = check("list".into(), format!("SHOW COLLECTIONS TENANT {TENANT}"))
+            .map(|r| {
+                r[0].rows
+                    .iter()
+                    .map(|r| r[0].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        check("describe".into(), format!("DESCRIBE TENANT {TENANT}"));
+        for n in 0..=acked {
+            let want = if n % 2 == 0 { 0 } else { 1 };
+            if let Some(r) = check(
+                format!("acked c{n}"),
+                format!("QUERY c{n} TENANT {TENANT} RETURN COUNT(*)"),
+            ) {
+                assert_eq!(r[0].rows, [vec![Value::Int(want)]], "{context}: c{n}");
+            }
+        }
+        // The in-flight collection: absent, or there and usable.
+        let c = format!("c{}", acked + 1);
+        let usable = check(
+            format!("in-flight {c}"),
+            format!("QUERY {c} TENANT {TENANT} UPSERT NODE {{ id: \"y\", embedding: [1, 1] }}"),
+        )
+        .is_some();
+        if !usable {
+            check(
+                format!("re-create {c}"),
+                format!("CREATE COLLECTION IF NOT EXISTS {c} TENANT {TENANT}"),
+            );
+            check(
+                format!("drop {c}"),
+                format!("DROP COLLECTION {c} TENANT {TENANT}"),
+            );
+            check(
+                "list after drop".into(),
+                format!("SHOW COLLECTIONS TENANT {TENANT}"),
+            );
+        }
+        if !names.is_empty() {
+            for n in 0..=acked {
+                assert!(
+                    names.contains(&format!("c{n}")),
+                    "{context}: c{n} not in {names:?}"
+                );
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
