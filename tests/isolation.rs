@@ -391,6 +391,13 @@ fn sessions_keep_their_own_tenant() {
     // A fresh session of the same engine uses no tenant.
     let e = engine.execute("QUERY c RETURN COUNT(*)").unwrap_err();
     assert_eq!(e.kind().name(), "NoTenant");
+    // NODE "id" looks only in the session's tenant.
+    sb.execute("QUERY c CREATE NODE { id: \"only_b\", who: \"b\", embedding: [0, 1] }")
+        .unwrap();
+    let e = sa
+        .execute("QUERY c SIMILAR TO NODE \"only_b\" TOP 1")
+        .unwrap_err();
+    assert_eq!(e.kind().name(), "NodeNotFound");
     // Deleting everything in b leaves a untouched.
     sb.execute("QUERY c DELETE").unwrap();
     assert_eq!(count(&mut sa, "a"), Value::Int(5));
