@@ -82,10 +82,10 @@ impl Value {
             (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
             (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
-            (a, b) => match (a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y)) => x.partial_cmp(&y),
-                _ => None,
-            },
+            (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
+            (Value::Int(a), Value::Float(b)) => cmp_int_float(*a, *b),
+            (Value::Float(a), Value::Int(b)) => cmp_int_float(*b, *a).map(Ordering::reverse),
+            _ => None,
         }
     }
 
@@ -122,6 +122,28 @@ impl Value {
                 serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
         }
+    }
+}
+
+/// Compares an integer with a float exactly (no rounding of the integer to
+/// f64, which would make 2^53 + 1 equal to 2^53). `None` for NaN.
+pub(crate) fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    // i64 range as floats: [-2^63, 2^63).
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f >= TWO_63 {
+        return Some(Ordering::Less);
+    }
+    if f < -TWO_63 {
+        return Some(Ordering::Greater);
+    }
+    let floor = f.floor();
+    // `floor` is integral and in range, so the cast is exact.
+    match i.cmp(&(floor as i64)) {
+        Ordering::Equal if f > floor => Some(Ordering::Less),
+        other => Some(other),
     }
 }
 
@@ -209,6 +231,23 @@ mod tests {
             Value::Int(2).compare(&Value::Float(1.5)),
             Some(Ordering::Greater)
         );
+    }
+
+    #[test]
+    fn big_integers_compare_exactly() {
+        let a = Value::Int(9_007_199_254_740_993);
+        let b = Value::Float(9_007_199_254_740_992.0);
+        assert_eq!(a.compare(&b), Some(Ordering::Greater));
+        assert_eq!(b.compare(&a), Some(Ordering::Less));
+        assert_eq!(
+            Value::Int(-3).compare(&Value::Float(-2.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Int(i64::MAX).compare(&Value::Float(1e19)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(Value::Int(2).compare(&Value::Float(f64::NAN)), None);
     }
 
     #[test]

@@ -189,7 +189,6 @@ fn racing_creations_have_one_winner() {
 /// threads write to them; the next statement loads them again. No write may
 /// fail or get lost, and the collection file must never be open twice.
 #[test]
-#[ignore = "engine bug: a statement racing an unload reopens the collection file: Io \"Database already open\""]
 fn unloading_a_tenant_under_writes_loses_nothing() {
     // The race does not show on every run; three rounds make a miss unlikely.
     for _ in 0..3 {

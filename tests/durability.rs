@@ -489,8 +489,6 @@ fn kill_while_the_graph_index_is_built_and_saved() {
 /// a half-created file that breaks SHOW COLLECTIONS, DESCRIBE TENANT or the
 /// collection's name.
 #[test]
-#[ignore = "engine bug: SIGKILL during CREATE COLLECTION leaves a half-created <name>.redb; \
-            SHOW COLLECTIONS and DESCRIBE TENANT then fail with Io, and the name is stuck"]
 fn kill_while_creating_collections() {
     let mut problems = Vec::new();
     for (round, delay_us) in [0u64, 300, 800, 1500, 2500].into_iter().enumerate() {
@@ -565,8 +563,6 @@ fn kill_while_creating_collections() {
 /// A process killed while it opens a brand-new data folder (creating
 /// `catalog.redb`) must not leave a folder that can never be opened again.
 #[test]
-#[ignore = "engine bug: SIGKILL while catalog.redb is being created leaves a file that \
-            Engine::open refuses forever (Io: invalid data)"]
 fn kill_during_the_first_open_of_a_folder() {
     let mut problems = Vec::new();
     // The window is a few milliseconds after the process starts; step through it.

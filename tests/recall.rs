@@ -77,6 +77,9 @@ fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: impl Fn(usize) -> bool) ->
         .collect()
 }
 
+/// A filter case: name, PQL filter, and which rows it allows.
+type Case = (&'static str, &'static str, fn(usize) -> bool);
+
 /// Graph index from 1,000 vectors, and exact scans only for tiny filters, so
 /// that both paths run on this data.
 fn config(dir: &std::path::Path) -> pql::Config {
@@ -126,7 +129,7 @@ fn filtered_and_unfiltered_recall_at_10() {
         })
         .collect();
 
-    let cases: [(&str, &str, fn(usize) -> bool); 4] = [
+    let cases: [Case; 4] = [
         ("none", "", |_| true),
         ("50%", "WHERE half = 0", |i| i % 2 == 0),
         ("10%", "WHERE tenth = 3", |i| i % 10 == 3),

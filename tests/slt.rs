@@ -180,18 +180,15 @@ slt_files! {
     persistence => "persistence.slt",
 }
 
-/// The records that show engine bugs (each commented with what is expected
-/// and what the engine does). Every `# BUG:` section runs on its own data
-/// folder, so one bug does not hide the next; the test fails while any of
-/// them does. Move a section into the file it belongs to once it passes.
+/// Regression records of fixed engine bugs. Every `# CASE:` section runs on
+/// its own data folder, so one failure does not hide the next.
 #[test]
-#[ignore = "engine bugs: see tests/slt/known_bugs.slt.disabled"]
-fn known_bugs() {
-    let path = slt_dir().join("known_bugs.slt.disabled");
+fn regressions() {
+    let path = slt_dir().join("regressions.cases");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut sections: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
-        if let Some(title) = line.strip_prefix("# BUG: ") {
+        if let Some(title) = line.strip_prefix("# CASE: ") {
             sections.push((title.to_string(), String::new()));
         }
         if let Some((_, body)) = sections.last_mut() {
@@ -201,14 +198,14 @@ fn known_bugs() {
     }
     assert!(
         !sections.is_empty(),
-        "no # BUG: sections in {}",
+        "no # CASE: sections in {}",
         path.display()
     );
     let mut failures = Vec::new();
     for (title, body) in &sections {
         let mut runner = Runner::new(|| async { Ok(PqlDb::new()) });
         if let Err(e) = runner.run_script_with_name(body, title.as_str()) {
-            failures.push(format!("BUG: {title}\n{}", e.display(false)));
+            failures.push(format!("CASE: {title}\n{}", e.display(false)));
         }
     }
     assert!(
@@ -220,9 +217,8 @@ fn known_bugs() {
     );
 }
 
-/// `examples/quickstart.pql` runs unchanged: every statement succeeds but
-/// ARCHIVE and RESTORE TENANT, which answer `Unsupported` until cold storage
-/// lands (then this test must change: they should succeed too).
+/// `examples/quickstart.pql` (the seed's examples, unchanged) runs clean:
+/// every statement succeeds, ARCHIVE and RESTORE TENANT included.
 #[test]
 fn quickstart_example_file_runs() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.pql");
@@ -241,11 +237,7 @@ fn quickstart_example_file_runs() {
         .iter()
         .map(|o| o.as_ref().err().copied().unwrap_or("ok"))
         .collect();
-    assert_eq!(
-        kinds,
-        ["ok", "ok", "ok", "ok", "Unsupported", "Unsupported"],
-        "{outcomes:?}"
-    );
+    assert_eq!(kinds, ["ok", "ok", "ok", "ok", "ok", "ok"], "{outcomes:?}");
     let rows = engine
         .execute("QUERY products TENANT acme_corp RETURN id, name")
         .unwrap();
@@ -362,7 +354,6 @@ fn runtime_errors_point_at_the_failing_statement() {
 /// Lazy activation is a status change like any other, so it should move the
 /// tenant's `updated_at` (TenantRecord: "the last status or option change").
 #[test]
-#[ignore = "engine bug: lazy activation (inactive -> active on use) does not update updated_at"]
 fn lazy_activation_updates_updated_at() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();

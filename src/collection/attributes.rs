@@ -9,7 +9,21 @@ use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
-use crate::value::Value;
+use crate::value::{cmp_int_float, Value};
+
+/// `v` with every integral float inside it written as an integer, so that
+/// arrays and objects that are equal by value (`[1, 2]`, `[1, 2.0]`) get the
+/// same key text.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Value::Int(*f as i64),
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
 
 /// A value as an index key. Keys of different classes never compare equal,
 /// and ranges stay inside one class (numbers with numbers, strings with
@@ -18,7 +32,8 @@ use crate::value::Value;
 pub(crate) enum Key {
     Null,
     Bool(bool),
-    Num(f64),
+    Int(i64),
+    Float(f64),
     Str(String),
     /// Arrays and objects, compared by their canonical PQL text.
     Other(String),
@@ -29,19 +44,20 @@ impl Key {
         match v {
             Value::Null => Key::Null,
             Value::Bool(b) => Key::Bool(*b),
-            Value::Int(i) => Key::Num(*i as f64),
+            Value::Int(i) => Key::Int(*i),
             // -0.0 and 0.0 are the same key.
-            Value::Float(f) => Key::Num(if *f == 0.0 { 0.0 } else { *f }),
+            Value::Float(f) => Key::Float(if *f == 0.0 { 0.0 } else { *f }),
             Value::Str(s) => Key::Str(s.clone()),
-            other => Key::Other(other.to_string()),
+            other => Key::Other(canonical(other).to_string()),
         }
     }
 
-    fn class(&self) -> u8 {
+    /// The class of the key: null, boolean, number, string, other.
+    pub(crate) fn class(&self) -> u8 {
         match self {
             Key::Null => 0,
             Key::Bool(_) => 1,
-            Key::Num(_) => 2,
+            Key::Int(_) | Key::Float(_) => 2,
             Key::Str(_) => 3,
             Key::Other(_) => 4,
         }
@@ -55,9 +71,9 @@ impl Key {
                 Bound::Included(Key::Bool(false)),
                 Bound::Included(Key::Bool(true)),
             ),
-            Key::Num(_) => (
-                Bound::Included(Key::Num(f64::NEG_INFINITY)),
-                Bound::Included(Key::Num(f64::INFINITY)),
+            Key::Int(_) | Key::Float(_) => (
+                Bound::Included(Key::Float(f64::NEG_INFINITY)),
+                Bound::Included(Key::Float(f64::INFINITY)),
             ),
             Key::Str(_) => (
                 Bound::Included(Key::Str(String::new())),
@@ -83,7 +99,13 @@ impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             (Key::Bool(a), Key::Bool(b)) => a.cmp(b),
-            (Key::Num(a), Key::Num(b)) => a.total_cmp(b),
+            (Key::Int(a), Key::Int(b)) => a.cmp(b),
+            (Key::Float(a), Key::Float(b)) => a.total_cmp(b),
+            // Exact, so 2 and 2.0 are one key and 2^53 + 1 stays apart from 2^53.
+            (Key::Int(a), Key::Float(b)) => cmp_int_float(*a, *b).unwrap_or(Ordering::Less),
+            (Key::Float(a), Key::Int(b)) => cmp_int_float(*b, *a)
+                .map(Ordering::reverse)
+                .unwrap_or(Ordering::Greater),
             (Key::Str(a), Key::Str(b)) | (Key::Other(a), Key::Other(b)) => a.cmp(b),
             (a, b) => a.class().cmp(&b.class()),
         }

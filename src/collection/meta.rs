@@ -69,7 +69,7 @@ fn int_in(opt: &Opt, lo: i64, hi: i64) -> Result<usize> {
     }
 }
 
-fn text<'a>(opt: &'a Opt) -> Result<&'a str> {
+fn text(opt: &Opt) -> Result<&str> {
     opt.value.as_str().ok_or_else(|| {
         Error::invalid_option(format!(
             "collection option '{}' must be a string, got {}",

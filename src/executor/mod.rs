@@ -114,6 +114,7 @@ pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -
             ctx.engine.catalog.update(tenant, |r| {
                 if r.status == Status::Inactive {
                     r.status = Status::Active;
+                    r.updated_at_ms = now_ms();
                 }
                 Ok(())
             })?;

@@ -149,8 +149,7 @@ where
 /// Same class of value (what the index's `same_class` groups together).
 fn comparable(a: &Value, b: &Value) -> bool {
     use crate::collection::attributes::Key;
-    let (ka, kb) = (Key::of(a), Key::of(b));
-    std::mem::discriminant(&ka) == std::mem::discriminant(&kb)
+    Key::of(a).class() == Key::of(b).class()
 }
 
 /// Ordering for range comparisons: numbers, strings and booleans only.

@@ -23,11 +23,15 @@ fn db_err(e: impl std::fmt::Display) -> Error {
 impl CatalogStore {
     /// Opens or creates the catalog at `path`. Fails if another process holds it.
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let db = Database::create(path)
+        if !path.exists() {
+            super::create_db_atomically(path, |db| {
+                let tx = db.begin_write().map_err(db_err)?;
+                tx.open_table(TENANTS).map_err(db_err)?;
+                tx.commit().map_err(db_err)
+            })?;
+        }
+        let db = Database::open(path)
             .map_err(|e| Error::io(format!("cannot open catalog {}", path.display()), e))?;
-        let tx = db.begin_write().map_err(db_err)?;
-        tx.open_table(TENANTS).map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
         Ok(CatalogStore { db })
     }
 

@@ -58,22 +58,21 @@ impl CollectionStore {
                 format!("Collection already exists: {}", meta.name),
             ));
         }
-        let db = Database::create(path)
-            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-        let store = CollectionStore {
-            db,
-            path: path.to_path_buf(),
-        };
-        let tx = store.db.begin_write().map_err(|e| store.err(e))?;
-        {
-            tx.open_table(NODES).map_err(|e| store.err(e))?;
-            tx.open_table(VECTORS).map_err(|e| store.err(e))?;
-            let mut m = tx.open_table(META).map_err(|e| store.err(e))?;
-            m.insert(META_KEY, codec::encode(meta)?.as_slice())
-                .map_err(|e| store.err(e))?;
-        }
-        tx.commit().map_err(|e| store.err(e))?;
-        Ok(store)
+        let err =
+            |e: &dyn std::fmt::Display| Error::io(format!("collection file {}", path.display()), e);
+        let meta_bytes = codec::encode(meta)?;
+        super::create_db_atomically(path, |db| {
+            let tx = db.begin_write().map_err(|e| err(&e))?;
+            {
+                tx.open_table(NODES).map_err(|e| err(&e))?;
+                tx.open_table(VECTORS).map_err(|e| err(&e))?;
+                let mut m = tx.open_table(META).map_err(|e| err(&e))?;
+                m.insert(META_KEY, meta_bytes.as_slice())
+                    .map_err(|e| err(&e))?;
+            }
+            tx.commit().map_err(|e| err(&e))
+        })?;
+        Ok(Self::open(path)?.0)
     }
 
     /// Opens an existing collection file and reads its meta record.

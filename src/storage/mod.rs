@@ -17,6 +17,8 @@ pub(crate) mod collection;
 
 use std::path::{Path, PathBuf};
 
+use crate::error::{Error, Result};
+
 /// Paths inside the data folder. Names reaching here are validated already
 /// (`tenant::names`), so each is one plain path component.
 #[derive(Debug, Clone)]
@@ -54,6 +56,34 @@ impl Layout {
     pub(crate) fn archive(&self, tenant: &str) -> PathBuf {
         archive::archive_path(&self.archive_dir(), tenant)
     }
+}
+
+/// Creates a redb file at `path` atomically: `init` fills it under a
+/// temporary name, and only a fully written, committed file is renamed into
+/// place. A crash meanwhile leaves no file at `path` (redb files are not
+/// valid until their first commit, so creating one in place could leave a
+/// file no later open accepts).
+pub(crate) fn create_db_atomically(
+    path: &Path,
+    init: impl FnOnce(&redb::Database) -> Result<()>,
+) -> Result<()> {
+    let tmp = path.with_extension("redb.tmp");
+    let fail =
+        |e: &dyn std::fmt::Display| Error::io(format!("cannot create {}", path.display()), e);
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).map_err(|e| fail(&e))?;
+    }
+    {
+        let db = redb::Database::create(&tmp).map_err(|e| fail(&e))?;
+        init(&db)?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| fail(&e))?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 /// Total bytes of the regular files under `dir` (0 if it does not exist).

@@ -20,6 +20,9 @@ use crate::storage::catalog::CatalogStore;
 use crate::storage::Layout;
 use record::TenantRecord;
 
+/// How long an unload waits for running statements to release a collection.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A loaded collection, shared by the statements using it: many readers or
 /// one writer.
 pub(crate) type SharedCollection = Arc<RwLock<Collection>>;
@@ -73,16 +76,23 @@ impl Tenant {
     ) -> Result<Option<SharedCollection>> {
         names::validate("collection", &meta.name)?;
         let mut loaded = self.collections.lock();
-        if loaded.contains_key(&meta.name)
-            || self.dir.join(collection::file_name(&meta.name)).exists()
-        {
-            if if_not_exists {
+        let clash = self
+            .collection_names()
+            .into_iter()
+            .find(|n| n.eq_ignore_ascii_case(&meta.name));
+        if let Some(existing) = clash {
+            if if_not_exists && existing == meta.name {
                 return Ok(None);
             }
+            let detail = if existing == meta.name {
+                String::new()
+            } else {
+                format!(" (as {existing}; names differing only in case are not allowed)")
+            };
             return Err(Error::new(
                 ErrorKind::CollectionExists,
                 format!(
-                    "Collection already exists: {} (tenant {})",
+                    "Collection already exists: {} in tenant {}{detail}",
                     meta.name, self.name
                 ),
             ));
@@ -152,22 +162,34 @@ impl Tenant {
     /// Flushes and unloads every loaded collection (the tenant then holds
     /// only its catalog entry in memory).
     pub(crate) fn unload(&self) -> Result<()> {
-        let mut loaded = self.collections.lock();
-        for c in loaded.values() {
-            c.write().flush()?;
-        }
-        loaded.clear();
-        Ok(())
+        self.while_unloaded(|| Ok(()))
     }
 
     /// Flushes and unloads every collection, then runs `f` while holding the
     /// collections lock, so no statement can load one meanwhile.
+    ///
+    /// A statement that obtained a collection before the unload still holds
+    /// it; its file is only closed when the last holder lets go. So this
+    /// waits (up to [`RELEASE_WAIT`]) for running statements to finish
+    /// first: otherwise a reload would find the file still open, and `f`
+    /// (an archive) could miss a write that is still being committed.
     pub(crate) fn while_unloaded<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let mut loaded = self.collections.lock();
         for c in loaded.values() {
             c.write().flush()?;
         }
-        loaded.clear();
+        let deadline = std::time::Instant::now() + RELEASE_WAIT;
+        for (name, c) in loaded.drain() {
+            while Arc::strong_count(&c) > 1 {
+                if std::time::Instant::now() > deadline {
+                    return Err(Error::io(
+                        format!("tenant {}", self.name),
+                        format!("collection {name} is still in use by a running statement"),
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
         f()
     }
 
