@@ -34,6 +34,8 @@ mod planner;
 mod result;
 mod storage;
 mod tenant;
+#[cfg(test)]
+mod test_rng;
 mod value;
 
 pub mod output;

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 use pql::{Config, Engine, Value};
 
+mod common;
+use common::Rng;
+
 const ENV_DIR: &str = "PQL_DURABILITY_WRITER";
 const ENV_PHASE: &str = "PQL_DURABILITY_PHASE";
 const TENANT: &str = "dur";
@@ -34,20 +37,6 @@ enum Step {
     Update { n: u64, target: u64 },
     /// `DELETE` of single `s<target>`.
     Delete { target: u64 },
-}
-
-/// A small deterministic generator (splitmix64), so that the parent can
-/// replay the writer's script without talking to it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 /// The writer's statements: singles and batches of ten, with updates and

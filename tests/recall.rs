@@ -5,24 +5,8 @@
 
 use pql::{Engine, Value};
 
-/// splitmix64: small, seeded, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn gauss(&mut self) -> f32 {
-        // Sum of uniforms: close enough to normal for clustered test data.
-        (0..6).map(|_| self.unit()).sum::<f32>() - 3.0
-    }
-}
+mod common;
+use common::Rng;
 
 const N: usize = 6_000;
 const DIM: usize = 24;

@@ -210,17 +210,7 @@ mod tests {
     use crate::index::distance::distance;
     use crate::index::vectors::prepare;
 
-    fn next(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(state: &mut u64) -> f32 {
-        ((next(state) >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
+    use crate::test_rng::uniform;
 
     fn random_store(metric: Metric, n: usize, dim: usize, seed: u64) -> VectorStore {
         let mut s = seed;

@@ -9,30 +9,7 @@ use crate::index::distance::distance;
 use crate::index::flat::exact_top_k;
 use crate::index::vectors::{prepare, VectorStore};
 
-/// splitmix64 with a Box–Muller normal: enough randomness for test data,
-/// seeded, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f32 {
-        let u1 = self.unit().max(1e-12);
-        let u2 = self.unit();
-        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-    }
-}
+use crate::test_rng::Rng;
 
 const N: usize = 2_000;
 const DIM: usize = 24;

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests. Each test binary uses a subset.
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -14,4 +15,30 @@ pub fn fast_tempdir() -> tempfile::TempDir {
         }
     }
     tempfile::tempdir().unwrap()
+}
+
+/// A seeded generator (splitmix64): the same data on every run, and a
+/// parent process can replay what a child generated.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Roughly normal (a sum of six uniforms, centred): enough for
+    /// clustered test data.
+    pub fn gauss(&mut self) -> f32 {
+        ((0..6).map(|_| self.unit()).sum::<f64>() - 3.0) as f32
+    }
 }

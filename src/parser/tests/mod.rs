@@ -12,6 +12,19 @@ mod statements;
 use super::ast::{Located, Query, QueryOp, Script, Select, Statement};
 use super::parse;
 
+/// An option `key: value`.
+fn opt(key: &str, value: crate::value::Value) -> super::ast::Opt {
+    super::ast::Opt {
+        key: key.into(),
+        value,
+    }
+}
+
+/// A string value.
+fn s(text: &str) -> crate::value::Value {
+    crate::value::Value::Str(text.into())
+}
+
 /// The statements of `text`, which must parse.
 fn stmts(text: &str) -> Vec<Statement> {
     match parse(text) {

@@ -4,17 +4,6 @@ use super::*;
 use crate::parser::ast::*;
 use crate::value::Value;
 
-fn opt(key: &str, value: Value) -> Opt {
-    Opt {
-        key: key.into(),
-        value,
-    }
-}
-
-fn s(text: &str) -> Value {
-    Value::Str(text.into())
-}
-
 #[test]
 fn node_writes() {
     let q = query(
