@@ -217,8 +217,9 @@ fn regressions() {
     );
 }
 
-/// `examples/quickstart.pql` (the seed's examples, unchanged) runs clean:
-/// every statement succeeds, ARCHIVE and RESTORE TENANT included.
+/// `examples/quickstart.pql` (a DROP TENANT IF EXISTS, then the seed's
+/// examples unchanged) runs clean: every statement succeeds, ARCHIVE and
+/// RESTORE TENANT included.
 #[test]
 fn quickstart_example_file_runs() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.pql");
