@@ -41,7 +41,9 @@ fn plan(engine: &Engine, q: &str) -> String {
 fn graph_search_finds_the_exact_neighbours() {
     let dir = common::fast_tempdir();
     // A filter matching half the nodes should search the graph, not scan.
+    // 3,000 nodes get a graph index only below the default threshold.
     let mut config = Config::new(dir.path());
+    config.flat_threshold = 1_000;
     config.exact_filter_threshold = 100;
     let engine = Engine::open_with(config).unwrap();
     engine
