@@ -164,6 +164,17 @@ fn filtered_and_unfiltered_recall_at_10() {
     drop(engine);
     let engine = Engine::open_with(config(dir.path())).unwrap();
     let after = engine.execute(&text).unwrap();
+    // The graph saved when the engine closed was reloaded, not rebuilt.
+    let plan = engine.execute(&format!("EXPLAIN {text}")).unwrap();
+    let lines: Vec<String> = plan[0]
+        .column_values("plan")
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("graph: loaded from disk")),
+        "{lines:?}"
+    );
     assert_eq!(ids(&before[0]), ids(&after[0]));
     let d0: Vec<&Value> = before[0].column_values("_distance");
     let d1: Vec<&Value> = after[0].column_values("_distance");

@@ -49,6 +49,8 @@ struct Ann {
     indexed: RoaringBitmap,
     /// Generation of the data this graph was last saved at, if saved.
     saved_generation: Option<u64>,
+    /// Whether the graph was read from disk or built by this process.
+    loaded_from_disk: bool,
 }
 
 /// A collection loaded into memory.
@@ -184,6 +186,15 @@ impl Collection {
     /// Whether a graph index is built.
     pub(crate) fn has_graph(&self) -> bool {
         self.ann.is_some()
+    }
+
+    /// Where the graph index came from, for `EXPLAIN`.
+    pub(crate) fn graph_origin(&self) -> &'static str {
+        match &self.ann {
+            None => "none",
+            Some(a) if a.loaded_from_disk => "loaded from disk",
+            Some(_) => "built in this process",
+        }
     }
 
     /// Number of live nodes.
@@ -335,6 +346,7 @@ impl Collection {
             index: Box::new(index),
             indexed: self.with_vector.clone(),
             saved_generation: None,
+            loaded_from_disk: false,
         });
         Ok(())
     }

@@ -50,6 +50,7 @@ pub(super) fn load_graph(
         index: Box::new(index),
         indexed,
         saved_generation: Some(generation),
+        loaded_from_disk: true,
     })
 }
 

@@ -136,7 +136,10 @@ fn plan(
     matches: &RoaringBitmap,
 ) -> (RoaringBitmap, SearchPlan) {
     let candidates = matches & c.with_vector();
-    let k = s.limit.map_or(DEFAULT_K, |l| l.count() as usize);
+    // No more results than candidates: a huge TOP must not size the search.
+    let k = s
+        .limit
+        .map_or(DEFAULT_K, |l| l.count().min(candidates.len()) as usize);
     let facts = Facts {
         total: c.with_vector().len(),
         matches: s.filter.as_ref().map(|_| candidates.len()),
@@ -262,6 +265,9 @@ pub(super) fn explain(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult> {
                     let (_, plan) = plan(ctx, &c, s, &opts, &matches);
                     lines.push("operation: similarity search".into());
                     lines.extend(plan.to_string().lines().map(String::from));
+                    if matches!(plan.strategy, Strategy::Graph { .. }) {
+                        lines.push(format!("graph: {}", c.graph_origin()));
+                    }
                 }
                 None => {
                     lines.push("operation: filter scan in id order".into());

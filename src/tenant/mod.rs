@@ -317,6 +317,11 @@ impl Catalog {
             fs::remove_dir_all(&tenant.dir)
                 .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))?;
         }
+        let packed = self.layout.archive(name);
+        if packed.exists() {
+            fs::remove_file(&packed)
+                .map_err(|e| Error::io(format!("cannot remove {}", packed.display()), e))?;
+        }
         Ok(true)
     }
 
