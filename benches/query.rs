@@ -3,6 +3,9 @@
 //! 10,000 vectors of 50 dimensions: exact scan, HNSW graph, and a filtered
 //! query. Run with `cargo bench --bench query`.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
 
