@@ -38,7 +38,6 @@ use crate::error::Result;
 use distance::Kernels;
 use store::Store;
 
-pub(crate) use persist::load;
 pub(crate) use search::FilterMode;
 
 /// Highest layer a node may get (levels are stored in a byte).
@@ -173,6 +172,13 @@ impl GraphIndex {
         let e = ((level as u64) << 32) | id as u64;
         self.entry.store(e, std::sync::atomic::Ordering::Release);
     }
+}
+
+/// Opens `<dir>/<basename>.graph` written by [`AnnIndex::save`], ready to
+/// search at once. Files written for another metric or dimension, damaged,
+/// truncated or of another format version give an error of kind `Corrupt`.
+pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Result<GraphIndex> {
+    persist::load(dir, basename, metric, dim)
 }
 
 impl AnnIndex for GraphIndex {

@@ -1,9 +1,10 @@
 //! Search: greedy descent through the upper layers, then a best-first search
 //! on layer 0. With a filter or tombstones, excluded nodes are still walked
 //! through (they keep the graph connected) but never enter the results;
-//! selective filters also expand the neighbours of excluded nodes (two hops,
-//! as ACORN does); very selective ones are answered by an exact scan, which
-//! is both exact and cheaper than a long walk. The choice is made in
+//! selective filters also look two hops out through excluded nodes (as
+//! ACORN does) so that allowed results are found sooner; very selective
+//! filters get an exact scan, which is both exact and cheaper than a long
+//! walk. The choice is made in
 //! [`GraphIndex::plan`] and counted in [`GraphIndex::paths`].
 
 use std::cmp::Reverse;
@@ -235,12 +236,17 @@ impl GraphIndex {
                 if sc.visited.check_and_mark(n) {
                     continue;
                 }
-                let kk = key(self.dist(q, row(st, flat, n)), n);
                 let ok = !FILTERED || allow(n);
-                if kk < bound {
-                    consider(sc, kk, ok, ef, &mut bound);
+                let kk = key(self.dist(q, row(st, flat, n)), n);
+                if kk >= bound {
+                    continue;
                 }
+                consider(sc, kk, ok, ef, &mut bound);
                 if FILTERED && two_hop && !ok {
+                    // A promising excluded node: also look at its allowed
+                    // neighbours now (two hops), so results fill sooner. It
+                    // stays queued itself, so anti-correlated filters (allowed
+                    // nodes far from the query) are still reached.
                     read_links(st.block(n, layer), &mut links2);
                     for &n2 in &links2 {
                         if sc.visited.is_marked(n2) || !allow(n2) {
