@@ -158,6 +158,11 @@ impl GraphIndex {
     /// `sorted` holds keys of (distance to base, id) in ascending order.
     fn select(&self, st: &Store, sorted: &[u64], m: usize, out: &mut Vec<u64>) {
         out.clear();
+        if sorted.len() <= m {
+            // Room for all: keep them (as hnswlib does).
+            out.extend_from_slice(sorted);
+            return;
+        }
         let flat = st.flat();
         for &c in sorted {
             if out.len() >= m {
@@ -233,7 +238,7 @@ impl GraphIndex {
     /// Internal distance between two padded rows.
     #[inline]
     pub(crate) fn dist(&self, a: &[f32], b: &[f32]) -> f32 {
-        self.kernels.dist(self.metric, a, b)
+        (self.dist_fn)(a, b)
     }
 }
 

@@ -14,6 +14,8 @@ pub(crate) type KernelFn = fn(&[f32], &[f32]) -> f32;
 pub(crate) struct Kernels {
     /// Inner product.
     pub(crate) dot: KernelFn,
+    /// Negated inner product (the internal distance of cosine and dot).
+    pub(crate) neg_dot: KernelFn,
     /// Squared Euclidean distance.
     pub(crate) l2sq: KernelFn,
     /// Which implementation was detected (for reports).
@@ -28,6 +30,7 @@ impl Kernels {
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
                 return Kernels {
                     dot: x86::dot,
+                    neg_dot: x86::neg_dot,
                     l2sq: x86::l2sq,
                     name: "avx2+fma",
                 };
@@ -37,6 +40,7 @@ impl Kernels {
         {
             return Kernels {
                 dot: neon::dot,
+                neg_dot: neon::neg_dot,
                 l2sq: neon::l2sq,
                 name: "neon",
             };
@@ -49,30 +53,37 @@ impl Kernels {
     pub(crate) fn scalar() -> Kernels {
         Kernels {
             dot: dot_scalar,
+            neg_dot: |a, b| -dot_scalar(a, b),
             l2sq: l2sq_scalar,
             name: "scalar",
         }
     }
 
-    /// The internal distance of `metric`: smaller is nearer. Cosine is
-    /// `1 − dot` (inputs are normalised), dot is `−dot`, L2 is squared.
+    /// The kernel computing the internal distance of `metric`: smaller is
+    /// nearer. Cosine and dot both use `−dot` (cosine inputs are normalised,
+    /// so `1 − cos` orders the same), L2 the squared distance.
+    pub(crate) fn for_metric(&self, metric: Metric) -> KernelFn {
+        match metric {
+            Metric::Cosine | Metric::Dot => self.neg_dot,
+            Metric::L2 => self.l2sq,
+        }
+    }
+
+    /// The internal distance of `metric` (see [`Kernels::for_metric`]).
     #[inline]
     pub(crate) fn dist(&self, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-        match metric {
-            Metric::Cosine => 1.0 - (self.dot)(a, b),
-            Metric::Dot => -(self.dot)(a, b),
-            Metric::L2 => (self.l2sq)(a, b),
-        }
+        (self.for_metric(metric))(a, b)
     }
 }
 
-/// Converts an internal distance to the one reported to callers (L2 is
-/// reported as the Euclidean distance, the others unchanged).
+/// Converts an internal distance to the one reported to callers: cosine as
+/// `1 − cos`, dot as `−dot`, L2 as the Euclidean distance.
 #[inline]
 pub(crate) fn external(metric: Metric, d: f32) -> f32 {
     match metric {
+        Metric::Cosine => 1.0 + d,
+        Metric::Dot => d,
         Metric::L2 => d.max(0.0).sqrt(),
-        Metric::Cosine | Metric::Dot => d,
     }
 }
 
@@ -116,17 +127,19 @@ pub(crate) fn l2sq_scalar(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// Hints the CPU to start loading the cache line at the start of `row`.
+/// Hints the CPU to start loading the cache lines of `row`.
 #[inline(always)]
 pub(crate) fn prefetch(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: prefetch is a hint that never faults; the pointer comes from
-        // a live slice and SSE is part of the x86_64 baseline.
-        #[allow(unsafe_code)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().cast::<i8>());
+        for line in row.chunks(16) {
+            // SAFETY: prefetch is a hint that never faults; the pointer comes
+            // from a live slice and SSE is part of the x86_64 baseline.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>());
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -144,6 +157,12 @@ mod x86 {
         // SAFETY: `Kernels::detect` returns this function only when AVX2 and
         // FMA were detected at run time.
         unsafe { dot_impl(a, b) }
+    }
+
+    /// AVX2+FMA negated inner product; see [`dot`] for the contract.
+    pub(super) fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as in `dot`.
+        -unsafe { dot_impl(a, b) }
     }
 
     /// AVX2+FMA squared L2; see [`dot`] for the detection contract.
@@ -254,6 +273,11 @@ mod neon {
         s
     }
 
+    /// NEON negated inner product.
+    pub(super) fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
+        -dot(a, b)
+    }
+
     /// NEON squared L2.
     pub(super) fn l2sq(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
@@ -301,6 +325,7 @@ mod tests {
             for k in [fast, slow] {
                 let d = (k.dot)(&a, &b);
                 let l = (k.l2sq)(&a, &b);
+                assert_eq!((k.neg_dot)(&a, &b), -d);
                 assert!(
                     (d - exact_dot as f32).abs() <= tol,
                     "{} dot len {len}",

@@ -65,6 +65,8 @@ pub(crate) struct GraphIndex {
     dim: usize,
     params: GraphParams,
     kernels: Kernels,
+    /// `kernels.for_metric(metric)`, resolved once.
+    dist_fn: distance::KernelFn,
     /// Level multiplier, 1 / ln(m).
     ml: f64,
     /// Seed of the level draw (kept in the file so rebuilt ids match).
@@ -110,6 +112,7 @@ impl GraphIndex {
             dim,
             params,
             kernels: Kernels::detect(),
+            dist_fn: Kernels::detect().for_metric(metric),
             ml: 1.0 / (params.m as f64).ln(),
             seed,
             store: RwLock::new(store),

@@ -149,17 +149,17 @@ struct HashReader<'a> {
 }
 
 impl HashReader<'_> {
-    fn fill(&mut self, b: &mut [u8]) -> Result<()> {
+    /// Reads exactly `b.len()` bytes (not hashed: bulk arrays are hashed
+    /// in parallel once read, see `load`).
+    fn read(&mut self, b: &mut [u8]) -> Result<()> {
         self.file
             .read_exact(b)
-            .map_err(|e| corrupt(self.path, format!("short read: {e}")))?;
-        self.crc.update(b);
-        Ok(())
+            .map_err(|e| corrupt(self.path, format!("short read: {e}")))
     }
 
     fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
         let mut v = vec![0u32; n];
-        self.fill(bytemuck::cast_slice_mut(&mut v))?;
+        self.read(bytemuck::cast_slice_mut(&mut v))?;
         Ok(v)
     }
 }
@@ -190,7 +190,8 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
         path: &path,
     };
     let mut h = [0u8; HEADER];
-    r.fill(&mut h)?;
+    r.read(&mut h)?;
+    r.crc.update(&h);
     if &h[..8] != MAGIC {
         return Err(corrupt(&path, "not a graph file"));
     }
@@ -214,7 +215,7 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
     }
     // Sizes are checked against the file length before anything is
     // allocated, so a damaged header cannot ask for more than the file holds.
-    let size = (|| {
+    let size = {
         let s = slots as u128;
         let words = s * stride as u128 * 4
             + s * (2 * m as u128 + 1) * 4
@@ -222,31 +223,55 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
             + s * 4
             + s.div_ceil(64) * 8
             + s;
-        Some(HEADER as u128 + words + 4)
-    })();
-    if size != Some(file_len as u128) || slots > u32::MAX as u64 {
+        HEADER as u128 + words + 4
+    };
+    if size != file_len as u128 || slots > u32::MAX as u64 {
         return Err(corrupt(&path, "length does not match header (truncated?)"));
     }
     let slots = slots as usize;
-    let mut vectors = vec![Lane::default(); slots * stride / LANE];
-    r.fill(bytemuck::cast_slice_mut(&mut vectors))?;
+    // Zeroed allocation (calloc): pages are touched once, by the read.
+    let mut vectors: Vec<Lane> = bytemuck::zeroed_vec(slots * stride / LANE);
+    r.read(bytemuck::cast_slice_mut(&mut vectors))?;
     let layer0 = r.u32s(slots * (2 * m + 1))?;
     let upper = r.u32s(upper_len as usize)?;
     let upper_off = r.u32s(slots)?;
     let mut deleted = vec![0u64; slots.div_ceil(64)];
-    r.fill(bytemuck::cast_slice_mut(&mut deleted))?;
+    r.read(bytemuck::cast_slice_mut(&mut deleted))?;
     let mut levels = vec![0u8; slots];
-    r.fill(&mut levels)?;
+    r.read(&mut levels)?;
     let mut tail = [0u8; 4];
     r.file
         .read_exact(&mut tail)
         .map_err(|e| corrupt(&path, format!("short read: {e}")))?;
-    if r.crc.clone().finalize() != u32::from_le_bytes(tail) {
+    // The CRC of the vectors and the rest, and the structural checks, on
+    // two threads: together they are most of the load time.
+    let entry = (count > 0).then_some((entry, max_level));
+    let (crc_vectors, (crc_rest, checked)) = rayon::join(
+        || {
+            let mut c = crc32fast::Hasher::new();
+            c.update(bytemuck::cast_slice(&vectors));
+            c
+        },
+        || {
+            let mut c = crc32fast::Hasher::new();
+            c.update(bytemuck::cast_slice(&layer0));
+            c.update(bytemuck::cast_slice(&upper));
+            c.update(bytemuck::cast_slice(&upper_off));
+            c.update(bytemuck::cast_slice(&deleted));
+            c.update(&levels);
+            (
+                c,
+                check(&levels, &layer0, &upper, &upper_off, m, count, entry),
+            )
+        },
+    );
+    let mut crc = r.crc;
+    crc.combine(&crc_vectors);
+    crc.combine(&crc_rest);
+    if crc.finalize() != u32::from_le_bytes(tail) {
         return Err(corrupt(&path, "checksum mismatch"));
     }
-    let entry = (count > 0).then_some((entry, max_level));
-    check(&levels, &layer0, &upper, &upper_off, m, count, entry)
-        .map_err(|what| corrupt(&path, what))?;
+    checked.map_err(|what| corrupt(&path, what))?;
     let store = Store {
         stride,
         m,

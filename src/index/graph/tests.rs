@@ -48,6 +48,8 @@ fn recall_each_metric() {
         let data = clustered(1, N, dim, 20, metric != Metric::L2);
         let idx = build(metric, &data, 12);
         assert_eq!(idx.len(), N);
+        let raw = N * dim * 4;
+        assert!(idx.memory_bytes() > raw && idx.memory_bytes() < raw * 4);
         let rc = recall_of(&idx, &data, None, FilterMode::Auto);
         assert!(rc >= 0.95, "{metric:?} dim {dim} recall {rc}");
     }
@@ -80,9 +82,14 @@ fn auto_plan_picks_exact_for_selective_filters() {
     let r = idx.search(&data[0], K, 32, Some(&f));
     assert_eq!(idx.paths.exact.load(Relaxed), 1);
     assert_eq!(r[0].0, 0);
+    // On 1,000 nodes a scan is cheaper than a walk at any usual ef; a
+    // one-result search with a loose filter is where the walk wins.
     let g = |id: u32| id % 2 == 0;
     idx.search(&data[0], K, 32, Some(&g));
+    assert_eq!(idx.paths.exact.load(Relaxed), 2);
+    let r = idx.search(&data[0], 1, 1, Some(&g));
     assert_eq!(idx.paths.filtered.load(Relaxed), 1);
+    assert_eq!(r.len(), 1);
 }
 
 #[test]
