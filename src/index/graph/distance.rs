@@ -127,23 +127,24 @@ pub(crate) fn l2sq_scalar(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// Hints the CPU to start loading the cache lines of `row`.
+/// Hints the CPU to start loading the cache lines of `data`.
 #[inline(always)]
-pub(crate) fn prefetch(row: &[f32]) {
+pub(crate) fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for line in row.chunks(16) {
-            // SAFETY: prefetch is a hint that never faults; the pointer comes
-            // from a live slice and SSE is part of the x86_64 baseline.
+        let p = data.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(data)).step_by(64) {
+            // SAFETY: prefetch is a hint that never faults; the address lies
+            // inside a live slice and SSE is part of the x86_64 baseline.
             #[allow(unsafe_code)]
             unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>());
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off));
             }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = row;
+    let _ = data;
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -14,13 +14,13 @@
 //! answered from.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 
-use super::store::{stride_for, Lane, Store, ABSENT, LANE};
+use super::store::{advise_huge, stride_for, Lane, Store, ABSENT, LANE};
 use super::{GraphIndex, MAX_LEVEL, NO_ENTRY};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{GraphParams, Metric};
@@ -142,23 +142,34 @@ impl HashWriter {
     }
 }
 
-struct HashReader<'a> {
-    file: File,
-    crc: crc32fast::Hasher,
+/// Reads a file at explicit offsets, so two threads can read two parts of
+/// it through one handle (`pread` on Unix).
+struct At<'a> {
+    file: &'a File,
     path: &'a Path,
+    pos: u64,
 }
 
-impl HashReader<'_> {
-    /// Reads exactly `b.len()` bytes (not hashed: bulk arrays are hashed
-    /// in parallel once read, see `load`).
+impl At<'_> {
+    /// Reads exactly `b.len()` bytes at the current position.
     fn read(&mut self, b: &mut [u8]) -> Result<()> {
-        self.file
-            .read_exact(b)
-            .map_err(|e| corrupt(self.path, format!("short read: {e}")))
+        #[cfg(unix)]
+        let res = std::os::unix::fs::FileExt::read_exact_at(self.file, b, self.pos);
+        #[cfg(not(unix))]
+        let res = {
+            use std::io::{Seek, SeekFrom};
+            let mut f = self.file;
+            f.seek(SeekFrom::Start(self.pos))
+                .and_then(|_| f.read_exact(b))
+        };
+        res.map_err(|e| corrupt(self.path, format!("short read: {e}")))?;
+        self.pos += b.len() as u64;
+        Ok(())
     }
 
     fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
         let mut v = vec![0u32; n];
+        advise_huge(&mut v);
         self.read(bytemuck::cast_slice_mut(&mut v))?;
         Ok(v)
     }
@@ -184,14 +195,13 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
     let path = file_path(dir, basename);
     let file = File::open(&path).map_err(|e| io_err(&path, e))?;
     let file_len = file.metadata().map_err(|e| io_err(&path, e))?.len();
-    let mut r = HashReader {
-        file,
-        crc: crc32fast::Hasher::new(),
-        path: &path,
-    };
     let mut h = [0u8; HEADER];
-    r.read(&mut h)?;
-    r.crc.update(&h);
+    At {
+        file: &file,
+        path: &path,
+        pos: 0,
+    }
+    .read(&mut h)?;
     if &h[..8] != MAGIC {
         return Err(corrupt(&path, "not a graph file"));
     }
@@ -229,20 +239,43 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
         return Err(corrupt(&path, "length does not match header (truncated?)"));
     }
     let slots = slots as usize;
-    // Zeroed allocation (calloc): pages are touched once, by the read.
-    let mut vectors: Vec<Lane> = bytemuck::zeroed_vec(slots * stride / LANE);
-    r.read(bytemuck::cast_slice_mut(&mut vectors))?;
-    let layer0 = r.u32s(slots * (2 * m + 1))?;
-    let upper = r.u32s(upper_len as usize)?;
-    let upper_off = r.u32s(slots)?;
-    let mut deleted = vec![0u64; slots.div_ceil(64)];
-    r.read(bytemuck::cast_slice_mut(&mut deleted))?;
-    let mut levels = vec![0u8; slots];
-    r.read(&mut levels)?;
-    let mut tail = [0u8; 4];
-    r.file
-        .read_exact(&mut tail)
-        .map_err(|e| corrupt(&path, format!("short read: {e}")))?;
+    // The vectors and the rest are read on two threads: page faults and the
+    // copy out of the page cache are most of the load time.
+    let vec_lanes = slots * stride / LANE;
+    let rest_at = (HEADER + vec_lanes * std::mem::size_of::<Lane>()) as u64;
+    let (vectors, rest) = rayon::join(
+        || -> Result<Vec<Lane>> {
+            // Zeroed allocation (calloc): pages are touched once, by the read.
+            let mut v: Vec<Lane> = bytemuck::zeroed_vec(vec_lanes);
+            advise_huge(&mut v);
+            let mut r = At {
+                file: &file,
+                path: &path,
+                pos: HEADER as u64,
+            };
+            r.read(bytemuck::cast_slice_mut(&mut v))?;
+            Ok(v)
+        },
+        || -> Result<_> {
+            let mut r = At {
+                file: &file,
+                path: &path,
+                pos: rest_at,
+            };
+            let layer0 = r.u32s(slots * (2 * m + 1))?;
+            let upper = r.u32s(upper_len as usize)?;
+            let upper_off = r.u32s(slots)?;
+            let mut deleted = vec![0u64; slots.div_ceil(64)];
+            r.read(bytemuck::cast_slice_mut(&mut deleted))?;
+            let mut levels = vec![0u8; slots];
+            r.read(&mut levels)?;
+            let mut tail = [0u8; 4];
+            r.read(&mut tail)?;
+            Ok((layer0, upper, upper_off, deleted, levels, tail))
+        },
+    );
+    let vectors = vectors?;
+    let (layer0, upper, upper_off, deleted, levels, tail) = rest?;
     // The CRC of the vectors and the rest, and the structural checks, on
     // two threads: together they are most of the load time.
     let entry = (count > 0).then_some((entry, max_level));
@@ -265,7 +298,8 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
             )
         },
     );
-    let mut crc = r.crc;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&h);
     crc.combine(&crc_vectors);
     crc.combine(&crc_rest);
     if crc.finalize() != u32::from_le_bytes(tail) {

@@ -243,6 +243,10 @@ impl GraphIndex {
             if c > bound {
                 break;
             }
+            // The next candidate's links are likely read next: start loading.
+            if let Some(&Reverse(next)) = sc.cand.peek() {
+                prefetch(st.block(key_id(next), layer));
+            }
             read_links(st.block(key_id(c), layer), &mut links);
             for &n in &links {
                 if !sc.visited.is_marked(n) {
