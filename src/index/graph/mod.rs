@@ -18,6 +18,7 @@
 mod build;
 pub(crate) mod distance;
 mod persist;
+mod rows;
 mod scratch;
 mod search;
 mod store;

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 
-use super::store::{advise_huge, stride_for, Lane, Store, ABSENT, LANE};
+use super::store::{advise_huge, stride_for, Lane, Rows, Store, ABSENT, LANE};
 use super::{GraphIndex, MAX_LEVEL, NO_ENTRY};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{GraphParams, Metric};
@@ -96,7 +96,7 @@ pub(crate) fn save(idx: &GraphIndex, dir: &Path, basename: &str) -> Result<()> {
     };
     let res = (|| -> std::io::Result<()> {
         w.put(&h)?;
-        w.put(bytemuck::cast_slice(&st.vectors))?;
+        w.put(bytemuck::cast_slice(st.vectors.lanes()))?;
         w.put_atomics(&st.layer0)?;
         w.put_atomics(&st.upper)?;
         w.put(bytemuck::cast_slice(&st.upper_off))?;
@@ -239,22 +239,31 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
         return Err(corrupt(&path, "length does not match header (truncated?)"));
     }
     let slots = slots as usize;
-    // The vectors and the rest are read on two threads: page faults and the
-    // copy out of the page cache are most of the load time.
+    // The vectors (most of the file) are mapped, not read: no copy and no
+    // anonymous page faults. On one thread they are hashed; on the other the
+    // links are read, hashed and checked.
     let vec_lanes = slots * stride / LANE;
     let rest_at = (HEADER + vec_lanes * std::mem::size_of::<Lane>()) as u64;
+    let entry = (count > 0).then_some((entry, max_level));
     let (vectors, rest) = rayon::join(
-        || -> Result<Vec<Lane>> {
-            // Zeroed allocation (calloc): pages are touched once, by the read.
-            let mut v: Vec<Lane> = bytemuck::zeroed_vec(vec_lanes);
-            advise_huge(&mut v);
-            let mut r = At {
-                file: &file,
-                path: &path,
-                pos: HEADER as u64,
+        || -> Result<(Rows, crc32fast::Hasher)> {
+            let rows = match Rows::map(&file, HEADER, vec_lanes) {
+                Some(rows) => rows,
+                None => {
+                    let mut v: Vec<Lane> = bytemuck::zeroed_vec(vec_lanes);
+                    advise_huge(&mut v);
+                    let mut r = At {
+                        file: &file,
+                        path: &path,
+                        pos: HEADER as u64,
+                    };
+                    r.read(bytemuck::cast_slice_mut(&mut v))?;
+                    Rows::Owned(v)
+                }
             };
-            r.read(bytemuck::cast_slice_mut(&mut v))?;
-            Ok(v)
+            let mut c = crc32fast::Hasher::new();
+            c.update(bytemuck::cast_slice(rows.lanes()));
+            Ok((rows, c))
         },
         || -> Result<_> {
             let mut r = At {
@@ -271,33 +280,18 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
             r.read(&mut levels)?;
             let mut tail = [0u8; 4];
             r.read(&mut tail)?;
-            Ok((layer0, upper, upper_off, deleted, levels, tail))
-        },
-    );
-    let vectors = vectors?;
-    let (layer0, upper, upper_off, deleted, levels, tail) = rest?;
-    // The CRC of the vectors and the rest, and the structural checks, on
-    // two threads: together they are most of the load time.
-    let entry = (count > 0).then_some((entry, max_level));
-    let (crc_vectors, (crc_rest, checked)) = rayon::join(
-        || {
-            let mut c = crc32fast::Hasher::new();
-            c.update(bytemuck::cast_slice(&vectors));
-            c
-        },
-        || {
             let mut c = crc32fast::Hasher::new();
             c.update(bytemuck::cast_slice(&layer0));
             c.update(bytemuck::cast_slice(&upper));
             c.update(bytemuck::cast_slice(&upper_off));
             c.update(bytemuck::cast_slice(&deleted));
             c.update(&levels);
-            (
-                c,
-                check(&levels, &layer0, &upper, &upper_off, m, count, entry),
-            )
+            let checked = check(&levels, &layer0, &upper, &upper_off, m, count, entry);
+            Ok((layer0, upper, upper_off, deleted, levels, tail, c, checked))
         },
     );
+    let (vectors, crc_vectors) = vectors?;
+    let (layer0, upper, upper_off, deleted, levels, tail, crc_rest, checked) = rest?;
     let mut crc = crc32fast::Hasher::new();
     crc.update(&h);
     crc.combine(&crc_vectors);

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 
+pub(crate) use super::rows::Rows;
+
 /// Level marker of a slot that holds no vector.
 pub(crate) const ABSENT: u8 = u8::MAX;
 /// Floats per [`Lane`]; row strides are a multiple of it.
@@ -72,7 +74,7 @@ pub(crate) struct Store {
     /// Upper-layer capacity; layer 0 holds `2m`.
     pub(crate) m: usize,
     /// Rows, `stride / LANE` lanes per slot.
-    pub(crate) vectors: Vec<Lane>,
+    pub(crate) vectors: Rows,
     /// Top layer of each slot, or [`ABSENT`].
     pub(crate) levels: Vec<u8>,
     /// Layer-0 blocks, `2m + 1` words per slot.
@@ -98,7 +100,7 @@ impl Store {
         Store {
             stride,
             m,
-            vectors,
+            vectors: Rows::Owned(vectors),
             levels: Vec::with_capacity(capacity),
             layer0,
             upper_off: Vec::with_capacity(capacity),
@@ -126,7 +128,7 @@ impl Store {
             return;
         }
         let lanes = self.stride / LANE;
-        self.vectors.resize(slots * lanes, Lane::default());
+        self.vectors.owned().resize(slots * lanes, Lane::default());
         self.levels.resize(slots, ABSENT);
         let words = slots * self.l0_words();
         self.layer0.resize_with(words, || AtomicU32::new(0));
@@ -141,7 +143,8 @@ impl Store {
     pub(crate) fn place(&mut self, id: u32, v: &[f32], level: u8) {
         let id = id as usize;
         let lanes = self.stride / LANE;
-        let row: &mut [f32] = bytemuck::cast_slice_mut(&mut self.vectors[id * lanes..][..lanes]);
+        let row: &mut [f32] =
+            bytemuck::cast_slice_mut(&mut self.vectors.owned()[id * lanes..][..lanes]);
         row[..v.len()].copy_from_slice(v);
         row[v.len()..].fill(0.0);
         self.levels[id] = level;
@@ -157,7 +160,7 @@ impl Store {
     /// All rows as one slice.
     #[inline]
     pub(crate) fn flat(&self) -> &[f32] {
-        bytemuck::cast_slice(&self.vectors)
+        bytemuck::cast_slice(self.vectors.lanes())
     }
 
     /// The block (count word first) of `id` on `layer`.
@@ -189,7 +192,7 @@ impl Store {
     /// Heap bytes held, by capacity.
     pub(crate) fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.vectors.capacity() * size_of::<Lane>()
+        self.vectors.bytes()
             + self.levels.capacity()
             + self.layer0.capacity() * 4
             + self.upper_off.capacity() * 4

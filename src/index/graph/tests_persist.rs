@@ -29,6 +29,10 @@ fn round_trip_gives_identical_results() {
             back.search_with(q, 10, 40, Some(&f), FilterMode::Graph)
         );
     }
+    // Saving over the file the loaded index maps leaves the loaded one intact.
+    back.save(dir.path(), "g").expect("save over mapped file");
+    let q = &data[3];
+    assert_eq!(idx.search(q, 10, 40, None), back.search(q, 10, 40, None));
     // The loaded index accepts inserts.
     let extra = [(600u32, data[0].as_slice())];
     back.insert(&extra);
