@@ -4,6 +4,7 @@
 
 pub(crate) mod distance;
 pub(crate) mod flat;
+pub(crate) mod graph;
 pub(crate) mod hnsw;
 pub(crate) mod vectors;
 
