@@ -1,7 +1,7 @@
 //! What does a statement cost end to end? Parse alone, and top-10
 //! similarity queries through `Engine::execute` (PQL text in, rows out) on
-//! 10,000 vectors of 50 dimensions: exact scan, HNSW graph, and a filtered
-//! query. Run with `cargo bench --bench query`.
+//! 10,000 vectors of 50 dimensions: exact scan, the native graph, the
+//! hnsw_rs graph, and a filtered query. Run with `cargo bench --bench query`.
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -64,15 +64,20 @@ fn bench(c: &mut Criterion) {
     let engine = Engine::open(dir.path()).expect("open");
     engine.execute("CREATE TENANT t;").expect("tenant");
     load(&engine, "flat", "flat");
-    load(&engine, "graph", "hnsw");
+    load(&engine, "graph", "graph");
+    load(&engine, "hnswrs", "hnsw_rs");
     let mut state = 99u64;
     let queries: Vec<String> = (0..64).map(|_| vector(&mut state)).collect();
     let mut group = c.benchmark_group("execute_top10_10k_x_50d");
     for (name, text) in [
         ("exact_scan", "QUERY flat TENANT t SIMILAR TO {q} TOP 10;"),
-        ("hnsw_ef64", "QUERY graph TENANT t SIMILAR TO {q} TOP 10;"),
+        ("graph_ef64", "QUERY graph TENANT t SIMILAR TO {q} TOP 10;"),
         (
-            "hnsw_filter_10pct",
+            "hnsw_rs_ef64",
+            "QUERY hnswrs TENANT t SIMILAR TO {q} TOP 10;",
+        ),
+        (
+            "graph_filter_10pct",
             "QUERY graph TENANT t WHERE tenth = 3 SIMILAR TO {q} TOP 10;",
         ),
     ] {

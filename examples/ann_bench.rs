@@ -55,6 +55,10 @@ mod index {
         fn len(&self) -> usize;
         fn memory_bytes(&self) -> usize;
         fn save(&self, dir: &Path, basename: &str) -> super::error::Result<()>;
+        fn mark_deleted(&self, id: u32) -> bool {
+            let _ = id;
+            false
+        }
     }
     use std::path::Path;
 }

@@ -10,12 +10,15 @@ use crate::value::Value;
 /// Which index serves similarity queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum IndexKind {
-    /// Exact scan while small, HNSW (hnsw_rs) past the engine's threshold.
+    /// Exact scan while small, the native graph past the engine's threshold.
     Auto,
     /// Always an exact scan.
     Flat,
-    /// HNSW (hnsw_rs) as soon as there are vectors.
-    Hnsw,
+    /// The hnsw_rs crate's HNSW as soon as there are vectors (kept to
+    /// compare against; the native graph is faster and smaller).
+    HnswRs,
+    /// The native HNSW graph (`index/graph`) as soon as there are vectors.
+    Graph,
 }
 
 impl IndexKind {
@@ -23,7 +26,8 @@ impl IndexKind {
         match self {
             IndexKind::Auto => "auto",
             IndexKind::Flat => "flat",
-            IndexKind::Hnsw => "hnsw",
+            IndexKind::HnswRs => "hnsw_rs",
+            IndexKind::Graph => "graph",
         }
     }
 }
@@ -146,10 +150,12 @@ impl CollectionMeta {
                 self.index = match text(opt)?.to_ascii_lowercase().as_str() {
                     "auto" => IndexKind::Auto,
                     "flat" => IndexKind::Flat,
-                    "hnsw" | "hnsw_rs" => IndexKind::Hnsw,
+                    "graph" | "hnsw" => IndexKind::Graph,
+                    "hnsw_rs" => IndexKind::HnswRs,
                     other => {
                         return Err(Error::invalid_option(format!(
-                            "unknown index '{other}'; use 'auto', 'flat' or 'hnsw'"
+                            "unknown index '{other}'; use 'auto', 'flat', 'graph' (alias \
+                             'hnsw') or 'hnsw_rs'"
                         )))
                     }
                 }

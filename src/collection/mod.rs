@@ -17,7 +17,6 @@ use roaring::RoaringBitmap;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::hnsw::HnswIndex;
 use crate::index::vectors::VectorStore;
 use crate::index::{flat, AnnIndex};
 use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
@@ -51,6 +50,18 @@ struct Ann {
     saved_generation: Option<u64>,
     /// Whether the graph was read from disk or built by this process.
     loaded_from_disk: bool,
+    /// Some tombstone could not be marked in the index itself, so searches
+    /// must filter dead ids out (hnsw_rs cannot delete).
+    filter_tombstones: bool,
+}
+
+impl Ann {
+    /// Tombstones `iid` in the graph (navigated through, never returned).
+    fn tombstone(&mut self, iid: u32) {
+        if self.indexed.contains(iid) && !self.index.mark_deleted(iid) {
+            self.filter_tombstones = true;
+        }
+    }
 }
 
 /// A collection loaded into memory.
@@ -215,19 +226,30 @@ impl Collection {
         }
     }
 
-    /// Graph search restricted to `allowed` (live ids with vectors, filtered).
+    /// Graph search over all live vectors, or only over `allowed` (a
+    /// filter's matches, live ids with vectors) when given.
     pub(crate) fn graph_search(
         &self,
         query: &[f32],
         k: usize,
         ef: usize,
-        allowed: &RoaringBitmap,
+        allowed: Option<&RoaringBitmap>,
     ) -> Vec<(u32, f32)> {
         let Some(ann) = &self.ann else {
-            return self.exact_search(query, k, allowed);
+            return self.exact_search(query, k, allowed.unwrap_or(&self.with_vector));
         };
-        let filter = |iid: u32| allowed.contains(iid);
-        ann.index.search(query, k, ef.max(k), Some(&filter))
+        let allowed = match allowed {
+            Some(a) => Some(a),
+            None if ann.filter_tombstones => Some(&self.with_vector),
+            None => None,
+        };
+        match allowed {
+            Some(a) => {
+                let filter = |iid: u32| a.contains(iid);
+                ann.index.search(query, k, ef.max(k), Some(&filter))
+            }
+            None => ann.index.search(query, k, ef.max(k), None),
+        }
     }
 
     /// Writes new or replacing nodes and deletes `deletes`, durably and
@@ -266,6 +288,14 @@ impl Collection {
         self.store.commit(&batch, &meta)?;
         // Committed: from here on nothing may fail.
         self.meta = meta;
+        if let Some(ann) = &mut self.ann {
+            let replaced = new_nodes
+                .iter()
+                .filter_map(|(iid, n)| n.replaces.filter(|old| old != iid));
+            for old in deletes.iter().copied().chain(replaced) {
+                ann.tombstone(old);
+            }
+        }
         for iid in deletes {
             self.unindex_node(iid);
         }
@@ -309,7 +339,7 @@ impl Collection {
     fn maintain_ann(&mut self, config: &Config) -> Result<()> {
         let wanted = match self.meta.index {
             IndexKind::Flat => false,
-            IndexKind::Hnsw => !self.with_vector.is_empty(),
+            IndexKind::HnswRs | IndexKind::Graph => !self.with_vector.is_empty(),
             IndexKind::Auto => self.with_vector.len() as usize >= config.flat_threshold,
         };
         if !wanted {
@@ -333,20 +363,16 @@ impl Collection {
         let (Some(store), Some(dim)) = (&self.vectors, self.meta.dimension) else {
             return Ok(());
         };
-        let index = HnswIndex::new(
-            self.meta.metric,
-            dim,
-            self.meta.params,
-            self.with_vector.len() as usize,
-        )?;
+        let index = persist::new_index(&self.meta, dim, self.with_vector.len() as usize)?;
         let items: Vec<(u32, &[f32])> =
             self.with_vector.iter().map(|i| (i, store.get(i))).collect();
         index.insert(&items);
         self.ann = Some(Ann {
-            index: Box::new(index),
+            index,
             indexed: self.with_vector.clone(),
             saved_generation: None,
             loaded_from_disk: false,
+            filter_tombstones: false,
         });
         Ok(())
     }

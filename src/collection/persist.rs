@@ -1,4 +1,4 @@
-//! The persisted graph of a collection and its state file.
+//! A collection's graph index: which backend, and its files on disk.
 //!
 //! The graph files are a cache of the collection file. Next to them,
 //! `<name>.hnsw.state` records the data generation the graph indexes and the
@@ -14,15 +14,45 @@ use std::path::{Path, PathBuf};
 use roaring::RoaringBitmap;
 
 use crate::collection::meta::CollectionMeta;
+use crate::collection::meta::IndexKind;
 use crate::collection::Ann;
 use crate::error::{Error, Result};
+use crate::index::graph::{self, GraphIndex};
 use crate::index::hnsw::HnswIndex;
 use crate::index::AnnIndex;
 
 const MAGIC: &[u8; 8] = b"PQLGST01";
 
 fn state_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.hnsw.state"))
+    dir.join(format!("{name}.ann.state"))
+}
+
+/// A new, empty graph index of the collection's kind.
+pub(super) fn new_index(
+    meta: &CollectionMeta,
+    dim: usize,
+    capacity: usize,
+) -> crate::error::Result<Box<dyn AnnIndex>> {
+    Ok(match meta.index {
+        IndexKind::HnswRs => Box::new(HnswIndex::new(meta.metric, dim, meta.params, capacity)?),
+        IndexKind::Auto | IndexKind::Graph | IndexKind::Flat => {
+            Box::new(GraphIndex::new(meta.metric, dim, meta.params, capacity))
+        }
+    })
+}
+
+/// Reads the graph index files of the collection's kind.
+fn read_index(dir: &Path, meta: &CollectionMeta, dim: usize) -> Option<Box<dyn AnnIndex>> {
+    match meta.index {
+        IndexKind::HnswRs => HnswIndex::load(dir, &meta.name, meta.metric, dim)
+            .ok()
+            .map(|i| Box::new(i) as Box<dyn AnnIndex>),
+        IndexKind::Auto | IndexKind::Graph | IndexKind::Flat => {
+            graph::load(dir, &meta.name, meta.metric, dim)
+                .ok()
+                .map(|i| Box::new(i) as Box<dyn AnnIndex>)
+        }
+    }
 }
 
 /// Loads the persisted graph if its state matches `meta.generation`.
@@ -45,13 +75,21 @@ pub(super) fn load_graph(
     if !with_vector.is_subset(&indexed) {
         return None;
     }
-    let index = HnswIndex::load(dir, &meta.name, meta.metric, dim).ok()?;
-    Some(Ann {
-        index: Box::new(index),
+    let index = read_index(dir, meta, dim)?;
+    let mut ann = Ann {
+        index,
         indexed,
         saved_generation: Some(generation),
         loaded_from_disk: true,
-    })
+        filter_tombstones: false,
+    };
+    // Ids in the graph that are no longer live: tombstone them again (the
+    // native graph may have them marked already; hnsw_rs needs a filter).
+    let dead: Vec<u32> = (&ann.indexed - with_vector).iter().collect();
+    for iid in dead {
+        ann.tombstone(iid);
+    }
+    Some(ann)
 }
 
 /// Saves the graph, then its state file (both atomically).
@@ -79,12 +117,18 @@ pub(super) fn save_graph(
     write().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
-/// Removes the graph files and state of collection `name` (best effort).
+/// Removes the graph files and state of collection `name` (best effort):
+/// `<name>.hnsw.*` (hnsw_rs), `<name>.graph*` (native) and `<name>.ann.*`.
 pub(super) fn remove_graph(dir: &Path, name: &str) {
-    let prefix = format!("{name}.hnsw.");
+    let prefixes = [
+        format!("{name}.hnsw."),
+        format!("{name}.graph"),
+        format!("{name}.ann."),
+    ];
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let file = e.file_name().to_string_lossy().into_owned();
+            if prefixes.iter().any(|p| file.starts_with(p.as_str())) {
                 let _ = fs::remove_file(e.path());
             }
         }

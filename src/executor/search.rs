@@ -17,7 +17,7 @@ use crate::result::QueryResult;
 use crate::value::Value;
 
 /// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
-const DEFAULT_K: usize = 10;
+const DEFAULT_K: u64 = 10;
 
 /// Runs any `QUERY` statement.
 pub(super) fn run_query(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult> {
@@ -137,9 +137,8 @@ fn plan(
 ) -> (RoaringBitmap, SearchPlan) {
     let candidates = matches & c.with_vector();
     // No more results than candidates: a huge TOP must not size the search.
-    let k = s
-        .limit
-        .map_or(DEFAULT_K, |l| l.count().min(candidates.len()) as usize);
+    let requested = s.limit.map_or(DEFAULT_K, |l| l.count());
+    let k = requested.min(candidates.len()) as usize;
     let facts = Facts {
         total: c.with_vector().len(),
         matches: s.filter.as_ref().map(|_| candidates.len()),
@@ -171,7 +170,10 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
                 let (candidates, plan) = plan(ctx, &c, s, &opts, &matches);
                 let found = match plan.strategy {
                     Strategy::Exact { .. } => c.exact_search(&v, plan.k, &candidates),
-                    Strategy::Graph { ef } => c.graph_search(&v, plan.k, ef, &candidates),
+                    Strategy::Graph { ef } => {
+                        let allowed = s.filter.as_ref().map(|_| &candidates);
+                        c.graph_search(&v, plan.k, ef, allowed)
+                    }
                 };
                 found.into_iter().map(|(i, d)| (i, Some(d))).collect()
             }

@@ -1,6 +1,7 @@
 //! Vector indexes: distance kernels, the exact scan (`flat`), and approximate
-//! graph indexes behind the [`AnnIndex`] trait (`hnsw` wraps hnsw_rs; it is
-//! the only file that imports that crate).
+//! graph indexes behind the [`AnnIndex`] trait: `graph` (our own HNSW, the
+//! default) and `hnsw` (wraps hnsw_rs, kept to compare against; the only
+//! file that imports that crate).
 
 pub(crate) mod distance;
 pub(crate) mod flat;
@@ -83,6 +84,13 @@ pub(crate) trait AnnIndex: Send + Sync {
 
     /// Approximate heap bytes held by the index.
     fn memory_bytes(&self) -> usize;
+
+    /// Puts a tombstone on `id` if the index can skip deleted ids by itself;
+    /// returns `false` when it cannot (the caller must then filter them out).
+    fn mark_deleted(&self, id: u32) -> bool {
+        let _ = id;
+        false
+    }
 
     /// Writes the index to `dir` under files starting with `basename`,
     /// atomically: a crash leaves either the old files or the new ones.

@@ -211,4 +211,9 @@ impl AnnIndex for GraphIndex {
     fn save(&self, dir: &Path, basename: &str) -> Result<()> {
         persist::save(self, dir, basename)
     }
+
+    fn mark_deleted(&self, id: u32) -> bool {
+        // Present or already deleted: either way the index skips it.
+        GraphIndex::mark_deleted(self, id) || self.store.read_recursive().present(id)
+    }
 }
