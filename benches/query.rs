@@ -3,6 +3,8 @@
 //! 10,000 vectors of 50 dimensions: exact scan, HNSW graph, and a filtered
 //! query. Run with `cargo bench --bench query`.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::embed::{Embedder, HashEmbedder};
+use crate::tenant::billing::Prices;
 
 /// Settings of an [`Engine`](crate::Engine). `Config::new(dir)` gives the
 /// documented defaults; change fields before calling
@@ -29,6 +30,9 @@ pub struct Config {
     /// When tombstones pass this fraction of a graph index, it is rebuilt.
     /// Default 0.25.
     pub compact_fraction: f64,
+    /// Price table of the estimated cost in `SHOW USAGE` (defaults in
+    /// [`Prices`]).
+    pub prices: Prices,
 }
 
 impl Config {
@@ -41,6 +45,7 @@ impl Config {
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
             compact_fraction: 0.25,
+            prices: Prices::default(),
         }
     }
 }
@@ -54,6 +59,7 @@ impl fmt::Debug for Config {
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)
             .field("compact_fraction", &self.compact_fraction)
+            .field("prices", &self.prices)
             .finish()
     }
 }
