@@ -5,6 +5,7 @@ pub(crate) mod billing;
 mod lifecycle;
 pub(crate) mod names;
 pub(crate) mod quota;
+mod rate;
 pub(crate) mod record;
 pub(crate) mod usage;
 

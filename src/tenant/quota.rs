@@ -3,7 +3,7 @@
 //! a few atomic operations on the tenant's own state (the rate windows take
 //! a per-tenant mutex for a few nanoseconds): no global lock, no disk.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::tenant::rate::Window;
 use crate::tenant::usage::{Counters, Metering};
 use crate::value::Value;
 
@@ -128,28 +129,6 @@ pub(crate) fn check_max(resource: &str, what: &str, value: u64, limit: Option<u6
 /// The window of `max_qps`.
 const QPS_WINDOW: Duration = Duration::from_secs(1);
 
-/// A sliding window of statement start times.
-struct Window {
-    starts: Mutex<VecDeque<Instant>>,
-}
-
-impl Window {
-    /// Admits a statement at `now` if fewer than `limit` started within
-    /// `span`; otherwise the wait until the oldest leaves the window.
-    fn admit(&self, now: Instant, span: Duration, limit: u64) -> std::result::Result<(), Duration> {
-        let mut q = self.starts.lock();
-        while q.front().is_some_and(|t| now.duration_since(*t) >= span) {
-            q.pop_front();
-        }
-        if (q.len() as u64) < limit {
-            q.push_back(now);
-            return Ok(());
-        }
-        let oldest = q.front().copied().unwrap_or(now);
-        Err(span.saturating_sub(now.duration_since(oldest)))
-    }
-}
-
 /// The quota state of one tenant: its limits and its usage counters.
 pub(crate) struct QuotaState {
     limits: RwLock<Limits>,
@@ -179,9 +158,6 @@ impl Drop for Permit {
 impl QuotaState {
     /// State for a tenant with `options`; usage counted on first use.
     pub(crate) fn new(options: &BTreeMap<String, Value>) -> Self {
-        let window = || Window {
-            starts: Mutex::new(VecDeque::new()),
-        };
         QuotaState {
             limits: RwLock::new(Limits::from_options(options)),
             vectors: AtomicU64::new(0),
@@ -189,8 +165,8 @@ impl QuotaState {
             vectors_init: Mutex::new(()),
             storage: AtomicU64::new(0),
             running: Arc::new(AtomicU64::new(0)),
-            second: window(),
-            minute: window(),
+            second: Window::new(),
+            minute: Window::new(),
             usage: OnceLock::new(),
         }
     }
