@@ -11,22 +11,11 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pql::bench_support::{QuotaProbe, UsageProbe};
 use pql::Engine;
 
+mod common;
+use common::vector;
+
 const N: usize = 5_000;
 const DIM: usize = 50;
-
-/// splitmix64 uniform in [-1, 1): the same data on every run.
-fn next(state: &mut u64) -> f32 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-}
-
-fn vector(state: &mut u64) -> String {
-    let v: Vec<String> = (0..DIM).map(|_| format!("{:.4}", next(state))).collect();
-    format!("[{}]", v.join(", "))
-}
 
 fn load(engine: &Engine, tenant: &str) {
     let mut state = 1u64;
@@ -36,7 +25,7 @@ fn load(engine: &Engine, tenant: &str) {
                 format!(
                     "{{ id: \"n{}\", embedding: {} }}",
                     batch * 500 + i,
-                    vector(&mut state)
+                    vector(&mut state, DIM)
                 )
             })
             .collect();
@@ -72,7 +61,7 @@ fn bench(c: &mut Criterion) {
     load(&engine, "plain");
     load(&engine, "limited");
     let mut state = 99u64;
-    let queries: Vec<String> = (0..64).map(|_| vector(&mut state)).collect();
+    let queries: Vec<String> = (0..64).map(|_| vector(&mut state, DIM)).collect();
     let texts = |t: &str| -> Vec<String> {
         queries
             .iter()
