@@ -147,6 +147,7 @@ pub(crate) struct QuotaState {
 }
 
 /// A permit of `max_concurrent_queries`, held while a statement runs.
+#[derive(Debug)]
 pub(crate) struct Permit(Arc<AtomicU64>);
 
 impl Drop for Permit {
@@ -307,4 +308,66 @@ impl QuotaState {
 
 fn rate_limited(retry_after: Duration, message: String) -> Error {
     Error::new(ErrorKind::RateLimited { retry_after }, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(opts: &[(&str, Value)]) -> QuotaState {
+        let o = opts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        QuotaState::new(&o)
+    }
+
+    #[test]
+    fn explicit_options_override_the_tier() {
+        let s = state(&[
+            ("tier", Value::Str("free".into())),
+            ("max_vectors", Value::Int(7)),
+            ("max_storage_mb", Value::Float(1.5)),
+        ]);
+        let l = s.limits();
+        assert_eq!(l.max_vectors, Some(7));
+        assert_eq!(l.max_storage_bytes, Some(1_572_864));
+        assert_eq!(l.max_batch_size, Some(100));
+        assert_eq!(state(&[]).limits(), Limits::default());
+    }
+
+    #[test]
+    fn concurrency_permits_at_the_boundary() {
+        let s = state(&[("max_concurrent_queries", Value::Int(5))]);
+        let held: Vec<Permit> = (0..5).map(|_| s.admit().unwrap()).collect();
+        let e = s.admit().unwrap_err();
+        assert_eq!(e.message(), "Concurrent query limit exceeded: 5 / 5");
+        assert_eq!(s.running(), 5, "a refused statement holds no permit");
+        drop(held);
+        assert!(s.admit().is_ok());
+    }
+
+    #[test]
+    fn reservations_stop_at_the_limit() {
+        let s = state(&[("max_vectors", Value::Int(10_000))]);
+        s.ensure_counted(|| Ok(9_999)).unwrap();
+        s.reserve(1).unwrap();
+        let e = s.reserve(1).unwrap_err();
+        assert_eq!(e.message(), "Vector quota exceeded: 10000 + 1 > 10000");
+        s.release(1);
+        s.reserve(1).unwrap();
+    }
+
+    #[test]
+    fn storage_uses_the_last_known_size() {
+        let s = state(&[("max_storage_bytes", Value::Int(104_857_600))]);
+        s.set_storage_bytes(104_857_599);
+        s.check_storage().unwrap();
+        s.set_storage_bytes(105_000_000);
+        let e = s.check_storage().unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Storage quota exceeded: 105000000 / 104857600 bytes"
+        );
+    }
 }
