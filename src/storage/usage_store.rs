@@ -15,6 +15,9 @@ const USAGE: TableDefinition<(&str, u32, i64), &[u8]> = TableDefinition::new("us
 /// Bucket lengths kept, in seconds: minute, hour, day.
 pub(crate) const RESOLUTIONS: [u32; 3] = [60, 3_600, 86_400];
 
+/// How long minute buckets are kept (hour and day buckets are kept).
+pub(crate) const MINUTES_KEPT: i64 = 2 * 86_400;
+
 /// One day, the resolution reports read.
 pub(crate) const DAY: u32 = 86_400;
 
@@ -40,7 +43,8 @@ fn encode(row: &Row) -> Vec<u8> {
 }
 
 /// Adds `rows` (tenant, counts, storage gauge) at Unix time `now` to the
-/// buckets containing it, in one transaction.
+/// buckets containing it, in one transaction, and drops the tenant's minute
+/// buckets older than [`MINUTES_KEPT`].
 pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Result<()> {
     let tx = db.begin_write().map_err(db_err)?;
     {
@@ -58,6 +62,19 @@ pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Re
                 }
                 row[N] = *storage;
                 table.insert(key, encode(&row).as_slice()).map_err(db_err)?;
+            }
+            // Minute buckets are rolled up already; drop the old ones.
+            let old =
+                (*tenant, RESOLUTIONS[0], i64::MIN)..(*tenant, RESOLUTIONS[0], now - MINUTES_KEPT);
+            let stale: Vec<i64> = table
+                .range(old)
+                .map_err(db_err)?
+                .filter_map(|e| e.ok().map(|(k, _)| k.value().2))
+                .collect();
+            for start in stale {
+                table
+                    .remove((*tenant, RESOLUTIONS[0], start))
+                    .map_err(db_err)?;
             }
         }
     }
@@ -82,4 +99,31 @@ pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_add_up_and_old_minutes_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("u.redb")).unwrap();
+        let mut counts = [0u64; N];
+        counts[0] = 2;
+        let day = 86_400 * 20_000;
+        add(&db, day + 30, &[("t", counts, 7)]).unwrap();
+        add(&db, day + 90, &[("t", counts, 9)]).unwrap();
+        let rows = days(&db, day, day + 86_400).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].2[0], rows[0].2[N]), (4, 9));
+        add(&db, day + 3 * 86_400, &[("t", counts, 9)]).unwrap();
+        let tx = db.begin_read().unwrap();
+        let table = tx.open_table(USAGE).unwrap();
+        let minutes = table
+            .range(("t", 60, i64::MIN)..("t", 60, i64::MAX))
+            .unwrap()
+            .count();
+        assert_eq!(minutes, 1, "minute buckets older than two days are dropped");
+    }
 }
