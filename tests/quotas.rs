@@ -104,6 +104,27 @@ fn vector_count_survives_a_restart() {
 }
 
 #[test]
+fn vector_count_is_recounted_after_restore() {
+    let dir = fast_tempdir();
+    {
+        let e = Engine::open(dir.path()).unwrap();
+        e.execute("CREATE TENANT t WITH (max_vectors: 2)").unwrap();
+        insert(&e, "t", 0, 2).unwrap();
+        e.execute("ARCHIVE TENANT t").unwrap();
+    }
+    // First use after a restart is while archived: no files to count.
+    let e = Engine::open(dir.path()).unwrap();
+    // Refused as archived; the quota must not count the (absent) files as 0.
+    assert_eq!(
+        insert(&e, "t", 2, 1).unwrap_err().kind(),
+        &ErrorKind::TenantArchived
+    );
+    e.execute("RESTORE TENANT t").unwrap();
+    let err = insert(&e, "t", 2, 1).unwrap_err();
+    assert_eq!(err.message(), "Vector quota exceeded: 2 + 1 > 2");
+}
+
+#[test]
 fn sizes_are_checked_before_running() {
     let dir = fast_tempdir();
     let e = Engine::open(dir.path()).unwrap();
