@@ -6,25 +6,16 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
 
+mod common;
+use common::vector;
+
 const N: usize = 10_000;
 const DIM: usize = 50;
-
-/// splitmix64 uniform in [-1, 1): the same data on every run.
-fn next(state: &mut u64) -> f32 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-}
-
-fn vector(state: &mut u64) -> String {
-    let v: Vec<String> = (0..DIM).map(|_| format!("{:.4}", next(state))).collect();
-    format!("[{}]", v.join(", "))
-}
 
 fn load(engine: &Engine, collection: &str, index: &str) {
     engine
@@ -40,7 +31,7 @@ fn load(engine: &Engine, collection: &str, index: &str) {
                 format!(
                     "{{ id: \"n{id}\", tenth: {}, embedding: {} }}",
                     id % 10,
-                    vector(&mut state)
+                    vector(&mut state, DIM)
                 )
             })
             .collect();
@@ -67,7 +58,7 @@ fn bench(c: &mut Criterion) {
     load(&engine, "graph", "graph");
     load(&engine, "hnswrs", "hnsw_rs");
     let mut state = 99u64;
-    let queries: Vec<String> = (0..64).map(|_| vector(&mut state)).collect();
+    let queries: Vec<String> = (0..64).map(|_| vector(&mut state, DIM)).collect();
     let mut group = c.benchmark_group("execute_top10_10k_x_50d");
     for (name, text) in [
         ("exact_scan", "QUERY flat TENANT t SIMILAR TO {q} TOP 10;"),

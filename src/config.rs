@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::embed::{Embedder, HashEmbedder};
+use crate::tenant::billing::Prices;
 
 /// Settings of an [`Engine`](crate::Engine). `Config::new(dir)` gives the
 /// documented defaults; change fields before calling
@@ -31,6 +32,9 @@ pub struct Config {
     /// When tombstones pass this fraction of a graph index, it is rebuilt.
     /// Default 0.25.
     pub compact_fraction: f64,
+    /// Price table of the estimated cost in `SHOW USAGE` (defaults in
+    /// [`Prices`]).
+    pub prices: Prices,
 }
 
 impl Config {
@@ -43,6 +47,7 @@ impl Config {
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
             compact_fraction: 0.25,
+            prices: Prices::default(),
         }
     }
 }
@@ -56,6 +61,7 @@ impl fmt::Debug for Config {
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)
             .field("compact_fraction", &self.compact_fraction)
+            .field("prices", &self.prices)
             .finish()
     }
 }

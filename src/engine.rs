@@ -10,12 +10,16 @@ use crate::error::{Position, Result};
 use crate::executor::{self, Context};
 use crate::result::QueryResult;
 use crate::storage::Layout;
+use crate::tenant::usage::Metering;
 use crate::tenant::Catalog;
 
 /// The shared state behind every clone of an [`Engine`].
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) catalog: Catalog,
+    /// Usage counters and their flush thread (dropped after the catalog's
+    /// own drop work, with a final flush).
+    pub(crate) metering: Metering,
 }
 
 impl Drop for EngineInner {
@@ -44,8 +48,13 @@ impl Engine {
     /// Opens the engine with `config`.
     pub fn open_with(config: Config) -> Result<Engine> {
         let catalog = Catalog::open(Layout::new(&config.data_dir))?;
+        let metering = Metering::start(catalog.db());
         Ok(Engine {
-            inner: Arc::new(EngineInner { config, catalog }),
+            inner: Arc::new(EngineInner {
+                config,
+                catalog,
+                metering,
+            }),
         })
     }
 
@@ -82,13 +91,15 @@ impl Engine {
         Ok(self.inner.catalog.get(tenant)?.collection_names())
     }
 
-    /// Saves every loaded graph index now (it also happens when the last
-    /// clone of the engine is dropped). Data itself is durable when
+    /// Saves every loaded graph index and the usage counts now (it also
+    /// happens when the last clone of the engine is dropped; usage is also
+    /// flushed every second). Data itself is durable when
     /// `execute` returns; this only spares a rebuild on the next open.
     pub fn flush(&self) -> Result<()> {
         for tenant in self.inner.catalog.list() {
             tenant.flush()?;
         }
+        self.inner.metering.flush();
         Ok(())
     }
 }

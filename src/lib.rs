@@ -38,6 +38,8 @@ mod tenant;
 mod test_rng;
 mod value;
 
+#[doc(hidden)]
+pub mod bench_support;
 pub mod output;
 
 pub use config::Config;
@@ -48,4 +50,5 @@ pub use index::Metric;
 pub use parser::ast;
 pub use parser::parse;
 pub use result::QueryResult;
+pub use tenant::billing::Prices;
 pub use value::Value;

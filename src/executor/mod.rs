@@ -2,8 +2,10 @@
 //! (`write`), reads and `EXPLAIN` (`search`).
 
 mod ddl;
+mod report;
 mod search;
 mod show;
+pub(crate) mod usage;
 mod write;
 
 use std::sync::Arc;
@@ -77,12 +79,11 @@ pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryRe
             if_exists,
         } => ddl::drop_collection(ctx, name, tenant.as_deref(), *if_exists),
         Statement::ShowCollections { tenant } => show::show_collections(ctx, tenant.as_deref()),
-        Statement::Query(q) => search::run_query(ctx, q),
-        Statement::Explain(q) => search::explain(ctx, q),
-        Statement::ShowUsage { .. } => Err(Error::unsupported(
-            "SHOW USAGE (usage tracking and billing) is not available yet; it comes with \
-             the quotas and usage work (issue 4)",
-        )),
+        Statement::Query(q) => usage::metered(ctx, q, search::run_query),
+        Statement::Explain(q) => usage::metered(ctx, q, search::explain),
+        Statement::ShowUsage { tenant, period } => {
+            report::show_usage(ctx, tenant.as_deref(), period.as_ref())
+        }
         Statement::ShowStats => show::show_stats(ctx),
     }
 }

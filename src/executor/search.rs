@@ -7,6 +7,7 @@ use roaring::RoaringBitmap;
 
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
+use crate::executor::usage::note;
 use crate::executor::write::{self, dimension_mismatch, Mode};
 use crate::executor::{check_access, resolve_tenant, Access, Context};
 use crate::index::vectors::prepare;
@@ -14,6 +15,7 @@ use crate::parser::ast::{Opt, Query, QueryOp, Returning, Select, Similar, Vector
 use crate::planner::filter::matching_ids;
 use crate::planner::plan::{choose, Facts, SearchPlan, Strategy};
 use crate::result::QueryResult;
+use crate::tenant::usage::Metric;
 use crate::value::Value;
 
 /// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
@@ -92,6 +94,7 @@ fn query_vector(ctx: &Context<'_>, c: &Collection, sim: &Similar) -> Result<Opti
                     )));
                 }
             }
+            note(Metric::EmbeddingTokens, 1);
             embedder.embed(text)?
         }
         VectorExpr::Node(id) => {
@@ -168,6 +171,8 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
             None => Vec::new(),
             Some(v) => {
                 let (candidates, plan) = plan(ctx, &c, s, &opts, &matches);
+                note(Metric::Searches, 1);
+                note(Metric::VectorsScanned, candidates.len());
                 let found = match plan.strategy {
                     Strategy::Exact { .. } => c.exact_search(&v, plan.k, &candidates),
                     Strategy::Graph { ef } => {

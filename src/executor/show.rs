@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::Result;
-use crate::executor::{resolve_tenant, Context};
+use crate::executor::{report, resolve_tenant, Context};
 use crate::parser::ast::Expr;
 use crate::planner::filter::matches_row;
 use crate::result::QueryResult;
@@ -66,6 +66,8 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
         rows.push(vec![Value::Str(k.clone()), v.clone()]);
     }
     let vectors: u64 = infos.iter().map(|(_, n)| n).sum();
+    let storage = dir_size(&tenant.dir);
+    let dimension = infos.iter().filter_map(|(m, _)| m.dimension).max();
     rows.extend([
         vec![
             Value::Str("collections".into()),
@@ -74,11 +76,15 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
         vec![Value::Str("vectors".into()), Value::Int(vectors as i64)],
         vec![
             Value::Str("storage_bytes".into()),
-            Value::Int(dir_size(&tenant.dir) as i64),
+            Value::Int(storage as i64),
         ],
         vec![Value::Str("loaded".into()), Value::Bool(loaded > 0)],
         vec![Value::Str("memory_bytes".into()), Value::Int(memory as i64)],
     ]);
+    let dimension = dimension.unwrap_or(0) as u64;
+    rows.extend(report::describe_rows(
+        ctx, &tenant, vectors, storage, dimension,
+    )?);
     Ok(QueryResult::rows(strs(&["property", "value"]), rows))
 }
 
@@ -142,5 +148,6 @@ pub(super) fn show_stats(ctx: &mut Context<'_>) -> Result<QueryResult> {
             Value::Str(ctx.engine.config.embedder.name().into()),
         ],
     ]);
+    rows.extend(report::stats_rows(ctx)?);
     Ok(QueryResult::rows(strs(&["metric", "value"]), rows))
 }

@@ -8,11 +8,14 @@ use std::collections::{BTreeMap, HashSet};
 use crate::collection::meta::{CollectionMeta, DEFAULT_VECTOR_FIELD};
 use crate::collection::{Collection, NewNode};
 use crate::error::{Error, ErrorKind, Result};
+use crate::executor::usage::note;
 use crate::executor::{check_access, now_ms, resolve_tenant, Access, Context};
 use crate::index::vectors::prepare;
 use crate::parser::ast::{Expr, FieldValue, NodeLiteral, Query};
 use crate::planner::filter::matching_ids;
 use crate::result::QueryResult;
+use crate::tenant::quota::check_max;
+use crate::tenant::usage::Metric;
 use crate::tenant::{SharedCollection, Tenant};
 use crate::value::Value;
 
@@ -147,6 +150,7 @@ fn resolve_vectors(
             _ => meta.embedder = Some(embedder.name().to_string()),
         }
     }
+    note(Metric::EmbeddingTokens, texts.len() as u64);
     let mut embedded = embedder.embed_batch(&texts)?.into_iter();
     let mut out = Vec::with_capacity(raws.len());
     for raw in raws {
@@ -259,6 +263,11 @@ pub(super) fn insert(
         prepared.push((id, attrs, replaces));
     }
     let vectors = resolve_vectors(ctx, &mut meta, raws)?;
+    if let Some(dim) = meta.dimension {
+        let max = tenant.quota.limits().max_dimension;
+        check_max("dimension", "Dimension exceeds maximum", dim as u64, max)?;
+    }
+    let added = prepared.iter().filter(|p| p.2.is_none()).count() as u64;
     let first = meta.allocate_iids(prepared.len())?;
     let new_nodes = prepared
         .into_iter()
@@ -277,7 +286,13 @@ pub(super) fn insert(
         })
         .collect::<Vec<_>>();
     let n = new_nodes.len();
-    c.apply(meta, new_nodes, Vec::new(), &ctx.engine.config)?;
+    // Reserved before the commit, so concurrent writers never pass the limit.
+    tenant.quota.reserve(added)?;
+    if let Err(e) = c.apply(meta, new_nodes, Vec::new(), &ctx.engine.config) {
+        tenant.quota.release(added);
+        return Err(e);
+    }
+    note(Metric::Inserts, n as u64);
     let verb = if mode == Mode::Upsert {
         "upserted"
     } else {
@@ -358,6 +373,7 @@ pub(super) fn update(
     }
     let n = new_nodes.len();
     c.apply(meta, new_nodes, Vec::new(), &ctx.engine.config)?;
+    note(Metric::Updates, n as u64);
     Ok(QueryResult::message(format!(
         "{n} node{} updated",
         if n == 1 { "" } else { "s" }
@@ -378,6 +394,8 @@ pub(super) fn delete(
     let n = targets.len();
     let meta = c.meta.clone();
     c.apply(meta, Vec::new(), targets, &ctx.engine.config)?;
+    tenant.quota.release(n as u64);
+    note(Metric::Deletes, n as u64);
     Ok(QueryResult::message(format!(
         "{n} node{} deleted",
         if n == 1 { "" } else { "s" }

@@ -2,6 +2,7 @@
 //! transaction, durable when the call returns.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableTable, TableDefinition};
 
@@ -13,7 +14,7 @@ const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
 
 /// The open catalog file.
 pub(crate) struct CatalogStore {
-    db: Database,
+    db: Arc<Database>,
 }
 
 fn db_err(e: impl std::fmt::Display) -> Error {
@@ -32,7 +33,12 @@ impl CatalogStore {
         }
         let db = Database::open(path)
             .map_err(|e| Error::io(format!("cannot open catalog {}", path.display()), e))?;
-        Ok(CatalogStore { db })
+        Ok(CatalogStore { db: Arc::new(db) })
+    }
+
+    /// The database, shared with usage metering (its `usage` table).
+    pub(crate) fn db(&self) -> Arc<Database> {
+        self.db.clone()
     }
 
     /// All tenant records.

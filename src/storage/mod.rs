@@ -14,6 +14,7 @@ pub(crate) mod archive;
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
+pub(crate) mod usage_store;
 
 use std::path::{Path, PathBuf};
 

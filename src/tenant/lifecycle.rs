@@ -83,7 +83,7 @@ impl Catalog {
             ));
         };
         let packed = self.layout.archive(&tenant.name);
-        tenant.while_unloaded(|| {
+        let restored = tenant.while_unloaded(|| {
             archive::unpack(&packed, crc, &tenant.dir)?;
             self.update(tenant, |r| {
                 r.status = Status::Inactive;
@@ -93,6 +93,10 @@ impl Catalog {
             })?;
             fs::remove_file(&packed)
                 .map_err(|e| Error::io(format!("cannot remove {}", packed.display()), e))
-        })
+        });
+        // The nodes are back: count them again for `max_vectors` (outside
+        // the collections lock, which counting takes).
+        tenant.quota.invalidate();
+        restored
     }
 }

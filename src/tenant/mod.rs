@@ -1,9 +1,13 @@
 //! Tenants: the catalog (names → records, in memory and in `catalog.redb`),
 //! name validation, and each tenant's lazily loaded collections.
 
+pub(crate) mod billing;
 mod lifecycle;
 pub(crate) mod names;
+pub(crate) mod quota;
+mod rate;
 pub(crate) mod record;
+pub(crate) mod usage;
 
 use std::collections::HashMap;
 use std::fs;
@@ -35,6 +39,8 @@ pub(crate) struct Tenant {
     /// Collections loaded so far. Loading happens under this lock, so a
     /// collection is never loaded twice.
     collections: Mutex<HashMap<String, SharedCollection>>,
+    /// Limits and the usage they are checked against.
+    pub(crate) quota: quota::QuotaState,
 }
 
 impl Tenant {
@@ -42,6 +48,7 @@ impl Tenant {
         Tenant {
             name: record.name.clone(),
             dir: layout.tenant_dir(&record.name),
+            quota: quota::QuotaState::new(&record.options),
             record: RwLock::new(record),
             collections: Mutex::new(HashMap::new()),
         }
@@ -114,6 +121,8 @@ impl Tenant {
             return Ok(existed);
         }
         Collection::remove_files(&self.dir, name)?;
+        drop(loaded);
+        self.quota.invalidate();
         Ok(true)
     }
 
@@ -242,6 +251,11 @@ impl Catalog {
         })
     }
 
+    /// The catalog database (usage metering shares it).
+    pub(crate) fn db(&self) -> Arc<redb::Database> {
+        self.store.db()
+    }
+
     /// The tenant `name` (validated first).
     pub(crate) fn get(&self, name: &str) -> Result<Arc<Tenant>> {
         names::validate("tenant", name)?;
@@ -298,6 +312,7 @@ impl Catalog {
         let mut next = record.clone();
         change(&mut next)?;
         self.store.put(&next)?;
+        tenant.quota.set_options(&next.options);
         *record = next.clone();
         Ok(next)
     }

@@ -58,6 +58,22 @@ pub enum Command {
         #[arg(value_name = "FILE.pql")]
         file: PathBuf,
     },
+    /// Export usage and estimated cost per tenant (SHOW USAGE), e.g.
+    /// `pql usage --period 2026-11 --format csv`; default: this month
+    Usage {
+        /// Only this tenant
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+        /// A month, YYYY-MM
+        #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day, YYYY-MM-DD (with --to)
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD, inclusive (with --from)
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+        to: Option<String>,
+    },
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -73,7 +89,7 @@ impl Args {
             Args::command()
                 .error(
                     ErrorKind::ArgumentConflict,
-                    "-e/--execute cannot be combined with a command (run)",
+                    "-e/--execute cannot be combined with a command (run, usage)",
                 )
                 .exit();
         }

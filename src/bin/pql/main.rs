@@ -12,6 +12,7 @@ mod complete;
 mod meta;
 mod repl;
 mod scan;
+mod usage;
 
 use std::io::Read;
 use std::path::Path;
@@ -32,6 +33,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Usage {
+            tenant,
+            period,
+            from,
+            to,
+        }) => {
+            let stmt = usage::statement(
+                tenant.as_deref(),
+                period.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+            );
+            match (stmt, open(&args)) {
+                (Ok(stmt), Ok(engine)) => usage::run(&engine, &stmt, args.format),
+                (Err(msg), _) => {
+                    eprintln!("pql: {msg}");
+                    ExitCode::from(2)
+                }
+                (_, Err(code)) => code,
+            }
+        }
         None => match &args.execute {
             Some(text) => run_text(&args, text),
             None => match open(&args) {

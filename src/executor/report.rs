@@ -1,0 +1,161 @@
+//! Usage reports: `SHOW USAGE`, and the quota and usage rows of
+//! `DESCRIBE TENANT` and `SHOW STATS`.
+
+use std::collections::BTreeSet;
+
+use crate::error::Result;
+use crate::executor::Context;
+use crate::parser::ast::Period;
+use crate::result::QueryResult;
+use crate::storage::usage_store::Row;
+use crate::tenant::billing::span;
+use crate::tenant::usage::{Metric, METRICS, N};
+use crate::tenant::Tenant;
+use crate::value::Value;
+
+/// Above this utilization a tenant is `near_quota`.
+const NEAR_QUOTA: f64 = 0.8;
+
+fn now_s() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// All-time usage of every tenant (stored buckets plus unflushed counts).
+fn all_time(ctx: &Context<'_>) -> Result<Vec<(String, Row)>> {
+    ctx.engine.metering.totals(i64::MIN, i64::MAX, now_s())
+}
+
+/// `SHOW USAGE [FOR TENANT t] [PERIOD ..]`: one row per tenant with its
+/// totals per operation type and the estimated cost.
+pub(super) fn show_usage(
+    ctx: &mut Context<'_>,
+    tenant: Option<&str>,
+    period: Option<&Period>,
+) -> Result<QueryResult> {
+    let span = span(period, chrono::Utc::now().date_naive())?;
+    if let Some(t) = tenant {
+        ctx.engine.catalog.get(t)?;
+    }
+    let (from, to) = span.seconds();
+    let mut totals = ctx.engine.metering.totals(from, to, now_s())?;
+    // Every current tenant appears, used or not; dropped tenants appear
+    // while they have usage in the period.
+    let known: BTreeSet<String> = totals.iter().map(|(t, _)| t.clone()).collect();
+    for t in ctx.engine.catalog.list() {
+        if !known.contains(&t.name) {
+            totals.push((t.name.clone(), [0; N + 1]));
+        }
+    }
+    totals.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut columns = vec!["tenant".to_string(), "from".into(), "to".into()];
+    columns.extend(METRICS.iter().map(|m| m.to_string()));
+    columns.extend(["storage_bytes".to_string(), "cost".into()]);
+    let prices = &ctx.engine.config.prices;
+    let rows = totals
+        .into_iter()
+        .filter(|(t, _)| tenant.is_none_or(|want| want == t))
+        .map(|(t, row)| {
+            let mut counts = [0u64; N];
+            counts.copy_from_slice(&row[..N]);
+            let mut out = vec![
+                Value::Str(t),
+                Value::Str(span.first.to_string()),
+                Value::Str(span.last().to_string()),
+            ];
+            out.extend(row.iter().map(|n| Value::Int(*n as i64)));
+            out.push(Value::Float(prices.cost(&counts, row[N], span.days())));
+            out
+        })
+        .collect();
+    Ok(QueryResult::rows(columns, rows))
+}
+
+fn limit_value(limit: Option<u64>) -> Value {
+    limit.map_or(Value::Null, |l| Value::Int(l as i64))
+}
+
+fn ratio(used: u64, limit: Option<u64>) -> Option<f64> {
+    match limit {
+        Some(0) => Some(if used > 0 { 1.0 } else { 0.0 }),
+        Some(l) => Some(used as f64 / l as f64),
+        None => None,
+    }
+}
+
+/// Quota rows of `DESCRIBE TENANT`: each effective limit, the usage and
+/// utilization of the stored ones, the maximum and `near_quota`.
+pub(super) fn describe_rows(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+    vectors: u64,
+    storage: u64,
+    dimension: u64,
+) -> Result<Vec<Vec<Value>>> {
+    let l = tenant.quota.limits();
+    let row = |k: &str, v: Value| vec![Value::Str(k.into()), v];
+    let mut rows = Vec::new();
+    let mut max = 0.0f64;
+    let mut used = |name: &str, value: u64, limit: Option<u64>, rows: &mut Vec<Vec<Value>>| {
+        rows.push(row(&format!("limit_{name}"), limit_value(limit)));
+        let u = ratio(value, limit);
+        if let Some(u) = u {
+            max = max.max(u);
+        }
+        let shown = u.map_or(Value::Null, |u| Value::Float((u * 1e4).round() / 1e4));
+        rows.push(row(&format!("utilization_{name}"), shown));
+    };
+    used("vectors", vectors, l.max_vectors, &mut rows);
+    used("storage_bytes", storage, l.max_storage_bytes, &mut rows);
+    used("dimension", dimension, l.max_dimension, &mut rows);
+    let running = tenant.quota.running();
+    used(
+        "concurrent_queries",
+        running,
+        l.max_concurrent_queries,
+        &mut rows,
+    );
+    rows.push(row(
+        "limit_qps",
+        l.max_qps.map_or(Value::Null, Value::Float),
+    ));
+    for (name, limit) in [
+        ("api_calls_per_minute", l.max_api_calls_per_minute),
+        ("results_per_query", l.max_results_per_query),
+        ("batch_size", l.max_batch_size),
+    ] {
+        rows.push(row(&format!("limit_{name}"), limit_value(limit)));
+    }
+    let usage = all_time(ctx)?
+        .into_iter()
+        .find(|(t, _)| *t == tenant.name)
+        .map_or([0; N + 1], |(_, r)| r);
+    for (name, m) in [
+        ("requests", Metric::Statements),
+        ("queries", Metric::Searches),
+        ("inserts", Metric::Inserts),
+        ("deletes", Metric::Deletes),
+    ] {
+        rows.push(row(name, Value::Int(usage[m as usize] as i64)));
+    }
+    rows.push(row(
+        "quota_utilization",
+        Value::Float((max * 1e4).round() / 1e4),
+    ));
+    rows.push(row("near_quota", Value::Bool(max > NEAR_QUOTA)));
+    Ok(rows)
+}
+
+/// Aggregate request rows of `SHOW STATS` (all tenants, all time).
+pub(super) fn stats_rows(ctx: &Context<'_>) -> Result<Vec<Vec<Value>>> {
+    let mut sum = [0u64; N];
+    for (_, row) in all_time(ctx)? {
+        for (s, n) in sum.iter_mut().zip(row.iter()) {
+            *s = s.saturating_add(*n);
+        }
+    }
+    Ok(METRICS
+        .iter()
+        .zip(sum)
+        .map(|(name, n)| vec![Value::Str(format!("usage_{name}")), Value::Int(n as i64)])
+        .collect())
+}

@@ -1,0 +1,129 @@
+//! The `usage` table of `catalog.redb`: metered counts per tenant in time
+//! buckets of a minute, an hour and a day (each flush adds to all three, so
+//! reports read the coarsest bucket that fits). Key: (tenant, resolution in
+//! seconds, bucket start in Unix seconds); value: the counts in
+//! [`METRICS`](crate::tenant::usage::METRICS) order, then the storage gauge,
+//! as little-endian `u64`s.
+
+use redb::{Database, ReadableTable, TableDefinition};
+
+use crate::error::{Error, Result};
+use crate::tenant::usage::N;
+
+const USAGE: TableDefinition<(&str, u32, i64), &[u8]> = TableDefinition::new("usage");
+
+/// Bucket lengths kept, in seconds: minute, hour, day.
+pub(crate) const RESOLUTIONS: [u32; 3] = [60, 3_600, 86_400];
+
+/// How long minute buckets are kept (hour and day buckets are kept).
+pub(crate) const MINUTES_KEPT: i64 = 2 * 86_400;
+
+/// One day, the resolution reports read.
+pub(crate) const DAY: u32 = 86_400;
+
+fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::io("usage table", e)
+}
+
+/// Counts of a bucket, then the storage gauge.
+pub(crate) type Row = [u64; N + 1];
+
+fn decode(bytes: &[u8]) -> Row {
+    let mut row = [0u64; N + 1];
+    for (slot, chunk) in row.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *slot = u64::from_le_bytes(b);
+    }
+    row
+}
+
+fn encode(row: &Row) -> Vec<u8> {
+    row.iter().flat_map(|n| n.to_le_bytes()).collect()
+}
+
+/// Adds `rows` (tenant, counts, storage gauge) at Unix time `now` to the
+/// buckets containing it, in one transaction, and drops the tenant's minute
+/// buckets older than [`MINUTES_KEPT`].
+pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Result<()> {
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut table = tx.open_table(USAGE).map_err(db_err)?;
+        for (tenant, counts, storage) in rows {
+            for res in RESOLUTIONS {
+                let start = now - now.rem_euclid(i64::from(res));
+                let key = (*tenant, res, start);
+                let mut row = match table.get(key).map_err(db_err)? {
+                    Some(v) => decode(v.value()),
+                    None => [0; N + 1],
+                };
+                for (slot, n) in row.iter_mut().zip(counts) {
+                    *slot = slot.saturating_add(*n);
+                }
+                row[N] = *storage;
+                table.insert(key, encode(&row).as_slice()).map_err(db_err)?;
+            }
+            // Minute buckets are rolled up already; drop the old ones.
+            let old =
+                (*tenant, RESOLUTIONS[0], i64::MIN)..(*tenant, RESOLUTIONS[0], now - MINUTES_KEPT);
+            let stale: Vec<i64> = table
+                .range(old)
+                .map_err(db_err)?
+                .filter_map(|e| e.ok().map(|(k, _)| k.value().2))
+                .collect();
+            for start in stale {
+                table
+                    .remove((*tenant, RESOLUTIONS[0], start))
+                    .map_err(db_err)?;
+            }
+        }
+    }
+    tx.commit().map_err(db_err)
+}
+
+/// Every tenant's day buckets starting in `[from, to)` (Unix seconds), in
+/// key order: (tenant, bucket start, row).
+pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64, Row)>> {
+    let tx = db.begin_read().map_err(db_err)?;
+    let table = match tx.open_table(USAGE) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(db_err(e)),
+    };
+    let mut out = Vec::new();
+    for entry in table.iter().map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        let (tenant, res, start) = k.value();
+        if res == DAY && (from..to).contains(&start) {
+            out.push((tenant.to_string(), start, decode(v.value())));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_add_up_and_old_minutes_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("u.redb")).unwrap();
+        let mut counts = [0u64; N];
+        counts[0] = 2;
+        let day = 86_400 * 20_000;
+        add(&db, day + 30, &[("t", counts, 7)]).unwrap();
+        add(&db, day + 90, &[("t", counts, 9)]).unwrap();
+        let rows = days(&db, day, day + 86_400).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].2[0], rows[0].2[N]), (4, 9));
+        add(&db, day + 3 * 86_400, &[("t", counts, 9)]).unwrap();
+        let tx = db.begin_read().unwrap();
+        let table = tx.open_table(USAGE).unwrap();
+        let minutes = table
+            .range(("t", 60, i64::MIN)..("t", 60, i64::MAX))
+            .unwrap()
+            .count();
+        assert_eq!(minutes, 1, "minute buckets older than two days are dropped");
+    }
+}
