@@ -6,8 +6,6 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
-#![allow(missing_docs)] // criterion_group! generates undocumented items
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
 
