@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::embed::{Embedder, HashEmbedder};
 
@@ -29,6 +30,16 @@ pub struct Config {
     /// When tombstones pass this fraction of a graph index, it is rebuilt.
     /// Default 0.25.
     pub compact_fraction: f64,
+    /// Most memory (bytes, estimated) the loaded tenants may hold; past it
+    /// the least recently used tenants are unloaded. Default `None`: unlimited.
+    pub memory_budget_bytes: Option<usize>,
+    /// Most tenants loaded at once. Default `None`: unlimited.
+    pub max_loaded_tenants: Option<usize>,
+    /// Tenants unused this long are unloaded. Default `None`: never.
+    pub idle_ttl: Option<Duration>,
+    /// The wall clock (ms since the Unix epoch) the retention purge reads.
+    /// Default: the system clock; tests move it forward.
+    pub clock: fn() -> i64,
 }
 
 impl Config {
@@ -41,6 +52,10 @@ impl Config {
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
             compact_fraction: 0.25,
+            memory_budget_bytes: None,
+            max_loaded_tenants: None,
+            idle_ttl: None,
+            clock: crate::executor::now_ms,
         }
     }
 }
@@ -54,6 +69,9 @@ impl fmt::Debug for Config {
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)
             .field("compact_fraction", &self.compact_fraction)
+            .field("memory_budget_bytes", &self.memory_budget_bytes)
+            .field("max_loaded_tenants", &self.max_loaded_tenants)
+            .field("idle_ttl", &self.idle_ttl)
             .finish()
     }
 }

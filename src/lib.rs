@@ -48,4 +48,5 @@ pub use index::Metric;
 pub use parser::ast;
 pub use parser::parse;
 pub use result::QueryResult;
+pub use tenant::pool::PoolStats;
 pub use value::Value;

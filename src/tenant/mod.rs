@@ -3,12 +3,15 @@
 
 mod lifecycle;
 pub(crate) mod names;
+pub(crate) mod pool;
 pub(crate) mod record;
+mod retention;
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
@@ -18,6 +21,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::catalog::CatalogStore;
 use crate::storage::Layout;
+use pool::{Pool, Slot};
 use record::TenantRecord;
 
 /// How long an unload waits for running statements to release a collection.
@@ -35,16 +39,19 @@ pub(crate) struct Tenant {
     /// Collections loaded so far. Loading happens under this lock, so a
     /// collection is never loaded twice.
     collections: Mutex<HashMap<String, SharedCollection>>,
+    /// Its place in the pool of loaded tenants (last use, memory).
+    pub(crate) slot: Slot,
 }
 
 impl Tenant {
-    fn new(record: TenantRecord, layout: &Layout) -> Self {
-        Tenant {
+    fn new(record: TenantRecord, layout: &Layout, pool: &Arc<Pool>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Tenant {
             name: record.name.clone(),
             dir: layout.tenant_dir(&record.name),
+            slot: Slot::new(pool, me.clone(), record.last_accessed_ms),
             record: RwLock::new(record),
             collections: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// A copy of the catalog record.
@@ -57,13 +64,16 @@ impl Tenant {
         names::validate("collection", name)?;
         let mut loaded = self.collections.lock();
         if let Some(c) = loaded.get(name) {
+            self.slot.hit();
             return Ok(c.clone());
         }
         if !self.dir.join(collection::file_name(name)).exists() {
             return Err(collection::not_found(&self.name, name));
         }
+        let started = Instant::now();
         let c = Arc::new(RwLock::new(Collection::load(&self.dir, name, config)?));
         loaded.insert(name.to_string(), c.clone());
+        self.slot.loaded(&self.name, started.elapsed());
         Ok(c)
     }
 
@@ -102,6 +112,7 @@ impl Tenant {
         let name = meta.name.clone();
         let c = Arc::new(RwLock::new(Collection::create(&self.dir, meta)?));
         loaded.insert(name, c.clone());
+        self.slot.changed(&self.name);
         Ok(Some(c))
     }
 
@@ -110,6 +121,9 @@ impl Tenant {
         names::validate("collection", name)?;
         let mut loaded = self.collections.lock();
         let existed = loaded.remove(name).is_some();
+        if existed {
+            self.slot.changed(&self.name);
+        }
         if !self.dir.join(collection::file_name(name)).exists() {
             return Ok(existed);
         }
@@ -190,6 +204,7 @@ impl Tenant {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
+        self.slot.unloaded(&self.name);
         f()
     }
 
@@ -209,6 +224,7 @@ pub(crate) struct Catalog {
     store: CatalogStore,
     pub(crate) layout: Layout,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    pool: Arc<Pool>,
 }
 
 /// Error for a missing tenant.
@@ -221,7 +237,7 @@ pub(crate) fn not_found(name: &str) -> Error {
 
 impl Catalog {
     /// Opens the catalog of the data folder.
-    pub(crate) fn open(layout: Layout) -> Result<Self> {
+    pub(crate) fn open(layout: Layout, pool: Arc<Pool>) -> Result<Self> {
         fs::create_dir_all(layout.tenants_dir()).map_err(|e| {
             Error::io(
                 format!("cannot create data folder {}", layout.root().display()),
@@ -233,12 +249,13 @@ impl Catalog {
         lifecycle::recover(&layout, &records)?;
         let tenants = records
             .into_iter()
-            .map(|r| (r.name.clone(), Arc::new(Tenant::new(r, &layout))))
+            .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
             .collect();
         Ok(Catalog {
             store,
             layout,
             tenants: RwLock::new(tenants),
+            pool,
         })
     }
 
@@ -284,7 +301,7 @@ impl Catalog {
         self.store.put(&record)?;
         tenants.insert(
             record.name.clone(),
-            Arc::new(Tenant::new(record, &self.layout)),
+            Tenant::new(record, &self.layout, &self.pool),
         );
         Ok(true)
     }
@@ -313,6 +330,7 @@ impl Catalog {
         tenants.remove(name);
         drop(tenants);
         tenant.collections.lock().clear();
+        tenant.slot.unloaded(&tenant.name);
         if tenant.dir.exists() {
             fs::remove_dir_all(&tenant.dir)
                 .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))?;
