@@ -3,25 +3,16 @@
 //! 10,000 vectors of 50 dimensions: exact scan, HNSW graph, and a filtered
 //! query. Run with `cargo bench --bench query`.
 
+// criterion_group! generates an undocumented function.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
 
+mod common;
+
 const N: usize = 10_000;
 const DIM: usize = 50;
-
-/// splitmix64 uniform in [-1, 1): the same data on every run.
-fn next(state: &mut u64) -> f32 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-}
-
-fn vector(state: &mut u64) -> String {
-    let v: Vec<String> = (0..DIM).map(|_| format!("{:.4}", next(state))).collect();
-    format!("[{}]", v.join(", "))
-}
 
 fn load(engine: &Engine, collection: &str, index: &str) {
     engine
@@ -29,25 +20,7 @@ fn load(engine: &Engine, collection: &str, index: &str) {
             "CREATE COLLECTION {collection} TENANT t WITH (dimension: {DIM}, index: '{index}');"
         ))
         .expect("create collection");
-    let mut state = 1u64;
-    for batch in 0..N / 1000 {
-        let nodes: Vec<String> = (0..1000)
-            .map(|i| {
-                let id = batch * 1000 + i;
-                format!(
-                    "{{ id: \"n{id}\", tenth: {}, embedding: {} }}",
-                    id % 10,
-                    vector(&mut state)
-                )
-            })
-            .collect();
-        engine
-            .execute(&format!(
-                "QUERY {collection} TENANT t CREATE NODES [{}];",
-                nodes.join(", ")
-            ))
-            .expect("insert batch");
-    }
+    common::load(engine, "t", collection, N, DIM, 1);
 }
 
 fn bench(c: &mut Criterion) {
@@ -63,7 +36,7 @@ fn bench(c: &mut Criterion) {
     load(&engine, "flat", "flat");
     load(&engine, "graph", "hnsw");
     let mut state = 99u64;
-    let queries: Vec<String> = (0..64).map(|_| vector(&mut state)).collect();
+    let queries: Vec<String> = (0..64).map(|_| common::vector(&mut state, DIM)).collect();
     let mut group = c.benchmark_group("execute_top10_10k_x_50d");
     for (name, text) in [
         ("exact_scan", "QUERY flat TENANT t SIMILAR TO {q} TOP 10;"),
