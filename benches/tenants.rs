@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
                 .expect("create")
         })
     });
-    for n in i..10_000 {
+    for n in i + 1..=10_000 {
         engine
             .execute(&format!("CREATE TENANT c{n}"))
             .expect("create");

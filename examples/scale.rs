@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Options: `--dim D` (default 50), `--dir PATH` (default a temporary
-//! folder under `target/`). Reports create latency, catalog memory per idle
+//! folder under `target/`), `--create-only` (stop after creating them). Reports create latency, catalog memory per idle
 //! tenant (RSS growth while creating them empty), load time, throughput,
 //! p50/p99 of cold (first, the tenant had been evicted) and warm queries,
 //! evictions, and peak RSS (VmHWM).
@@ -101,6 +101,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rss_idle.saturating_sub(rss_before) / 1024
     );
 
+    if args.iter().any(|a| a == "--create-only") {
+        return Ok(());
+    }
     let started = Instant::now();
     for t in 0..tenants {
         common::load(&engine, &format!("t{t}"), "c", vectors, dim, t as u64);
