@@ -5,12 +5,13 @@
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
+// criterion_group! generates an undocumented function.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
 
 mod common;
-use common::vector;
 
 const N: usize = 10_000;
 const DIM: usize = 50;
@@ -21,25 +22,7 @@ fn load(engine: &Engine, collection: &str, index: &str) {
             "CREATE COLLECTION {collection} TENANT t WITH (dimension: {DIM}, index: '{index}');"
         ))
         .expect("create collection");
-    let mut state = 1u64;
-    for batch in 0..N / 1000 {
-        let nodes: Vec<String> = (0..1000)
-            .map(|i| {
-                let id = batch * 1000 + i;
-                format!(
-                    "{{ id: \"n{id}\", tenth: {}, embedding: {} }}",
-                    id % 10,
-                    vector(&mut state, DIM)
-                )
-            })
-            .collect();
-        engine
-            .execute(&format!(
-                "QUERY {collection} TENANT t CREATE NODES [{}];",
-                nodes.join(", ")
-            ))
-            .expect("insert batch");
-    }
+    common::load(engine, "t", collection, N, DIM, 1);
 }
 
 fn bench(c: &mut Criterion) {
@@ -56,7 +39,7 @@ fn bench(c: &mut Criterion) {
     load(&engine, "graph", "graph");
     load(&engine, "hnswrs", "hnsw_rs");
     let mut state = 99u64;
-    let queries: Vec<String> = (0..64).map(|_| vector(&mut state, DIM)).collect();
+    let queries: Vec<String> = (0..64).map(|_| common::vector(&mut state, DIM)).collect();
     let mut group = c.benchmark_group("execute_top10_10k_x_50d");
     for (name, text) in [
         ("exact_scan", "QUERY flat TENANT t SIMILAR TO {q} TOP 10;"),

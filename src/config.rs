@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::embed::{Embedder, HashEmbedder};
 use crate::tenant::billing::Prices;
@@ -35,6 +36,16 @@ pub struct Config {
     /// Price table of the estimated cost in `SHOW USAGE` (defaults in
     /// [`Prices`]).
     pub prices: Prices,
+    /// Most memory (bytes, estimated) the loaded tenants may hold; past it
+    /// the least recently used tenants are unloaded. Default `None`: unlimited.
+    pub memory_budget_bytes: Option<usize>,
+    /// Most tenants loaded at once. Default `None`: unlimited.
+    pub max_loaded_tenants: Option<usize>,
+    /// Tenants unused this long are unloaded. Default `None`: never.
+    pub idle_ttl: Option<Duration>,
+    /// The wall clock (ms since the Unix epoch) the retention purge reads.
+    /// Default: the system clock; tests move it forward.
+    pub clock: fn() -> i64,
 }
 
 impl Config {
@@ -48,6 +59,10 @@ impl Config {
             exact_filter_fraction: 0.05,
             compact_fraction: 0.25,
             prices: Prices::default(),
+            memory_budget_bytes: None,
+            max_loaded_tenants: None,
+            idle_ttl: None,
+            clock: crate::executor::now_ms,
         }
     }
 }
@@ -62,6 +77,9 @@ impl fmt::Debug for Config {
             .field("exact_filter_fraction", &self.exact_filter_fraction)
             .field("compact_fraction", &self.compact_fraction)
             .field("prices", &self.prices)
+            .field("memory_budget_bytes", &self.memory_budget_bytes)
+            .field("max_loaded_tenants", &self.max_loaded_tenants)
+            .field("idle_ttl", &self.idle_ttl)
             .finish()
     }
 }

@@ -10,6 +10,7 @@ use crate::error::{Position, Result};
 use crate::executor::{self, Context};
 use crate::result::QueryResult;
 use crate::storage::Layout;
+use crate::tenant::pool::{Pool, PoolStats};
 use crate::tenant::usage::Metering;
 use crate::tenant::Catalog;
 
@@ -47,7 +48,8 @@ impl Engine {
 
     /// Opens the engine with `config`.
     pub fn open_with(config: Config) -> Result<Engine> {
-        let catalog = Catalog::open(Layout::new(&config.data_dir))?;
+        let catalog = Catalog::open(Layout::new(&config.data_dir), Pool::new(&config))?;
+        catalog.purge_expired((config.clock)())?;
         let metering = Metering::start(catalog.db());
         Ok(Engine {
             inner: Arc::new(EngineInner {
@@ -89,6 +91,24 @@ impl Engine {
     /// Names of the collections of `tenant`, sorted.
     pub fn collection_names(&self, tenant: &str) -> Result<Vec<String>> {
         Ok(self.inner.catalog.get(tenant)?.collection_names())
+    }
+
+    /// The status of tenant `name` (`active`, `inactive`, ...): the same
+    /// in-memory lookup every statement starts with, nothing read from disk.
+    pub fn tenant_status(&self, name: &str) -> Result<&'static str> {
+        Ok(self.inner.catalog.get(name)?.status().name())
+    }
+
+    /// Statistics of the pool of loaded tenants.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.catalog.pool_stats()
+    }
+
+    /// Runs the pool's periodic pass now (it also runs every so often after
+    /// a statement): unloads idle tenants, evicts while over the memory
+    /// budget, purges tenants whose retention has passed.
+    pub fn maintain(&self) -> Result<()> {
+        self.inner.catalog.periodic(&self.inner.config)
     }
 
     /// Saves every loaded graph index and the usage counts now (it also
@@ -163,6 +183,11 @@ impl Session {
                             .unwrap_or_default(),
                     })
                 });
+            // The statement has released its collections: evict if needed.
+            self.engine
+                .inner
+                .catalog
+                .after_statement(&self.engine.inner.config);
             if on_result(outcome).is_break() {
                 break;
             }

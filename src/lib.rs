@@ -51,4 +51,5 @@ pub use parser::ast;
 pub use parser::parse;
 pub use result::QueryResult;
 pub use tenant::billing::Prices;
+pub use tenant::pool::PoolStats;
 pub use value::Value;

@@ -1,4 +1,8 @@
-//! Data shared by the benches: the same pseudo-random vectors on every run.
+//! Data shared by the benchmarks and `examples/scale.rs`: a seeded vector
+//! generator and a batched loader.
+#![allow(dead_code)]
+
+use pql::Engine;
 
 /// splitmix64 uniform in [-1, 1): the same data on every run.
 pub fn next(state: &mut u64) -> f32 {
@@ -9,8 +13,31 @@ pub fn next(state: &mut u64) -> f32 {
     ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
 }
 
-/// A PQL vector literal of `dim` numbers.
+/// A `dim`-dimensional PQL vector literal.
 pub fn vector(state: &mut u64, dim: usize) -> String {
     let v: Vec<String> = (0..dim).map(|_| format!("{:.4}", next(state))).collect();
     format!("[{}]", v.join(", "))
+}
+
+/// Inserts `n` nodes `n0..` (with a `tenth` attribute) into
+/// `tenant.collection`, 1,000 per statement.
+pub fn load(engine: &Engine, tenant: &str, collection: &str, n: usize, dim: usize, seed: u64) {
+    let mut state = seed;
+    for start in (0..n).step_by(1000) {
+        let nodes: Vec<String> = (start..n.min(start + 1000))
+            .map(|id| {
+                format!(
+                    "{{ id: \"n{id}\", tenth: {}, embedding: {} }}",
+                    id % 10,
+                    vector(&mut state, dim)
+                )
+            })
+            .collect();
+        engine
+            .execute(&format!(
+                "QUERY {collection} TENANT {tenant} CREATE NODES [{}];",
+                nodes.join(", ")
+            ))
+            .expect("insert batch");
+    }
 }

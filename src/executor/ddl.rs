@@ -30,6 +30,8 @@ pub(super) fn create_tenant(
         created_at_ms: now,
         updated_at_ms: now,
         archive_crc: None,
+        pending_since_ms: None,
+        last_accessed_ms: None,
     };
     if ctx.engine.catalog.create(record, if_not_exists)? {
         Ok(QueryResult::message(format!("Tenant {name} created")))
@@ -93,7 +95,7 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
     let now = now_ms();
     let record = ctx.engine.catalog.update(&tenant, |r| {
         if let Some(s) = new_status {
-            r.status = s;
+            r.set_status(s, now);
         }
         r.options.extend(options);
         r.updated_at_ms = now;

@@ -2,6 +2,7 @@
 //! (`write`), reads and `EXPLAIN` (`search`).
 
 mod ddl;
+mod pool_stats;
 mod report;
 mod search;
 mod show;

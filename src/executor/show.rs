@@ -80,6 +80,10 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
         ],
         vec![Value::Str("loaded".into()), Value::Bool(loaded > 0)],
         vec![Value::Str("memory_bytes".into()), Value::Int(memory as i64)],
+        vec![
+            Value::Str("last_accessed".into()),
+            tenant.slot.last_accessed_ms().map_or(Value::Null, time),
+        ],
     ]);
     let dimension = dimension.unwrap_or(0) as u64;
     rows.extend(report::describe_rows(
@@ -143,11 +147,12 @@ pub(super) fn show_stats(ctx: &mut Context<'_>) -> Result<QueryResult> {
             Value::Int(loaded_collections),
         ],
         vec![Value::Str("memory_bytes".into()), Value::Int(memory)],
-        vec![
-            Value::Str("embedder".into()),
-            Value::Str(ctx.engine.config.embedder.name().into()),
-        ],
     ]);
+    rows.extend(super::pool_stats::rows(&ctx.engine.catalog.pool_stats()));
+    rows.extend([vec![
+        Value::Str("embedder".into()),
+        Value::Str(ctx.engine.config.embedder.name().into()),
+    ]]);
     rows.extend(report::stats_rows(ctx)?);
     Ok(QueryResult::rows(strs(&["metric", "value"]), rows))
 }

@@ -4,15 +4,18 @@
 pub(crate) mod billing;
 mod lifecycle;
 pub(crate) mod names;
+pub(crate) mod pool;
 pub(crate) mod quota;
 mod rate;
 pub(crate) mod record;
+mod retention;
 pub(crate) mod usage;
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
@@ -22,6 +25,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::catalog::CatalogStore;
 use crate::storage::Layout;
+use pool::{Pool, Slot};
 use record::TenantRecord;
 
 /// How long an unload waits for running statements to release a collection.
@@ -41,17 +45,20 @@ pub(crate) struct Tenant {
     collections: Mutex<HashMap<String, SharedCollection>>,
     /// Limits and the usage they are checked against.
     pub(crate) quota: quota::QuotaState,
+    /// Its place in the pool of loaded tenants (last use, memory).
+    pub(crate) slot: Slot,
 }
 
 impl Tenant {
-    fn new(record: TenantRecord, layout: &Layout) -> Self {
-        Tenant {
+    fn new(record: TenantRecord, layout: &Layout, pool: &Arc<Pool>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Tenant {
             name: record.name.clone(),
             dir: layout.tenant_dir(&record.name),
             quota: quota::QuotaState::new(&record.options),
+            slot: Slot::new(pool, me.clone(), record.last_accessed_ms),
             record: RwLock::new(record),
             collections: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// A copy of the catalog record.
@@ -64,13 +71,16 @@ impl Tenant {
         names::validate("collection", name)?;
         let mut loaded = self.collections.lock();
         if let Some(c) = loaded.get(name) {
+            self.slot.hit();
             return Ok(c.clone());
         }
         if !self.dir.join(collection::file_name(name)).exists() {
             return Err(collection::not_found(&self.name, name));
         }
+        let started = Instant::now();
         let c = Arc::new(RwLock::new(Collection::load(&self.dir, name, config)?));
         loaded.insert(name.to_string(), c.clone());
+        self.slot.loaded(&self.name, started.elapsed());
         Ok(c)
     }
 
@@ -109,6 +119,7 @@ impl Tenant {
         let name = meta.name.clone();
         let c = Arc::new(RwLock::new(Collection::create(&self.dir, meta)?));
         loaded.insert(name, c.clone());
+        self.slot.changed(&self.name);
         Ok(Some(c))
     }
 
@@ -117,6 +128,9 @@ impl Tenant {
         names::validate("collection", name)?;
         let mut loaded = self.collections.lock();
         let existed = loaded.remove(name).is_some();
+        if existed {
+            self.slot.changed(&self.name);
+        }
         if !self.dir.join(collection::file_name(name)).exists() {
             return Ok(existed);
         }
@@ -199,6 +213,7 @@ impl Tenant {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
+        self.slot.unloaded(&self.name);
         f()
     }
 
@@ -218,6 +233,7 @@ pub(crate) struct Catalog {
     store: CatalogStore,
     pub(crate) layout: Layout,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    pool: Arc<Pool>,
 }
 
 /// Error for a missing tenant.
@@ -230,7 +246,7 @@ pub(crate) fn not_found(name: &str) -> Error {
 
 impl Catalog {
     /// Opens the catalog of the data folder.
-    pub(crate) fn open(layout: Layout) -> Result<Self> {
+    pub(crate) fn open(layout: Layout, pool: Arc<Pool>) -> Result<Self> {
         fs::create_dir_all(layout.tenants_dir()).map_err(|e| {
             Error::io(
                 format!("cannot create data folder {}", layout.root().display()),
@@ -242,12 +258,13 @@ impl Catalog {
         lifecycle::recover(&layout, &records)?;
         let tenants = records
             .into_iter()
-            .map(|r| (r.name.clone(), Arc::new(Tenant::new(r, &layout))))
+            .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
             .collect();
         Ok(Catalog {
             store,
             layout,
             tenants: RwLock::new(tenants),
+            pool,
         })
     }
 
@@ -298,7 +315,7 @@ impl Catalog {
         self.store.put(&record)?;
         tenants.insert(
             record.name.clone(),
-            Arc::new(Tenant::new(record, &self.layout)),
+            Tenant::new(record, &self.layout, &self.pool),
         );
         Ok(true)
     }
@@ -328,6 +345,7 @@ impl Catalog {
         tenants.remove(name);
         drop(tenants);
         tenant.collections.lock().clear();
+        tenant.slot.unloaded(&tenant.name);
         if tenant.dir.exists() {
             fs::remove_dir_all(&tenant.dir)
                 .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))?;

@@ -64,6 +64,24 @@ pub(crate) struct TenantRecord {
     pub(crate) updated_at_ms: i64,
     /// CRC-32 of the archive file while the tenant is archived.
     pub(crate) archive_crc: Option<u32>,
+    /// When the tenant entered `pending_deletion` (ms since the epoch); the
+    /// retention purge counts `retention_days` from here.
+    pub(crate) pending_since_ms: Option<i64>,
+    /// Last access as of the last unload (ms since the epoch); the live
+    /// value is kept in memory, so the query path writes nothing.
+    pub(crate) last_accessed_ms: Option<i64>,
+}
+
+impl TenantRecord {
+    /// Sets the status, noting when `pending_deletion` was entered.
+    pub(crate) fn set_status(&mut self, status: Status, now_ms: i64) {
+        if status == Status::PendingDeletion && self.status != status {
+            self.pending_since_ms = Some(now_ms);
+        } else if status != Status::PendingDeletion {
+            self.pending_since_ms = None;
+        }
+        self.status = status;
+    }
 }
 
 /// Kinds of option values, for validation.
