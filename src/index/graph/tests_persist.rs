@@ -92,3 +92,19 @@ fn damaged_files_are_refused() {
         .map(|e| e.kind().clone());
     assert_eq!(e, Some(ErrorKind::Io));
 }
+
+#[test]
+fn empty_index_round_trips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let params = crate::index::GraphParams {
+        m: 8,
+        ef_construction: 32,
+    };
+    let idx = super::GraphIndex::new(Metric::L2, 5, params, 0);
+    idx.save(dir.path(), "e").expect("save");
+    let back = load(dir.path(), "e", Metric::L2, 5).expect("load");
+    assert_eq!(back.len(), 0);
+    assert!(back.search(&[0.0; 5], 3, 10, None).is_empty());
+    back.insert(&[(0, &[1.0, 2.0, 3.0, 4.0, 5.0][..])]);
+    assert_eq!(back.search(&[1.0, 2.0, 3.0, 4.0, 5.0], 3, 10, None)[0].0, 0);
+}
