@@ -33,9 +33,13 @@ fn round_trip_gives_identical_results() {
     back.save(dir.path(), "g").expect("save over mapped file");
     let q = &data[3];
     assert_eq!(idx.search(q, 10, 40, None), back.search(q, 10, 40, None));
-    // The loaded index accepts inserts.
+    // The loaded index accepts inserts (copying its mapped rows first).
+    #[cfg(unix)]
+    assert!(back.store.read().vectors.is_mapped());
     let extra = [(600u32, data[0].as_slice())];
     back.insert(&extra);
+    assert!(!back.store.read().vectors.is_mapped());
+    assert_eq!(back.search(&data[0], 2, 20, None).len(), 2);
     assert_eq!(back.len(), idx.len() + 1);
     // Saving again over the old file works (atomic replace).
     back.save(dir.path(), "g").expect("resave");
