@@ -153,15 +153,33 @@ fn main() -> Res<()> {
     let save_ms = t.elapsed().as_secs_f64() * 1e3;
     let bytes = fs::metadata(dir.join("glove50.graph"))?.len();
     drop(idx);
-    let t = Instant::now();
-    let idx = load(dir, "glove50", Metric::Dot, dim)?;
-    let load_ms = t.elapsed().as_secs_f64() * 1e3;
-    let first = idx.search(&queries[..dim], K, 64, None);
-    let first_ms = t.elapsed().as_secs_f64() * 1e3;
+    // Five opens (each index dropped before the next): on a shared machine
+    // the minimum is the uncontended cost, the median what one may expect.
+    let mut opens = Vec::new();
+    let mut idx = None;
+    for _ in 0..5 {
+        drop(idx.take());
+        let t = Instant::now();
+        let loaded = load(dir, "glove50", Metric::Dot, dim)?;
+        let load_ms = t.elapsed().as_secs_f64() * 1e3;
+        let first = loaded.search(&queries[..dim], K, 64, None);
+        let first_ms = t.elapsed().as_secs_f64() * 1e3;
+        if first.len() != K {
+            return Err("first query after load returned too few hits".into());
+        }
+        opens.push((first_ms, load_ms));
+        idx = Some(loaded);
+    }
+    let idx = idx.ok_or("no index")?;
+    opens.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let list: Vec<String> = opens.iter().map(|(f, _)| format!("{f:.0}")).collect();
     println!(
-        "\nsave {save_ms:.0} ms; file {bytes} B ({:.0} B/vector); load {load_ms:.1} ms; load + first query {first_ms:.1} ms ({} hits)",
+        "\nsave {save_ms:.0} ms; file {bytes} B ({:.0} B/vector); load + first query over 5 opens: min {:.1} ms (load {:.1}), median {:.1} ms; all: {} ms",
         bytes as f64 / nb as f64,
-        first.len()
+        opens[0].0,
+        opens[0].1,
+        opens[2].0,
+        list.join(", ")
     );
 
     if !no_filter {

@@ -67,6 +67,15 @@ def filtered_gt(base, queries, modulus):
     return ids[top]
 
 
+def unfiltered(a, index, queries, gt):
+    """Unfiltered recall/QPS/latency for each ef, one query at a time."""
+    print(f"\n| ef | recall@10 | QPS (median of {a.runs}) | p50 µs | p99 µs |\n|---|---|---|---|---|")
+    for ef in [int(x) for x in a.efs.split(",")]:
+        rec, qps, p50, p99 = run(index, queries, gt, ef, a.runs)
+        print(f"| {ef} | {rec:.4f} | {qps:.0f} | {p50:.0f} | {p99:.0f} |")
+
+
+
 def filtered(a, index, base, queries):
     """Filtered recall/QPS with a Python callback (id % N == 0)."""
     print(f"\nfiltered (Python filter callback; 10%: all queries, 1% and 0.1%: first {a.filter_queries}):")
@@ -91,6 +100,8 @@ def main():
     ap.add_argument("--efs", default="16,32,64,128,256")
     ap.add_argument("--filter-queries", type=int, default=100,
                     help="queries for the 1%% and 0.1%% filters (10%% uses all)")
+    ap.add_argument("--only-queries", action="store_true",
+                    help="load data/hnswlib/glove50.bin instead of building; unfiltered queries only")
     ap.add_argument("--only-filter", action="store_true",
                     help="load data/hnswlib/glove50.bin instead of building; filtered part only")
     ap.add_argument("--no-filter", action="store_true")
@@ -104,10 +115,14 @@ def main():
     print(f"load average at start: {loadavg()}")
 
     path = "data/hnswlib/glove50.bin"
-    if a.only_filter:
+    if a.only_filter or a.only_queries:
         index = hnswlib.Index(space="ip", dim=dim)
         index.load_index(path, max_elements=n)
-        filtered(a, index, base, queries)
+        if a.only_queries:
+            index.set_num_threads(1)
+            unfiltered(a, index, queries, gt)
+        else:
+            filtered(a, index, base, queries)
         return
     rss0 = rss_kb()
     index = hnswlib.Index(space="ip", dim=dim)
@@ -120,10 +135,7 @@ def main():
     print(f"memory: RSS +{(rss1 - rss0) * 1024 / n:.0f} B/vector, peak RSS {rss_kb('VmHWM') // 1024} MB")
     index.set_num_threads(1)
 
-    print(f"\n| ef | recall@10 | QPS (median of {a.runs}) | p50 µs | p99 µs |\n|---|---|---|---|---|")
-    for ef in [int(x) for x in a.efs.split(",")]:
-        rec, qps, p50, p99 = run(index, queries, gt, ef, a.runs)
-        print(f"| {ef} | {rec:.4f} | {qps:.0f} | {p50:.0f} | {p99:.0f} |")
+    unfiltered(a, index, queries, gt)
 
     os.makedirs("data/hnswlib", exist_ok=True)
     t = time.perf_counter()

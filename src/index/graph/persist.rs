@@ -258,7 +258,7 @@ pub(crate) fn load(dir: &Path, basename: &str, metric: Metric, dim: usize) -> Re
                         pos: HEADER as u64,
                     };
                     r.read(bytemuck::cast_slice_mut(&mut v))?;
-                    Rows::Owned(v)
+                    Rows::from(v)
                 }
             };
             let mut c = crc32fast::Hasher::new();

@@ -8,18 +8,35 @@ use std::fs::File;
 use super::store::{advise_huge, Lane};
 
 /// Rows as one slice of [`Lane`]s.
-pub(crate) enum Rows {
-    /// Built or grown in memory.
-    Owned(Vec<Lane>),
-    /// `lanes` lanes at byte offset `off` of a read-only file mapping.
-    Mapped {
-        /// The whole file.
-        map: memmap2::Mmap,
-        /// Byte offset of the first lane (a multiple of 32).
-        off: usize,
-        /// Number of lanes.
-        lanes: usize,
-    },
+pub(crate) struct Rows {
+    /// The rows when not mapped (empty while `mapped` is set).
+    owned: Vec<Lane>,
+    /// A read-only file mapping holding the rows.
+    mapped: Option<Mapped>,
+}
+
+/// `lanes` lanes at byte offset `off` of a mapping; alignment and length
+/// were checked when it was made.
+struct Mapped {
+    map: memmap2::Mmap,
+    off: usize,
+    lanes: usize,
+}
+
+impl Mapped {
+    fn lanes(&self) -> &[Lane] {
+        let end = self.off + self.lanes * std::mem::size_of::<Lane>();
+        bytemuck::cast_slice(&self.map[self.off..end])
+    }
+}
+
+impl From<Vec<Lane>> for Rows {
+    fn from(owned: Vec<Lane>) -> Rows {
+        Rows {
+            owned,
+            mapped: None,
+        }
+    }
 }
 
 impl Rows {
@@ -36,41 +53,43 @@ impl Rows {
         let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
         let bytes = map.get(off..off.checked_add(lanes.checked_mul(32)?)?)?;
         bytemuck::try_cast_slice::<u8, Lane>(bytes).ok()?;
-        Some(Rows::Mapped { map, off, lanes })
+        Some(Rows {
+            owned: Vec::new(),
+            mapped: Some(Mapped { map, off, lanes }),
+        })
     }
 
     /// The rows.
     #[inline]
     pub(crate) fn lanes(&self) -> &[Lane] {
-        match self {
-            Rows::Owned(v) => v,
-            // Alignment and length were checked in `map`.
-            Rows::Mapped { map, off, lanes } => {
-                bytemuck::cast_slice(&map[*off..*off + *lanes * std::mem::size_of::<Lane>()])
-            }
+        match &self.mapped {
+            Some(m) => m.lanes(),
+            None => &self.owned,
         }
     }
 
     /// The rows as an owned, growable vector (copying a mapping once).
     pub(crate) fn owned(&mut self) -> &mut Vec<Lane> {
-        if let Rows::Mapped { .. } = self {
-            let src = self.lanes();
+        if let Some(m) = self.mapped.take() {
+            let src = m.lanes();
             let mut v = Vec::with_capacity(src.len());
             advise_huge(v.spare_capacity_mut());
             v.extend_from_slice(src);
-            *self = Rows::Owned(v);
+            self.owned = v;
         }
-        match self {
-            Rows::Owned(v) => v,
-            Rows::Mapped { .. } => unreachable!("converted above"),
-        }
+        &mut self.owned
     }
 
     /// Bytes held (heap capacity, or the mapped length).
     pub(crate) fn bytes(&self) -> usize {
-        match self {
-            Rows::Owned(v) => v.capacity() * std::mem::size_of::<Lane>(),
-            Rows::Mapped { lanes, .. } => lanes * std::mem::size_of::<Lane>(),
+        match &self.mapped {
+            Some(m) => m.lanes * std::mem::size_of::<Lane>(),
+            None => self.owned.capacity() * std::mem::size_of::<Lane>(),
         }
+    }
+
+    /// Whether the rows are mapped from a file.
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.mapped.is_some()
     }
 }

@@ -100,7 +100,7 @@ impl Store {
         Store {
             stride,
             m,
-            vectors: Rows::Owned(vectors),
+            vectors: Rows::from(vectors),
             levels: Vec::with_capacity(capacity),
             layer0,
             upper_off: Vec::with_capacity(capacity),

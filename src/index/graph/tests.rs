@@ -167,7 +167,7 @@ fn concurrent_inserts_and_searches() {
     let found: Vec<Vec<u32>> = qs
         .iter()
         .map(|q| {
-            idx.search(q, K, 64, None)
+            idx.search(q, K, 100, None)
                 .into_iter()
                 .map(|(id, _)| id)
                 .collect()

@@ -33,9 +33,13 @@ fn round_trip_gives_identical_results() {
     back.save(dir.path(), "g").expect("save over mapped file");
     let q = &data[3];
     assert_eq!(idx.search(q, 10, 40, None), back.search(q, 10, 40, None));
-    // The loaded index accepts inserts.
+    // The loaded index accepts inserts (copying its mapped rows first).
+    #[cfg(unix)]
+    assert!(back.store.read().vectors.is_mapped());
     let extra = [(600u32, data[0].as_slice())];
     back.insert(&extra);
+    assert!(!back.store.read().vectors.is_mapped());
+    assert_eq!(back.search(&data[0], 2, 20, None).len(), 2);
     assert_eq!(back.len(), idx.len() + 1);
     // Saving again over the old file works (atomic replace).
     back.save(dir.path(), "g").expect("resave");
@@ -91,4 +95,20 @@ fn damaged_files_are_refused() {
         .err()
         .map(|e| e.kind().clone());
     assert_eq!(e, Some(ErrorKind::Io));
+}
+
+#[test]
+fn empty_index_round_trips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let params = crate::index::GraphParams {
+        m: 8,
+        ef_construction: 32,
+    };
+    let idx = super::GraphIndex::new(Metric::L2, 5, params, 0);
+    idx.save(dir.path(), "e").expect("save");
+    let back = load(dir.path(), "e", Metric::L2, 5).expect("load");
+    assert_eq!(back.len(), 0);
+    assert!(back.search(&[0.0; 5], 3, 10, None).is_empty());
+    back.insert(&[(0, &[1.0, 2.0, 3.0, 4.0, 5.0][..])]);
+    assert_eq!(back.search(&[1.0, 2.0, 3.0, 4.0, 5.0], 3, 10, None)[0].0, 0);
 }
