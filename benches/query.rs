@@ -5,8 +5,6 @@
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
-// criterion_group! generates an undocumented function.
-#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use pql::Engine;
