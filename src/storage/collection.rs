@@ -17,6 +17,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const NODES: TableDefinition<&str, &[u8]> = TableDefinition::new("nodes");
 const VECTORS: TableDefinition<u32, &[u8]> = TableDefinition::new("vectors");
 const META_KEY: &str = "collection";
+/// redb page cache per open collection file.
+const CACHE_BYTES: usize = 256 * 1024;
 
 /// A node as stored: its internal id and attributes (the vector lives in the
 /// vectors table under the same internal id).
@@ -76,8 +78,15 @@ impl CollectionStore {
     }
 
     /// Opens an existing collection file and reads its meta record.
+    ///
+    /// The page cache is kept small: a loaded collection holds all its
+    /// records in memory already and only writes to the file afterwards, so
+    /// redb's default cache (up to 1 GiB per open file) would only inflate
+    /// the memory of every loaded tenant.
     pub(crate) fn open(path: &Path) -> Result<(Self, CollectionMeta)> {
-        let db = Database::open(path)
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .open(path)
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
         let store = CollectionStore {
             db,
