@@ -21,6 +21,12 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
     for r in records {
         let live = layout.tenant_dir(&r.name);
         let packed = layout.archive(&r.name);
+        // A restore's half-unpacked folder: never live data.
+        let unpacking = layout.tenants_dir().join(format!(".restore-{}", r.name));
+        if unpacking.exists() {
+            fs::remove_dir_all(&unpacking)
+                .map_err(|e| Error::io(format!("recovering tenant {}", r.name), e))?;
+        }
         let result = if r.status == Status::Archived {
             // Archived: the archive is the data; a live folder is leftover.
             if packed.exists() && live.exists() {
