@@ -185,3 +185,28 @@ fn cli_exports_csv_and_json() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid usage period"));
 }
+
+/// A process that only reads a tenant must not report its storage as 0: the
+/// storage gauge of a fresh process starts from the measured folder size.
+#[test]
+fn a_read_only_session_keeps_the_storage_gauge() {
+    let dir = fast_tempdir();
+    {
+        let e = Engine::open(dir.path()).unwrap();
+        e.execute(
+            "CREATE TENANT s; QUERY items TENANT s CREATE NODE { id: \"x\", embedding: [1, 0] }",
+        )
+        .unwrap();
+    }
+    let written = int(
+        &usage(&Engine::open(dir.path()).unwrap(), "SHOW USAGE", "s"),
+        "storage_bytes",
+    );
+    assert!(written > 0, "storage after the write: {written}");
+    {
+        let e = Engine::open(dir.path()).unwrap();
+        e.execute("QUERY items TENANT s RETURN COUNT(*)").unwrap();
+    }
+    let e = Engine::open(dir.path()).unwrap();
+    assert_eq!(int(&usage(&e, "SHOW USAGE", "s"), "storage_bytes"), written);
+}

@@ -117,6 +117,15 @@ pub(super) fn metered(
         let bytes = dir_size(&tenant.dir);
         tenant.quota.set_storage_bytes(bytes);
         counters.set_storage(bytes);
+    } else if counters.storage() == 0 {
+        // A process that only reads must not report the tenant's storage as
+        // 0: start the gauge from the folder's size (measured once, then
+        // kept current by writes).
+        let bytes = match tenant.quota.storage_bytes() {
+            0 => dir_size(&tenant.dir),
+            known => known,
+        };
+        counters.set_storage(bytes);
     }
     counters.add_all(&tally);
     outcome
