@@ -52,13 +52,7 @@ fn bench(c: &mut Criterion) {
         ),
     ] {
         let texts: Vec<String> = queries.iter().map(|q| text.replace("{q}", q)).collect();
-        let mut i = 0;
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                i = (i + 1) % texts.len();
-                engine.execute(&texts[i]).expect("query")
-            })
-        });
+        common::bench_statements(&mut group, name, &engine, &texts);
     }
     group.finish();
 }

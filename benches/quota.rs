@@ -71,13 +71,7 @@ fn bench(c: &mut Criterion) {
     let (plain, limited) = (texts("plain"), texts("limited"));
     let mut group = c.benchmark_group("top10_5k_x_50d");
     for (name, texts) in [("no_limits", &plain), ("all_limits", &limited)] {
-        let mut i = 0;
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                i = (i + 1) % texts.len();
-                engine.execute(&texts[i]).expect("query")
-            })
-        });
+        common::bench_statements(&mut group, name, &engine, texts);
     }
     group.finish();
     interleaved(&engine, &plain, &limited);

@@ -41,3 +41,20 @@ pub fn load(engine: &Engine, tenant: &str, collection: &str, n: usize, dim: usiz
             .expect("insert batch");
     }
 }
+
+/// Benchmarks `engine.execute` on `texts`, one statement per iteration, in
+/// turn (so a cache never sees the same query twice in a row).
+pub fn bench_statements(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    engine: &Engine,
+    texts: &[String],
+) {
+    let mut i = 0;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            i = (i + 1) % texts.len();
+            engine.execute(&texts[i]).expect("query")
+        })
+    });
+}
