@@ -14,7 +14,7 @@ pub(crate) enum Strategy {
         reason: String,
     },
     /// HNSW graph search; with a filter, the filter is applied inside the
-    /// walk and `ef` is raised by the filter's selectivity.
+    /// walk (and, for hnsw_rs, `ef` raised by the filter's selectivity).
     Graph {
         /// Search breadth used.
         ef: usize,
@@ -42,6 +42,9 @@ pub(crate) struct Facts {
     pub(crate) exact_requested: bool,
     pub(crate) ef: usize,
     pub(crate) k: usize,
+    /// Scale `ef` by 1/selectivity for a filtered graph search (for a
+    /// backend that does not widen its own filtered walk).
+    pub(crate) raise_ef_for_filters: bool,
 }
 
 /// Largest `ef` a selective filter may raise the search breadth to.
@@ -54,8 +57,10 @@ const MAX_EF: usize = 2048;
 /// - A filter matching at most `exact_filter_threshold` nodes, or at most
 ///   `exact_filter_fraction` of the collection: exact scan of just those
 ///   nodes — exact recall at a cost proportional to the matches.
-/// - Otherwise graph search, with `ef` scaled by 1/selectivity (capped) so
-///   that enough allowed nodes are visited.
+/// - Otherwise graph search with the filter inside the walk. The native
+///   graph widens its own filtered walk (and may itself choose a scan); for
+///   hnsw_rs `ef` is scaled by 1/selectivity (capped) so that enough allowed
+///   nodes are visited.
 pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
     let strategy = if f.exact_requested {
         Strategy::Exact {
@@ -79,13 +84,15 @@ pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
                     f.total
                 ),
             }
-        } else {
+        } else if f.raise_ef_for_filters {
             let selectivity = m as f64 / f.total.max(1) as f64;
             let base = f.ef.max(f.k);
             let raised = (base as f64 / selectivity).ceil() as usize;
             Strategy::Graph {
                 ef: raised.clamp(base, MAX_EF.max(base)),
             }
+        } else {
+            Strategy::Graph { ef: f.ef.max(f.k) }
         }
     } else {
         Strategy::Graph { ef: f.ef.max(f.k) }
@@ -129,6 +136,7 @@ mod tests {
             exact_requested: false,
             ef: 64,
             k: 10,
+            raise_ef_for_filters: true,
         }
     }
 
@@ -146,6 +154,9 @@ mod tests {
         assert_eq!(p.strategy, Strategy::Graph { ef: 128 });
         let p = choose(&facts(1_000_000, None), &c);
         assert_eq!(p.strategy, Strategy::Graph { ef: 64 });
+        let mut native = facts(1_000_000, Some(500_000));
+        native.raise_ef_for_filters = false;
+        assert_eq!(choose(&native, &c).strategy, Strategy::Graph { ef: 64 });
     }
 
     #[test]
