@@ -1,79 +1,44 @@
-//! Distance kernels: the inner loops of the exact scan and of the graph index.
-//!
-//! The loops are written so that LLVM auto-vectorises them on any x86-64 or
-//! aarch64 target without `unsafe` or `std::arch`: 16 values per step into 16
-//! independent accumulators (four SSE or two AVX registers), which breaks the
-//! add-latency chain that a single running sum would have, then a scalar tail.
-//! Float addition is not associative, so results differ from a naive left fold
-//! in the last bits; the tests bound that difference.
+//! Distances as callers see them (`distance`, per metric), over the one set
+//! of kernels the crate has: `graph::distance::Kernels`, with the SIMD
+//! variant (AVX2+FMA, NEON, or scalar) detected once per process. The exact
+//! scan, the hnsw_rs wrapper and the graph index therefore all compute the
+//! same numbers with the same code.
 //!
 //! All functions tolerate slices of different lengths (they use the common
 //! prefix) so that a caller's dimension bug never panics in the hot path;
 //! dimensions are checked where vectors enter the system.
 
-// The executor that calls this layer is being written in another worktree;
-// until it lands, some items here are only used by tests.
-#![cfg_attr(not(test), allow(dead_code))]
+use std::sync::OnceLock;
 
+use crate::index::graph::distance::Kernels;
 use crate::index::Metric;
 
-/// Values processed per step of the unrolled loops.
-const LANES: usize = 16;
+/// The kernels of this CPU, detected on first use.
+#[inline]
+fn kernels() -> &'static Kernels {
+    static KERNELS: OnceLock<Kernels> = OnceLock::new();
+    KERNELS.get_or_init(Kernels::detect)
+}
+
+/// The common prefix of `a` and `b` (the kernels want equal lengths).
+#[inline]
+fn common<'a>(a: &'a [f32], b: &'a [f32]) -> (&'a [f32], &'a [f32]) {
+    let n = a.len().min(b.len());
+    (&a[..n], &b[..n])
+}
 
 /// Inner product `Σ aᵢ·bᵢ` over the common prefix of `a` and `b`.
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for i in 0..LANES {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut tail = 0.0f32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * y;
-    }
-    reduce(&acc) + tail
+    let (a, b) = common(a, b);
+    (kernels().dot)(a, b)
 }
 
 /// Squared Euclidean distance `Σ (aᵢ − bᵢ)²` over the common prefix.
 #[inline]
 pub(crate) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for i in 0..LANES {
-            let d = x[i] - y[i];
-            acc[i] += d * d;
-        }
-    }
-    let mut tail = 0.0f32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        let d = x - y;
-        tail += d * d;
-    }
-    reduce(&acc) + tail
-}
-
-/// Pairwise sum of the accumulators (a fixed tree, so it vectorises too).
-#[inline(always)]
-fn reduce(acc: &[f32; LANES]) -> f32 {
-    let mut h = [0.0f32; LANES / 2];
-    for i in 0..LANES / 2 {
-        h[i] = acc[i] + acc[i + LANES / 2];
-    }
-    let mut q = [0.0f32; LANES / 4];
-    for i in 0..LANES / 4 {
-        q[i] = h[i] + h[i + LANES / 4];
-    }
-    (q[0] + q[2]) + (q[1] + q[3])
+    let (a, b) = common(a, b);
+    (kernels().l2sq)(a, b)
 }
 
 /// The distance between two vectors prepared for `metric`
@@ -85,6 +50,11 @@ fn reduce(acc: &[f32; LANES]) -> f32 {
 /// - [`Metric::L2`]: `‖a − b‖`, the Euclidean distance (with the square root).
 ///
 /// NaN in the input gives NaN; callers order NaN after every number.
+///
+/// The definition the index docs refer to and the reference the tests
+/// compare against; the search paths compute the same from [`dot`] /
+/// [`l2_squared`] directly.
+#[cfg_attr(not(test), allow(dead_code))]
 #[inline]
 pub(crate) fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     match metric {

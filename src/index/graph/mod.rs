@@ -11,8 +11,9 @@
 //! Ids are the slots: the caller's `u32` ids index the arrays directly, so
 //! they should be dense (as the engine's internal ids are).
 
-// Not wired into the engine yet (the planner will pick it up); until then
-// the crate itself uses none of this.
+// A few accessors (kernel name, params, deleted count, mapped rows) are used
+// only by the tests and by examples/ann_bench, which compiles this module's
+// source on its own.
 #![allow(dead_code)]
 
 mod build;
