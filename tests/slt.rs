@@ -251,10 +251,9 @@ fn quickstart_example_file_runs() {
     );
 }
 
-/// Deeply nested input is refused with a parse error instead of exhausting
-/// the stack (STYLE.md: bounded recursion).
-#[test]
-fn deep_nesting_is_a_parse_error_not_a_crash() {
+/// An engine on a temporary folder (kept alive by the returned guard) whose
+/// tenant `t` holds one node `a` with `x: 1` in collection `c`.
+fn one_node_engine() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
     engine
@@ -262,6 +261,14 @@ fn deep_nesting_is_a_parse_error_not_a_crash() {
             "CREATE TENANT t; QUERY c TENANT t CREATE NODE { id: \"a\", x: 1, embedding: [1, 0] }",
         )
         .unwrap();
+    (dir, engine)
+}
+
+/// Deeply nested input is refused with a parse error instead of exhausting
+/// the stack (STYLE.md: bounded recursion).
+#[test]
+fn deep_nesting_is_a_parse_error_not_a_crash() {
+    let (_dir, engine) = one_node_engine();
     let n = 100_000;
     let parens = format!(
         "QUERY c TENANT t WHERE {}x = 1{} RETURN COUNT(*)",
@@ -295,13 +302,7 @@ fn deep_nesting_is_a_parse_error_not_a_crash() {
 /// an error, not overflow the stack (while parsing, evaluating or dropping).
 #[test]
 fn long_not_chain_does_not_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(dir.path()).unwrap();
-    engine
-        .execute(
-            "CREATE TENANT t; QUERY c TENANT t CREATE NODE { id: \"a\", x: 1, embedding: [1, 0] }",
-        )
-        .unwrap();
+    let (_dir, engine) = one_node_engine();
     let text = format!(
         "QUERY c TENANT t WHERE {}x = 1 RETURN COUNT(*)",
         "NOT ".repeat(100_000)
