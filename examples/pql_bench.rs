@@ -8,7 +8,11 @@
 //! scripts/fetch-glove.sh && cargo run --release --example ann_bench -- --runs 1
 //! cargo run --release --example pql_bench                   # GloVe-50, 399k
 //! cargo run --release --example pql_bench -- --synthetic 3000 --queries 50   # smoke run
+//! cargo run --release --example pql_bench -- --threads 1    # ingest on one thread
 //! ```
+//! Each unfiltered query runs twice in turn, as PQL text and straight on the
+//! collection's graph index (`pql::bench_support::RawIndex`), so the PQL
+//! overhead is measured under the same load.
 //! GloVe mode reads `data/glove50.{base,queries}.f32` and `data/glove50.gt.u32`
 //! (normalised rows, 1,000 held-out queries, exact top-10), which `ann_bench`
 //! writes on its first run.
@@ -16,10 +20,13 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
+use pql::bench_support::RawIndex;
 use pql::{Config, Engine};
 
 mod glove_files;
-use glove_files::{loadavg, read_f32};
+use glove_files::{
+    arg, exact_top_k, literal, loadavg, peak_rss_mb, percentile_us, read_f32, synthetic,
+};
 
 const K: usize = 10;
 
@@ -28,101 +35,93 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// A filter: its PQL text, the share of rows it admits, and which rows.
 type FilterCase = (&'static str, &'static str, fn(usize) -> bool);
 
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// Recall and latency of one run of queries.
+struct Stats {
+    recall: f64,
+    qps: f64,
+    p50: f64,
+    p99: f64,
 }
 
-/// Seeded clustered unit vectors: `n` base rows and `q` queries.
-fn synthetic(n: usize, q: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut s = 42u64;
-    let mut next = move || {
-        s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    };
-    let centres: Vec<f32> = (0..32 * dim).map(|_| next() * 3.0).collect();
-    let mut row = |i: usize| -> Vec<f32> {
-        let c = &centres[(i % 32) * dim..][..dim];
-        let mut v: Vec<f32> = c.iter().map(|x| x + next()).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter_mut().for_each(|x| *x /= norm);
-        v
-    };
-    let base = (0..n).flat_map(&mut row).collect();
-    let queries = (0..q).flat_map(|i| row(i * 7 + 3)).collect();
-    (base, queries)
+impl Stats {
+    /// From per-query latencies and the hits among `total` wanted ids. QPS is
+    /// queries over the summed latencies (one query at a time, one thread).
+    fn new(mut lat: Vec<Duration>, hit: usize, total: usize) -> Stats {
+        let secs: f64 = lat.iter().map(Duration::as_secs_f64).sum();
+        lat.sort();
+        Stats {
+            recall: hit as f64 / total.max(1) as f64,
+            qps: lat.len() as f64 / secs.max(1e-9),
+            p50: percentile_us(&lat, 0.5),
+            p99: percentile_us(&lat, 0.99),
+        }
+    }
 }
 
-/// Exact top-10 ids by inner product among the rows `allow` admits.
-fn truth(base: &[f32], query: &[f32], dim: usize, allow: &dyn Fn(usize) -> bool) -> Vec<u32> {
-    let mut best: Vec<(f32, u32)> = base
-        .chunks_exact(dim)
-        .enumerate()
-        .filter(|(i, _)| allow(*i))
-        .map(|(i, v)| {
-            (
-                -v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>(),
-                i as u32,
-            )
-        })
-        .collect();
-    best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    best.into_iter().take(K).map(|(_, i)| i).collect()
+/// Row numbers of the `_id`s (`n<row>`) a query returned.
+fn rows_of(result: &pql::QueryResult) -> Vec<u32> {
+    result
+        .column_values("_id")
+        .iter()
+        .filter_map(|v| v.as_str()?.strip_prefix('n')?.parse().ok())
+        .collect()
 }
 
-fn literal(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
-    format!("[{}]", parts.join(","))
+fn hits(want: &[u32], got: &[u32]) -> usize {
+    want.iter().filter(|w| got.contains(w)).count()
 }
 
-fn peak_rss_mb() -> f64 {
-    fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
-}
-
-/// Runs `queries` through PQL, returning (recall@10, QPS, p50 µs, p99 µs).
-fn measure(engine: &Engine, texts: &[String], truths: &[Vec<u32>]) -> Res<(f64, f64, f64, f64)> {
+/// Runs `texts` through PQL.
+fn measure(engine: &Engine, texts: &[String], truths: &[Vec<u32>]) -> Res<Stats> {
     let mut lat = Vec::with_capacity(texts.len());
-    let (mut hit, mut total) = (0usize, 0usize);
-    let start = Instant::now();
+    let (mut hit, mut total) = (0, 0);
     for (text, want) in texts.iter().zip(truths) {
         let t = Instant::now();
         let r = engine.execute(text)?;
         lat.push(t.elapsed());
-        let got: Vec<u32> = r[0]
-            .column_values("_id")
-            .iter()
-            .filter_map(|v| v.as_str()?.strip_prefix('n')?.parse().ok())
-            .collect();
         total += want.len();
-        hit += want.iter().filter(|w| got.contains(w)).count();
+        hit += r.first().map_or(0, |r| hits(want, &rows_of(r)));
     }
-    let secs = start.elapsed().as_secs_f64();
-    lat.sort();
+    Ok(Stats::new(lat, hit, total))
+}
+
+/// The same queries through PQL text and straight on the graph index,
+/// alternating query by query so machine load hits both alike.
+fn measure_pair(
+    engine: &Engine,
+    raw: &RawIndex,
+    texts: &[String],
+    vectors: &[&[f32]],
+    truths: &[Vec<u32>],
+    ef: usize,
+) -> Res<(Stats, Stats)> {
+    let (mut lat_pql, mut lat_raw) = (Vec::new(), Vec::new());
+    let (mut hit_pql, mut hit_raw, mut total) = (0, 0, 0);
+    for ((text, q), want) in texts.iter().zip(vectors).zip(truths) {
+        let t = Instant::now();
+        let r = engine.execute(text)?;
+        lat_pql.push(t.elapsed());
+        let t = Instant::now();
+        let got = raw.search(q, K, ef);
+        lat_raw.push(t.elapsed());
+        total += want.len();
+        hit_pql += r.first().map_or(0, |r| hits(want, &rows_of(r)));
+        hit_raw += hits(want, &got);
+    }
     Ok((
-        hit as f64 / total.max(1) as f64,
-        texts.len() as f64 / secs,
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
+        Stats::new(lat_pql, hit_pql, total),
+        Stats::new(lat_raw, hit_raw, total),
     ))
 }
 
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let nq: usize = arg(&args, "--queries").map_or(Ok(1000), |s| s.parse())?;
+    if let Some(threads) = arg(&args, "--threads") {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.parse()?)
+            .build_global()?;
+    }
     let (base, queries, dim, gt) = match arg(&args, "--synthetic") {
         Some(n) => {
             let (b, q) = synthetic(n.parse()?, nq, 32);
@@ -143,7 +142,11 @@ fn main() -> Res<()> {
     let queries = &queries[..nq * dim];
     let tmp = tempfile::tempdir()?;
     let config = || Config::new(tmp.path());
-    println!("pql_bench: {n} x {dim}, {nq} queries, load {}", loadavg());
+    println!(
+        "pql_bench: {n} x {dim}, {nq} queries, {} threads, load {}",
+        rayon::current_num_threads(),
+        loadavg()
+    );
 
     let engine = Engine::open_with(config())?;
     engine.execute("CREATE TENANT b; CREATE COLLECTION v TENANT b WITH (metric: 'cosine')")?;
@@ -180,13 +183,18 @@ fn main() -> Res<()> {
         Some(gt) => gt.chunks_exact(K).map(<[u32]>::to_vec).collect(),
         None => queries
             .chunks_exact(dim)
-            .map(|q| truth(&base, q, dim, &|_| true))
+            .map(|q| exact_top_k(&base, q, dim, K, &|_| true))
             .collect(),
     };
-    println!("| ef | recall@10 | QPS | p50 µs | p99 µs |\n|---|---|---|---|---|");
-    for ef in [16, 32, 64, 128, 256] {
-        let texts: Vec<String> = queries
-            .chunks_exact(dim)
+    println!(
+        "| ef | recall@10 | QPS | p50 µs | p99 µs | raw index recall | raw QPS | raw p50 µs | PQL p50 overhead |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let raw = RawIndex::open(&engine, "b", "v")?;
+    let vectors: Vec<&[f32]> = queries.chunks_exact(dim).collect();
+    for ef in [16, 32, 64, 128, 256, 512] {
+        let texts: Vec<String> = vectors
+            .iter()
             .map(|q| {
                 format!(
                     "QUERY v TENANT b SIMILAR TO {} TOP 10 WITH (ef: {ef}) RETURN _id",
@@ -194,9 +202,21 @@ fn main() -> Res<()> {
                 )
             })
             .collect();
-        let (r, qps, p50, p99) = measure(&engine, &texts, &truths)?;
-        println!("| {ef} | {r:.4} | {qps:.0} | {p50:.0} | {p99:.0} |");
+        let (p, r) = measure_pair(&engine, &raw, &texts, &vectors, &truths, ef)?;
+        println!(
+            "| {ef} | {:.4} | {:.0} | {:.0} | {:.0} | {:.4} | {:.0} | {:.0} | {:+.0}% ({:+.1} µs) |",
+            p.recall,
+            p.qps,
+            p.p50,
+            p.p99,
+            r.recall,
+            r.qps,
+            r.p50,
+            (p.p50 / r.p50.max(1e-9) - 1.0) * 100.0,
+            p.p50 - r.p50
+        );
     }
+    drop(raw);
     let sample = format!(
         "QUERY v TENANT b SIMILAR TO {} TOP 10 WITH (ef: 64)",
         literal(&queries[..dim])
@@ -220,7 +240,10 @@ fn main() -> Res<()> {
     ];
     for (filter, share, allow) in cases {
         let qs: Vec<&[f32]> = queries.chunks_exact(dim).take(filtered_q).collect();
-        let truths: Vec<Vec<u32>> = qs.iter().map(|q| truth(&base, q, dim, &allow)).collect();
+        let truths: Vec<Vec<u32>> = qs
+            .iter()
+            .map(|q| exact_top_k(&base, q, dim, K, &allow))
+            .collect();
         let texts: Vec<String> = qs
             .iter()
             .map(|q| {
@@ -241,8 +264,11 @@ fn main() -> Res<()> {
             .next()
             .unwrap_or("?")
             .to_string();
-        let (r, qps, p50, p99) = measure(&engine, &texts, &truths)?;
-        println!("| {filter} | {share} | {strategy} | {r:.4} | {qps:.0} | {p50:.0} | {p99:.0} |");
+        let st = measure(&engine, &texts, &truths)?;
+        println!(
+            "| {filter} | {share} | {strategy} | {:.4} | {:.0} | {:.0} | {:.0} |",
+            st.recall, st.qps, st.p50, st.p99
+        );
     }
 
     drop(engine);
@@ -252,21 +278,8 @@ fn main() -> Res<()> {
     println!(
         "\nreopen + first query: {:.0} ms; bytes on disk: {:.1} MB; peak RSS {:.0} MB",
         t.elapsed().as_secs_f64() * 1e3,
-        dir_bytes(tmp.path()) as f64 / 1e6,
+        pql::bench_support::dir_size(tmp.path()) as f64 / 1e6,
         peak_rss_mb()
     );
     Ok(())
-}
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|e| match e.metadata() {
-                Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                Ok(m) => m.len(),
-                Err(_) => 0,
-            })
-            .sum()
-    })
 }

@@ -51,3 +51,38 @@ impl UsageProbe {
         self.0.add(Metric::Searches, 1);
     }
 }
+
+/// The graph index of one loaded collection, searched directly: no parsing,
+/// planning, routing, quotas or metering. `examples/pql_bench` times it next
+/// to the same queries sent as PQL text, so the PQL overhead is measured in
+/// one run.
+pub struct RawIndex(crate::tenant::SharedCollection);
+
+impl RawIndex {
+    /// Loads (if needed) collection `collection` of tenant `tenant`.
+    pub fn open(engine: &crate::Engine, tenant: &str, collection: &str) -> Result<Self> {
+        let inner = &engine.inner;
+        let c = inner
+            .catalog
+            .get(tenant)?
+            .collection(collection, &inner.config)?;
+        Ok(RawIndex(c))
+    }
+
+    /// Top-`k` internal ids for `query` at `ef`, from the graph index (or an
+    /// exact scan if the collection has no graph), with no filter.
+    pub fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<u32> {
+        let c = self.0.read();
+        let q = crate::index::vectors::prepared(c.meta.metric, query);
+        c.graph_search(&q, k, ef, None)
+            .into_iter()
+            .map(|(iid, _)| iid)
+            .collect()
+    }
+}
+
+/// Total bytes of the regular files under `dir`, as the engine counts a
+/// tenant's storage.
+pub fn dir_size(dir: &std::path::Path) -> u64 {
+    crate::storage::dir_size(dir)
+}

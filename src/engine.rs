@@ -37,7 +37,7 @@ impl Drop for EngineInner {
 /// A data folder can be open in one process at a time.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<EngineInner>,
+    pub(crate) inner: Arc<EngineInner>,
 }
 
 impl Engine {

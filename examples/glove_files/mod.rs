@@ -1,9 +1,11 @@
-//! Files of the GloVe benchmarks, shared by `ann_bench` and `pql_bench`:
-//! raw `u32 rows, u32 dim, f32...` vector files, and the load average to
-//! print next to every measurement.
+//! What the GloVe benchmarks (`ann_bench`, `pql_bench`, `tenants_bench`)
+//! share: raw `u32 rows, u32 dim, f32...` vector files, exact ground truth,
+//! latency percentiles, peak RSS, command-line options, and the load average
+//! to print next to every measurement.
 #![allow(dead_code)]
 
 use std::fs;
+use std::time::Duration;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -41,4 +43,81 @@ pub fn write_f32(path: &str, v: &[f32], dim: usize) -> Res<()> {
     v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()));
     fs::write(path, b)?;
     Ok(())
+}
+
+/// The value after `name` on the command line, if any.
+pub fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// Peak resident memory of this process (VmHWM), in MB (0 off Linux).
+pub fn peak_rss_mb() -> f64 {
+    fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The `p` (0..=1) percentile of sorted latencies, in µs.
+pub fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+/// `v` as a PQL vector literal, each number printed exactly (shortest
+/// round-trip form).
+pub fn literal(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// Exact top-`k` row numbers by inner product among the rows `allow` admits
+/// (ties by row number).
+pub fn exact_top_k(
+    base: &[f32],
+    query: &[f32],
+    dim: usize,
+    k: usize,
+    allow: &dyn Fn(usize) -> bool,
+) -> Vec<u32> {
+    let mut best: Vec<(f32, u32)> = base
+        .chunks_exact(dim)
+        .enumerate()
+        .filter(|(i, _)| allow(*i))
+        .map(|(i, v)| {
+            (
+                -v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>(),
+                i as u32,
+            )
+        })
+        .collect();
+    best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    best.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+/// Seeded clustered unit vectors: `n` base rows and `q` queries.
+pub fn synthetic(n: usize, q: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut s = 42u64;
+    let mut next = move || {
+        s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    let centres: Vec<f32> = (0..32 * dim).map(|_| next() * 3.0).collect();
+    let mut row = |i: usize| -> Vec<f32> {
+        let c = &centres[(i % 32) * dim..][..dim];
+        let mut v: Vec<f32> = c.iter().map(|x| x + next()).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        v
+    };
+    let base = (0..n).flat_map(&mut row).collect();
+    let queries = (0..q).flat_map(|i| row(i * 7 + 3)).collect();
+    (base, queries)
 }
