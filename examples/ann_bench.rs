@@ -188,7 +188,7 @@ fn main() -> Res<()> {
     if !no_filter {
         println!("\n| allowed | ef | path | recall@10 | QPS (median of {runs}) | p50 µs | p99 µs |\n|---|---|---|---|---|---|---|");
         for modulus in [10u32, 100, 1000] {
-            let f = move |id: u32| id % modulus == 0;
+            let f = move |id: u32| id.is_multiple_of(modulus);
             let fgt = filtered_truth(&base, &queries, dim, &f);
             let mut plans = vec![
                 (FilterMode::Auto, 64usize, runs),

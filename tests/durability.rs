@@ -192,7 +192,7 @@ const DDL: Phase = Phase {
 };
 
 fn ddl_statement(n: u64) -> String {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         format!("CREATE COLLECTION c{n} TENANT {TENANT} WITH (dimension: 2, metric: 'l2')")
     } else {
         format!("QUERY c{n} TENANT {TENANT} CREATE NODE {{ id: \"x\", embedding: [{n}, 1] }}")

@@ -187,7 +187,10 @@ fn cli_exports_csv_and_json() {
 }
 
 /// A process that only reads a tenant must not report its storage as 0: the
-/// storage gauge of a fresh process starts from the measured folder size.
+/// storage gauge of a fresh process starts from the measured folder size
+/// (redb moves a file's end by a few pages as it opens and closes it, so the
+/// gauge, measured while the reader had the file open, is compared with the
+/// folder as it is now within 64 KiB).
 #[test]
 fn a_read_only_session_keeps_the_storage_gauge() {
     let dir = fast_tempdir();
@@ -207,6 +210,14 @@ fn a_read_only_session_keeps_the_storage_gauge() {
         let e = Engine::open(dir.path()).unwrap();
         e.execute("QUERY items TENANT s RETURN COUNT(*)").unwrap();
     }
+    let on_disk: u64 = std::fs::read_dir(dir.path().join("tenants").join("s"))
+        .unwrap()
+        .map(|f| f.unwrap().metadata().unwrap().len())
+        .sum();
     let e = Engine::open(dir.path()).unwrap();
-    assert_eq!(int(&usage(&e, "SHOW USAGE", "s"), "storage_bytes"), written);
+    let gauge = int(&usage(&e, "SHOW USAGE", "s"), "storage_bytes");
+    assert!(
+        gauge > 0 && (gauge - on_disk as i64).abs() <= 64 * 1024,
+        "gauge {gauge}, folder {on_disk}"
+    );
 }

@@ -80,9 +80,10 @@ pub(crate) struct Collection {
 
 /// Memory an open collection file costs beyond the records themselves (redb's
 /// page cache, capped at 256 KiB, and its allocator state). Measured with
-/// `examples/scale` on tmpfs (100 vectors per tenant): peak RSS grew by
-/// ~740 KB per extra loaded tenant, of which the records account for ~45 KB.
-pub(crate) const OPEN_FILE_BYTES: usize = 700 * 1024;
+/// `examples/scale` on tmpfs (100 vectors per tenant, redb 4): peak RSS grew
+/// by ~244 KB per extra loaded tenant, of which the records account for
+/// ~45 KB. (redb 2 cost ~740 KB.)
+pub(crate) const OPEN_FILE_BYTES: usize = 200 * 1024;
 
 /// File name of a collection's redb file inside the tenant folder.
 pub(crate) fn file_name(name: &str) -> String {

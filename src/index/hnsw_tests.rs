@@ -140,7 +140,7 @@ fn recall_at_10_dot() {
 #[test]
 fn filtered_recall_at_half_and_tenth_selectivity() {
     let fx = fixture(Metric::Cosine);
-    let half = |id: u32| id % 2 == 0;
+    let half = |id: u32| id.is_multiple_of(2);
     let r = recall(fx, 50, 10, 64, Some(&half));
     assert!(r >= 0.95, "50% filter recall {r}");
     // Scattered 10%: ids whose hash falls in one tenth.
@@ -302,7 +302,7 @@ fn save_then_load_gives_identical_results() {
     let loaded = HnswIndex::load(dir.path(), "coll", Metric::Cosine, DIM).unwrap();
     assert_eq!(loaded.len(), N);
     assert_eq!(loaded.params(), PARAMS);
-    let tenth = |id: u32| id % 10 == 0;
+    let tenth = |id: u32| id.is_multiple_of(10);
     for (i, q) in fx.queries.iter().enumerate() {
         assert_eq!(
             fx.index.search(q, 10, 64, None),

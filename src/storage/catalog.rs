@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::{Error, Result};
 use crate::storage::codec;
@@ -31,8 +31,7 @@ impl CatalogStore {
                 tx.commit().map_err(db_err)
             })?;
         }
-        let db = Database::open(path)
-            .map_err(|e| Error::io(format!("cannot open catalog {}", path.display()), e))?;
+        let db = super::migrate::open(&redb::Builder::new(), path)?;
         Ok(CatalogStore { db: Arc::new(db) })
     }
 

@@ -23,7 +23,7 @@ pub(crate) fn vector_to_bytes(v: &[f32]) -> Vec<u8> {
 
 /// Reads little-endian f32 bytes back into a vector.
 pub(crate) fn vector_from_bytes(bytes: &[u8]) -> Result<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(Error::corrupt(
             "damaged vector",
             "length is not a multiple of 4",

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::collection::meta::CollectionMeta;
@@ -84,10 +84,7 @@ impl CollectionStore {
     /// redb's default cache (up to 1 GiB per open file) would only inflate
     /// the memory of every loaded tenant.
     pub(crate) fn open(path: &Path) -> Result<(Self, CollectionMeta)> {
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .open(path)
-            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let db = super::migrate::open(redb::Builder::new().set_cache_size(CACHE_BYTES), path)?;
         let store = CollectionStore {
             db,
             path: path.to_path_buf(),

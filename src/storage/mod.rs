@@ -14,6 +14,7 @@ pub(crate) mod archive;
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
+pub(crate) mod migrate;
 pub(crate) mod usage_store;
 
 use std::path::{Path, PathBuf};
@@ -59,9 +60,9 @@ impl Layout {
     }
 }
 
-/// Creates a redb file at `path` atomically: `init` fills it under a
-/// temporary name, and only a fully written, committed file is renamed into
-/// place. A crash meanwhile leaves no file at `path` (redb files are not
+/// Creates a redb file at `path` atomically (replacing any file there):
+/// `init` fills it under a temporary name, and only a fully written,
+/// committed file is renamed into place. A crash meanwhile leaves no file at `path` (redb files are not
 /// valid until their first commit, so creating one in place could leave a
 /// file no later open accepts).
 pub(crate) fn create_db_atomically(

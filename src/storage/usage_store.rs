@@ -5,7 +5,7 @@
 //! [`METRICS`](crate::tenant::usage::METRICS) order, then the storage gauge,
 //! as little-endian `u64`s.
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::{Error, Result};
 use crate::tenant::usage::N;

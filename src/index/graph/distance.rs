@@ -1,8 +1,7 @@
 //! Distance kernels: dot product and squared L2, with the SIMD variant chosen
 //! once at run time (AVX2+FMA on x86_64, NEON on aarch64, scalar otherwise).
 //!
-//! AVX-512 is not used: its intrinsics need Rust 1.89 and the crate's MSRV is
-//! 1.85; the benchmark machine has no AVX-512 either.
+//! AVX-512 is not used: the benchmark machine has none to measure it on.
 
 use crate::index::Metric;
 

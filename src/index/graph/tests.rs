@@ -78,13 +78,13 @@ fn recall_with_filters() {
 fn auto_plan_picks_exact_for_selective_filters() {
     let data = clustered(3, 1000, 16, 10, false);
     let idx = build(Metric::L2, &data, 8);
-    let f = |id: u32| id % 100 == 0;
+    let f = |id: u32| id.is_multiple_of(100);
     let r = idx.search(&data[0], K, 32, Some(&f));
     assert_eq!(idx.paths.exact.load(Relaxed), 1);
     assert_eq!(r[0].0, 0);
     // On 1,000 nodes a scan is cheaper than a walk at any usual ef; a
     // one-result search with a loose filter is where the walk wins.
-    let g = |id: u32| id % 2 == 0;
+    let g = |id: u32| id.is_multiple_of(2);
     idx.search(&data[0], K, 32, Some(&g));
     assert_eq!(idx.paths.exact.load(Relaxed), 2);
     let r = idx.search(&data[0], 1, 1, Some(&g));
@@ -104,7 +104,7 @@ fn tombstones_are_skipped_but_navigable() {
     assert!(!idx.mark_deleted(N as u32 + 5), "absent");
     assert_eq!(idx.deleted_len(), N.div_ceil(3));
     let qs = queries(7, dim, false);
-    let alive = |id: u32| id % 3 != 0;
+    let alive = |id: u32| !id.is_multiple_of(3);
     let truth: Vec<Vec<u32>> = qs
         .iter()
         .map(|q| brute(Metric::L2, &data, q, K, &alive))
