@@ -9,65 +9,18 @@
 //! Writes `data/glove50.{base,queries}.f32` and `data/glove50.gt.u32` on
 //! first use (normalised rows, 1,000 queries held out with a fixed seed).
 //!
-//! The index is internal to the crate, so the example compiles its source
-//! directly, with a copy of the `AnnIndex` contract around it.
+//! The index is reached through `pql::bench_support::GraphProbe`, the same
+//! code the engine runs.
 
 use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
+use pql::bench_support::{dot_kernel, kernels_name, FilterPath, GraphProbe};
 use rayon::prelude::*;
 
 mod glove_files;
 use glove_files::{loadavg, read_f32, write_f32};
-
-mod error {
-    pub use pql::{Error, ErrorKind, Result};
-}
-
-/// The crate's `index` module as far as the graph needs it (a copy of the
-/// contract in `src/index/mod.rs`).
-#[allow(dead_code)]
-#[path = "../src/index"]
-mod index {
-    pub use pql::Metric;
-
-    #[path = "graph/mod.rs"]
-    pub mod graph;
-
-    /// See `src/index/mod.rs`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct GraphParams {
-        pub m: usize,
-        pub ef_construction: usize,
-    }
-
-    /// See `src/index/mod.rs`.
-    pub type IdFilter<'a> = &'a (dyn Fn(u32) -> bool + Sync);
-
-    /// See `src/index/mod.rs`.
-    pub trait AnnIndex: Send + Sync {
-        fn insert(&self, items: &[(u32, &[f32])]);
-        fn search(
-            &self,
-            query: &[f32],
-            k: usize,
-            ef: usize,
-            filter: Option<IdFilter<'_>>,
-        ) -> Vec<(u32, f32)>;
-        fn len(&self) -> usize;
-        fn memory_bytes(&self) -> usize;
-        fn save(&self, dir: &Path, basename: &str) -> super::error::Result<()>;
-        fn mark_deleted(&self, id: u32) -> bool {
-            let _ = id;
-            false
-        }
-    }
-    use std::path::Path;
-}
-
-use index::graph::{distance::Kernels, load, FilterMode, GraphIndex};
-use index::{AnnIndex, GraphParams, Metric};
 
 const K: usize = 10;
 const SEED: u64 = 42;
@@ -98,7 +51,7 @@ fn main() -> Res<()> {
     let gt = ground_truth(&base, &queries, dim)?;
     println!(
         "base {nb} x {dim}, queries {nq}, kernels {}",
-        Kernels::detect().name
+        kernels_name()
     );
     println!("load average at start: {}", loadavg());
 
@@ -107,16 +60,12 @@ fn main() -> Res<()> {
     let rss0 = rss_kb("VmRSS");
     let idx = if reuse && dir.join("glove50.graph").exists() {
         let t = Instant::now();
-        let idx = load(dir, "glove50", Metric::Dot, dim)?;
+        let idx = GraphProbe::load(dir, "glove50", dim)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         println!("build: skipped (--reuse), loaded in {ms:.0} ms");
         idx
     } else {
-        let params = GraphParams {
-            m,
-            ef_construction: efc,
-        };
-        let idx = GraphIndex::new(Metric::Dot, dim, params, nb);
+        let idx = GraphProbe::new(dim, m, efc, nb);
         let items: Vec<(u32, &[f32])> = base
             .chunks_exact(dim)
             .enumerate()
@@ -143,7 +92,9 @@ fn main() -> Res<()> {
         "\n| ef | recall@10 | QPS (median of {runs}) | p50 µs | p99 µs |\n|---|---|---|---|---|"
     );
     for &ef in &efs {
-        let r = run_queries(&queries, dim, &gt, runs, |q| idx.search(q, K, ef, None));
+        let r = run_queries(&queries, dim, &gt, runs, |q| {
+            idx.search(q, K, ef, None, FilterPath::Auto)
+        });
         println!(
             "| {ef} | {:.4} | {:.0} | {:.0} | {:.0} |",
             r.recall, r.qps, r.p50, r.p99
@@ -163,9 +114,9 @@ fn main() -> Res<()> {
     for _ in 0..5 {
         drop(idx.take());
         let t = Instant::now();
-        let loaded = load(dir, "glove50", Metric::Dot, dim)?;
+        let loaded = GraphProbe::load(dir, "glove50", dim)?;
         let load_ms = t.elapsed().as_secs_f64() * 1e3;
-        let first = loaded.search(&queries[..dim], K, 64, None);
+        let first = loaded.search(&queries[..dim], K, 64, None, FilterPath::Auto);
         let first_ms = t.elapsed().as_secs_f64() * 1e3;
         if first.len() != K {
             return Err("first query after load returned too few hits".into());
@@ -191,19 +142,19 @@ fn main() -> Res<()> {
             let f = move |id: u32| id.is_multiple_of(modulus);
             let fgt = filtered_truth(&base, &queries, dim, &f);
             let mut plans = vec![
-                (FilterMode::Auto, 64usize, runs),
-                (FilterMode::Auto, 128, runs),
+                (FilterPath::Auto, 64usize, runs),
+                (FilterPath::Auto, 128, runs),
             ];
             if modulus <= 100 {
-                plans.push((FilterMode::Graph, 64, 1));
+                plans.push((FilterPath::Graph, 64, 1));
             }
-            plans.push((FilterMode::TwoHop, 64, 1));
+            plans.push((FilterPath::TwoHop, 64, 1));
             for (mode, ef, runs) in plans {
-                let before = counts(&idx);
+                let before = idx.path_counts();
                 let r = run_queries(&queries, dim, &fgt, runs, |q| {
-                    idx.search_with(q, K, ef, Some(&f), mode)
+                    idx.search(q, K, ef, Some(&f), mode)
                 });
-                let after = counts(&idx);
+                let after = idx.path_counts();
                 let names = ["plain", "graph", "two-hop", "exact"];
                 let path = (0..4)
                     .filter(|&i| after[i] > before[i])
@@ -211,7 +162,7 @@ fn main() -> Res<()> {
                     .collect::<Vec<_>>()
                     .join("+");
                 let how = match mode {
-                    FilterMode::Auto => format!("auto: {path}"),
+                    FilterPath::Auto => format!("auto: {path}"),
                     _ => format!("forced: {path}, 1 run"),
                 };
                 println!(
@@ -227,17 +178,6 @@ fn main() -> Res<()> {
     }
     println!("\nload average at end: {}", loadavg());
     Ok(())
-}
-
-fn counts(idx: &GraphIndex) -> [usize; 4] {
-    use std::sync::atomic::Ordering::Relaxed;
-    let p = &idx.paths;
-    [
-        p.plain.load(Relaxed),
-        p.filtered.load(Relaxed),
-        p.two_hop.load(Relaxed),
-        p.exact.load(Relaxed),
-    ]
 }
 
 struct RunStats {
@@ -354,7 +294,7 @@ fn filtered_truth(
     dim: usize,
     allow: &(dyn Fn(u32) -> bool + Sync),
 ) -> Vec<u32> {
-    let dot = Kernels::detect().dot;
+    let dot = dot_kernel();
     queries
         .par_chunks_exact(dim)
         .flat_map_iter(|q| {

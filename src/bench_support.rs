@@ -1,5 +1,10 @@
-//! Entry points for the criterion benches (`benches/quota.rs`) into the
-//! quota and metering internals. Not a stable API.
+//! Entry points for the benches and benchmark examples into engine
+//! internals: quota and metering (`benches/quota.rs`), a collection's graph
+//! searched directly (`examples/pql_bench`), and the graph index on its own
+//! (`examples/ann_bench`). Not a stable API.
+
+mod graph_probe;
+pub use graph_probe::{dot_kernel, kernels_name, FilterPath, GraphProbe};
 
 use std::collections::BTreeMap;
 

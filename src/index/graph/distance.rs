@@ -70,6 +70,7 @@ impl Kernels {
 
     /// The internal distance of `metric` (see [`Kernels::for_metric`]).
     #[inline]
+    #[cfg(test)]
     pub(crate) fn dist(&self, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
         (self.for_metric(metric))(a, b)
     }

@@ -11,11 +11,6 @@
 //! Ids are the slots: the caller's `u32` ids index the arrays directly, so
 //! they should be dense (as the engine's internal ids are).
 
-// A few accessors (kernel name, params, deleted count, mapped rows) are used
-// only by the tests and by examples/ann_bench, which compiles this module's
-// source on its own.
-#![allow(dead_code)]
-
 mod build;
 pub(crate) mod distance;
 mod persist;
@@ -66,8 +61,7 @@ pub(crate) struct GraphIndex {
     metric: Metric,
     dim: usize,
     params: GraphParams,
-    kernels: Kernels,
-    /// `kernels.for_metric(metric)`, resolved once.
+    /// The distance kernel of `metric` for this CPU, resolved once.
     dist_fn: distance::KernelFn,
     /// Level multiplier, 1 / ln(m).
     ml: f64,
@@ -113,7 +107,6 @@ impl GraphIndex {
             metric,
             dim,
             params,
-            kernels: Kernels::detect(),
             dist_fn: Kernels::detect().for_metric(metric),
             ml: 1.0 / (params.m as f64).ln(),
             seed,
@@ -127,23 +120,15 @@ impl GraphIndex {
     }
 
     /// The metric.
+    #[cfg(test)]
     pub(crate) fn metric(&self) -> Metric {
         self.metric
     }
 
     /// The vector dimension.
+    #[cfg(test)]
     pub(crate) fn dim(&self) -> usize {
         self.dim
-    }
-
-    /// The build parameters in force (after clamping).
-    pub(crate) fn params(&self) -> GraphParams {
-        self.params
-    }
-
-    /// Name of the distance kernels in use (`avx2+fma`, `neon`, `scalar`).
-    pub(crate) fn kernel_name(&self) -> &'static str {
-        self.kernels.name
     }
 
     /// Puts a tombstone on `id`: it stays in the graph for navigation but is
@@ -163,6 +148,7 @@ impl GraphIndex {
     }
 
     /// Number of tombstoned nodes.
+    #[cfg(test)]
     pub(crate) fn deleted_len(&self) -> usize {
         self.deleted_count.load(Relaxed)
     }

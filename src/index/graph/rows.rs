@@ -89,6 +89,7 @@ impl Rows {
     }
 
     /// Whether the rows are mapped from a file.
+    #[cfg(test)]
     pub(crate) fn is_mapped(&self) -> bool {
         self.mapped.is_some()
     }
