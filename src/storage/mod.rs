@@ -17,6 +17,7 @@ pub(crate) mod collection;
 pub(crate) mod migrate;
 pub(crate) mod usage_store;
 
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -62,9 +63,15 @@ impl Layout {
 
 /// Creates a redb file at `path` atomically (replacing any file there):
 /// `init` fills it under a temporary name, and only a fully written,
-/// committed file is renamed into place. A crash meanwhile leaves no file at `path` (redb files are not
-/// valid until their first commit, so creating one in place could leave a
-/// file no later open accepts).
+/// committed file is renamed into place. A crash meanwhile leaves no file at
+/// `path` (redb files are not valid until their first commit, so creating
+/// one in place could leave a file no later open accepts).
+///
+/// The temporary file is synced once, before the rename, rather than at each
+/// of the half-dozen syncs redb makes while initialising and committing a
+/// file: until the rename nothing depends on it, so only its final state must
+/// be durable. This takes a collection create from ~50 ms to ~10 ms on this
+/// machine's disk.
 pub(crate) fn create_db_atomically(
     path: &Path,
     init: impl FnOnce(&redb::Database) -> Result<()>,
@@ -75,10 +82,23 @@ pub(crate) fn create_db_atomically(
     if tmp.exists() {
         std::fs::remove_file(&tmp).map_err(|e| fail(&e))?;
     }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| fail(&e))?;
     {
-        let db = redb::Database::create(&tmp).map_err(|e| fail(&e))?;
+        let backend = DeferredSyncFile(parking_lot::Mutex::new(
+            file.try_clone().map_err(|e| fail(&e))?,
+        ));
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(|e| fail(&e))?;
         init(&db)?;
     }
+    file.sync_all().map_err(|e| fail(&e))?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(|e| fail(&e))?;
     if let Some(parent) = path.parent() {
         if let Ok(d) = std::fs::File::open(parent) {
@@ -86,6 +106,37 @@ pub(crate) fn create_db_atomically(
         }
     }
     Ok(())
+}
+
+/// A redb storage backend over a file whose syncs are left to the caller
+/// (see [`create_db_atomically`]).
+#[derive(Debug)]
+struct DeferredSyncFile(parking_lot::Mutex<std::fs::File>);
+
+impl redb::StorageBackend for DeferredSyncFile {
+    fn len(&self) -> std::io::Result<u64> {
+        Ok(self.0.lock().metadata()?.len())
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        let mut f = self.0.lock();
+        f.seek(SeekFrom::Start(offset))?;
+        f.read_exact(out)
+    }
+
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.0.lock().set_len(len)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        let mut f = self.0.lock();
+        f.seek(SeekFrom::Start(offset))?;
+        f.write_all(data)
+    }
 }
 
 /// Total bytes of the regular files under `dir` (0 if it does not exist).
