@@ -71,6 +71,23 @@ fn hits(want: &[u32], got: &[u32]) -> usize {
     want.iter().filter(|w| got.contains(w)).count()
 }
 
+/// The strategy `EXPLAIN` reports for `text` (e.g. `graph`, `exact scan`).
+fn strategy(engine: &Engine, text: &str) -> Res<String> {
+    let plan = engine.execute(&format!("EXPLAIN {text}"))?;
+    Ok(plan
+        .first()
+        .map(|p| p.column_values("plan"))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .find_map(|l| l.strip_prefix("strategy: "))
+        .unwrap_or("?")
+        .split(" (")
+        .next()
+        .unwrap_or("?")
+        .to_string())
+}
+
 /// Runs `texts` through PQL.
 fn measure(engine: &Engine, texts: &[String], truths: &[Vec<u32>]) -> Res<Stats> {
     let mut lat = Vec::with_capacity(texts.len());
@@ -158,9 +175,12 @@ fn main() -> Res<()> {
             .map(|(j, v)| {
                 let i = c * 1000 + j;
                 format!(
-                    "{{id:\"n{i}\",half:{},tenth:{},m100:{},m1000:{},embedding:{}}}",
+                    "{{id:\"n{i}\",half:{},fifth:{},tenth:{},m20:{},m50:{},m100:{},m1000:{},embedding:{}}}",
                     i % 2,
+                    i % 5,
                     i % 10,
+                    i % 20,
+                    i % 50,
                     i % 100,
                     i % 1000,
                     literal(v)
@@ -230,45 +250,42 @@ fn main() -> Res<()> {
         t.elapsed().as_secs_f64() * 1e6 / 200.0
     );
 
-    println!("\n| filter | share | plan | recall@10 | QPS | p50 µs | p99 µs |\n|---|---|---|---|---|---|---|");
     let filtered_q = nq.min(200);
-    let cases: [FilterCase; 4] = [
+    let cases: [FilterCase; 7] = [
         ("half = 0", "50%", |i| i % 2 == 0),
+        ("fifth = 1", "20%", |i| i % 5 == 1),
         ("tenth = 3", "10%", |i| i % 10 == 3),
+        ("m20 = 5", "5%", |i| i % 20 == 5),
+        ("m50 = 9", "2%", |i| i % 50 == 9),
         ("m100 = 42", "1%", |i| i % 100 == 42),
         ("m1000 = 7", "0.1%", |i| i % 1000 == 7),
     ];
-    for (filter, share, allow) in cases {
-        let qs: Vec<&[f32]> = queries.chunks_exact(dim).take(filtered_q).collect();
-        let truths: Vec<Vec<u32>> = qs
-            .iter()
-            .map(|q| exact_top_k(&base, q, dim, K, &allow))
-            .collect();
-        let texts: Vec<String> = qs
-            .iter()
-            .map(|q| {
+    let qs: Vec<&[f32]> = queries.chunks_exact(dim).take(filtered_q).collect();
+    // Per case: its statements (with and without `exact: true`) and truths.
+    let runs: Vec<(Vec<String>, Vec<String>, Vec<Vec<u32>>)> = cases
+        .iter()
+        .map(|(filter, _, allow)| {
+            let text = |q: &&[f32], with: &str| {
                 format!(
-                    "QUERY v TENANT b WHERE {filter} SIMILAR TO {} TOP 10 RETURN _id",
+                    "QUERY v TENANT b WHERE {filter} SIMILAR TO {} TOP 10{with} RETURN _id",
                     literal(q)
                 )
-            })
-            .collect();
-        let plan = engine.execute(&format!("EXPLAIN {}", texts[0]))?;
-        let strategy = plan[0]
-            .column_values("plan")
-            .iter()
-            .filter_map(|v| v.as_str())
-            .find_map(|l| l.strip_prefix("strategy: "))
-            .unwrap_or("?")
-            .split(" (")
-            .next()
-            .unwrap_or("?")
-            .to_string();
-        let st = measure(&engine, &texts, &truths)?;
-        println!(
-            "| {filter} | {share} | {strategy} | {:.4} | {:.0} | {:.0} | {:.0} |",
-            st.recall, st.qps, st.p50, st.p99
-        );
+            };
+            (
+                qs.iter().map(|q| text(q, "")).collect(),
+                qs.iter().map(|q| text(q, " WITH (exact: true)")).collect(),
+                qs.iter()
+                    .map(|q| exact_top_k(&base, q, dim, K, allow))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut planned = Vec::new();
+    for (texts, exact_texts, truths) in &runs {
+        let plan = strategy(&engine, &texts[0])?;
+        let chosen = measure(&engine, texts, truths)?;
+        let exact = measure(&engine, exact_texts, truths)?;
+        planned.push((plan, chosen, exact));
     }
 
     drop(engine);
@@ -281,5 +298,26 @@ fn main() -> Res<()> {
         pql::bench_support::dir_size(tmp.path()) as f64 / 1e6,
         peak_rss_mb()
     );
+    drop(engine);
+
+    // The same filtered queries with the planner told never to scan, so
+    // the graph's cost is known at every share too.
+    let mut graph_only = config();
+    graph_only.exact_filter_threshold = 0;
+    graph_only.exact_filter_fraction = 0.0;
+    let engine = Engine::open_with(graph_only)?;
+    println!(
+        "\n| filter | share | planner's plan | recall@10 | QPS | p50 µs | p99 µs \
+         | exact scan p50 µs | graph p50 µs (recall) |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for ((filter, share, _), ((texts, _, truths), (plan, chosen, exact))) in
+        cases.iter().zip(runs.iter().zip(&planned))
+    {
+        let graph = measure(&engine, texts, truths)?;
+        println!(
+            "| `{filter}` | {share} | {plan} | {:.4} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} ({:.4}) |",
+            chosen.recall, chosen.qps, chosen.p50, chosen.p99, exact.p50, graph.p50, graph.recall
+        );
+    }
     Ok(())
 }
