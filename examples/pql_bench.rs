@@ -35,6 +35,10 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// A filter: its PQL text, the share of rows it admits, and which rows.
 type FilterCase = (&'static str, &'static str, fn(usize) -> bool);
 
+/// A filter's statements (as written, and with `exact: true`) and the
+/// exact answers.
+type FilterRun = (Vec<String>, Vec<String>, Vec<Vec<u32>>);
+
 /// Recall and latency of one run of queries.
 struct Stats {
     recall: f64,
@@ -261,8 +265,7 @@ fn main() -> Res<()> {
         ("m1000 = 7", "0.1%", |i| i % 1000 == 7),
     ];
     let qs: Vec<&[f32]> = queries.chunks_exact(dim).take(filtered_q).collect();
-    // Per case: its statements (with and without `exact: true`) and truths.
-    let runs: Vec<(Vec<String>, Vec<String>, Vec<Vec<u32>>)> = cases
+    let runs: Vec<FilterRun> = cases
         .iter()
         .map(|(filter, _, allow)| {
             let text = |q: &&[f32], with: &str| {
