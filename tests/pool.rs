@@ -173,11 +173,21 @@ fn evicted_tenants_are_inactive_and_come_back() {
     );
     let stats = engine.pool_stats();
     assert_eq!((stats.evictions, stats.loaded_tenants), (2, 1), "{stats:?}");
-    // The last access survives a restart (it is persisted on unload).
+    // The last access and the statuses survive a clean restart (the pool
+    // writes them without an fsync of their own; a later durable commit or
+    // the close carries them to disk).
     let seen = describe(&engine, "t1", "last_accessed");
     drop(engine);
     let engine = Engine::open(dir.path()).unwrap();
     assert_eq!(describe(&engine, "t1", "last_accessed"), seen);
+    assert_eq!(
+        describe(&engine, "t1", "status"),
+        Value::Str("inactive".into())
+    );
+    assert_eq!(
+        describe(&engine, "t0", "status"),
+        Value::Str("active".into())
+    );
 }
 
 #[test]

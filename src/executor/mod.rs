@@ -113,7 +113,7 @@ pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -
             format!("Tenant is read-only: {name}"),
         )),
         Status::Inactive => {
-            ctx.engine.catalog.update(tenant, |r| {
+            ctx.engine.catalog.update_deferred(tenant, |r| {
                 if r.status == Status::Inactive {
                     r.status = Status::Active;
                     r.updated_at_ms = now_ms();

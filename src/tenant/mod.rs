@@ -325,10 +325,32 @@ impl Catalog {
     where
         F: FnOnce(&mut TenantRecord) -> Result<()>,
     {
+        self.update_with(tenant, change, |store, r| store.put(r))
+    }
+
+    /// Changes a tenant's record through `change`, leaving the write to
+    /// reach the disk with the next durable commit
+    /// ([`CatalogStore::put_deferred`]): for the pool's status flips.
+    pub(crate) fn update_deferred<F>(&self, tenant: &Tenant, change: F) -> Result<TenantRecord>
+    where
+        F: FnOnce(&mut TenantRecord) -> Result<()>,
+    {
+        self.update_with(tenant, change, |store, r| store.put_deferred(r))
+    }
+
+    fn update_with<F>(
+        &self,
+        tenant: &Tenant,
+        change: F,
+        put: impl FnOnce(&CatalogStore, &TenantRecord) -> Result<()>,
+    ) -> Result<TenantRecord>
+    where
+        F: FnOnce(&mut TenantRecord) -> Result<()>,
+    {
         let mut record = tenant.record.write();
         let mut next = record.clone();
         change(&mut next)?;
-        self.store.put(&next)?;
+        put(&self.store, &next)?;
         tenant.quota.set_options(&next.options);
         *record = next.clone();
         Ok(next)

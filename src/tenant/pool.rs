@@ -309,7 +309,7 @@ impl Catalog {
     fn unload_idle(&self, tenant: &Tenant) -> Result<bool> {
         let last = tenant.slot.last_accessed_ms();
         tenant.try_unload(|| {
-            self.update(tenant, |r| {
+            self.update_deferred(tenant, |r| {
                 if r.status == Status::Active {
                     r.status = Status::Inactive;
                     r.updated_at_ms = crate::executor::now_ms();
