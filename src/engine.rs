@@ -73,6 +73,11 @@ impl Engine {
         }
     }
 
+    /// The shared state, for the bench probes (`bench_support`).
+    pub(crate) fn inner(&self) -> &EngineInner {
+        &self.inner
+    }
+
     /// The configuration the engine runs with.
     pub fn config(&self) -> &Config {
         &self.inner.config

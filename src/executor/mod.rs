@@ -4,7 +4,7 @@
 mod ddl;
 mod pool_stats;
 mod report;
-mod search;
+pub(crate) mod search;
 mod show;
 pub(crate) mod usage;
 mod write;
