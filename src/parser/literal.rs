@@ -71,7 +71,15 @@ pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
                 skip_until = span.end();
                 Value::Str(string(src, p)?)
             }
-            Rule::number => number(src, &p)?,
+            Rule::number => number(src, p.as_str(), span.start())?,
+            Rule::plain_numbers => {
+                // The numbers and the closing `]` of the innermost array.
+                let Some(Frame::Array(mut items)) = stack.pop() else {
+                    return Err(src.internal(&p));
+                };
+                push_numbers(src, &p, &mut items)?;
+                Value::Array(items)
+            }
             Rule::lit_true => Value::Bool(true),
             Rule::lit_false => Value::Bool(false),
             Rule::lit_null => Value::Null,
@@ -97,33 +105,134 @@ pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
 
 /// The items of an `array` or `tuple`.
 pub(crate) fn array(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Value>> {
-    significant(pair).map(|p| value(src, p)).collect()
+    let mut items = Vec::new();
+    for p in significant(pair) {
+        if p.as_rule() == Rule::plain_numbers {
+            push_numbers(src, &p, &mut items)?;
+        } else {
+            items.push(value(src, p)?);
+        }
+    }
+    Ok(items)
 }
 
-/// An integer (`i64`) or float (`f64`) literal; out-of-range numbers are errors.
-fn number(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Value> {
-    let text = pair.as_str();
+/// An integer (`i64`) or float (`f64`) literal, `text` at byte `at`;
+/// out-of-range numbers are errors.
+fn number(src: &Source<'_>, text: &str, at: usize) -> Result<Value> {
     if text.contains(['.', 'e', 'E']) {
         match text.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(Value::Float(x)),
-            _ => Err(src.error_at(pair, format!("number out of range: {text}"))),
+            _ => Err(src.error(at, format!("number out of range: {text}"))),
         }
     } else {
         text.parse::<i64>()
             .map(Value::Int)
-            .map_err(|_| src.error_at(pair, format!("integer out of range (64-bit): {text}")))
+            .map_err(|_| src.error(at, format!("integer out of range (64-bit): {text}")))
     }
 }
 
-/// A vector component: any number, as `f32`.
-pub(crate) fn vector_component(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<f32> {
-    match pair.as_str().parse::<f32>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        _ => Err(src.error_at(
-            pair,
-            format!("vector component out of range: {}", pair.as_str()),
-        )),
+/// Appends the numbers of a `plain_numbers` list to `items`.
+fn push_numbers(src: &Source<'_>, pair: &Pair<'_, Rule>, items: &mut Vec<Value>) -> Result<()> {
+    each_number(src, pair, |text, at| {
+        items.push(number(src, text, at)?);
+        Ok(())
+    })
+}
+
+/// The components of a `vector_literal`, as `f32`.
+pub(crate) fn vector(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<f32>> {
+    let mut out = Vec::new();
+    for p in significant(pair) {
+        each_number(src, &p, |text, at| {
+            match text.parse::<f32>() {
+                Ok(x) if x.is_finite() => out.push(x),
+                _ => {
+                    return Err(src.error(at, format!("vector component out of range: {text}")));
+                }
+            }
+            Ok(())
+        })?;
     }
+    Ok(out)
+}
+
+/// The grammar's WHITESPACE.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{FEFF}')
+}
+
+/// Whether the text of a `plain_numbers` token (`1, -2.5, 3e2 ]`) is what
+/// the general list rules would read as `number` tokens, commas and
+/// whitespace (no comments), with at most one trailing comma: numbers as
+/// the grammar's `number` (`-`? digits, `.digits`?, exponent?, then no
+/// identifier character).
+pub(crate) fn is_plain_list(token: &str) -> bool {
+    let Some(body) = token.strip_suffix(']') else {
+        return false;
+    };
+    let mut rest = body.trim_start_matches(is_space);
+    loop {
+        let Some(after) = strip_number(rest) else {
+            return false;
+        };
+        rest = after.trim_start_matches(is_space);
+        match rest.strip_prefix(',') {
+            None => return rest.is_empty(),
+            Some(after) => rest = after.trim_start_matches(is_space),
+        }
+        if rest.is_empty() {
+            return true;
+        }
+    }
+}
+
+/// `text` after the `number` it starts with, if it starts with one.
+fn strip_number(text: &str) -> Option<&str> {
+    fn digits(s: &str) -> Option<&str> {
+        let rest = s.trim_start_matches(|c: char| c.is_ascii_digit());
+        (rest.len() < s.len()).then_some(rest)
+    }
+    let mut rest = digits(text.strip_prefix('-').unwrap_or(text))?;
+    if let Some(fraction) = rest.strip_prefix('.').and_then(digits) {
+        rest = fraction;
+    }
+    if let Some(exponent) = rest.strip_prefix(['e', 'E']) {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        if let Some(after) = digits(exponent) {
+            rest = after;
+        }
+    }
+    match rest.chars().next() {
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => None,
+        _ => Some(rest),
+    }
+}
+
+/// Calls `f` with the text and byte offset of each number in `pair`: a
+/// `number` token, or each number of a `plain_numbers` list (`1, -2.5 ]`,
+/// checked by [`is_plain_list`]).
+fn each_number(
+    src: &Source<'_>,
+    pair: &Pair<'_, Rule>,
+    mut f: impl FnMut(&str, usize) -> Result<()>,
+) -> Result<()> {
+    let text = pair.as_str();
+    let start = pair.as_span().start();
+    if pair.as_rule() != Rule::plain_numbers {
+        return f(text, start);
+    }
+    let body = text.strip_suffix(']').ok_or_else(|| src.internal(pair))?;
+    let mut at = start;
+    for piece in body.split(',') {
+        let trimmed = piece.trim_start_matches(is_space);
+        let number = trimmed.trim_end_matches(is_space);
+        // Empty only after a trailing comma.
+        if !number.is_empty() {
+            f(number, at + piece.len() - trimmed.len())?;
+        }
+        at += piece.len() + 1;
+    }
+    Ok(())
 }
 
 /// A non-negative integer (`TOP k`, `LIMIT n`).
