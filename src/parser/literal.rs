@@ -156,61 +156,15 @@ pub(crate) fn vector(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<f32>>
     Ok(out)
 }
 
-/// The grammar's WHITESPACE.
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{FEFF}')
-}
-
 /// Whether the text of a `plain_numbers` token (`1, -2.5, 3e2 ]`) is what
 /// the general list rules would read as `number` tokens, commas and
-/// whitespace (no comments), with at most one trailing comma: numbers as
-/// the grammar's `number` (`-`? digits, `.digits`?, exponent?, then no
-/// identifier character).
+/// whitespace (no comments), with at most one trailing comma.
 pub(crate) fn is_plain_list(token: &str) -> bool {
-    let Some(body) = token.strip_suffix(']') else {
-        return false;
-    };
-    let mut rest = body.trim_start_matches(is_space);
-    loop {
-        let Some(after) = strip_number(rest) else {
-            return false;
-        };
-        rest = after.trim_start_matches(is_space);
-        match rest.strip_prefix(',') {
-            None => return rest.is_empty(),
-            Some(after) => rest = after.trim_start_matches(is_space),
-        }
-        if rest.is_empty() {
-            return true;
-        }
-    }
-}
-
-/// `text` after the `number` it starts with, if it starts with one.
-fn strip_number(text: &str) -> Option<&str> {
-    fn digits(s: &str) -> Option<&str> {
-        let rest = s.trim_start_matches(|c: char| c.is_ascii_digit());
-        (rest.len() < s.len()).then_some(rest)
-    }
-    let mut rest = digits(text.strip_prefix('-').unwrap_or(text))?;
-    if let Some(fraction) = rest.strip_prefix('.').and_then(digits) {
-        rest = fraction;
-    }
-    if let Some(exponent) = rest.strip_prefix(['e', 'E']) {
-        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if let Some(after) = digits(exponent) {
-            rest = after;
-        }
-    }
-    match rest.chars().next() {
-        Some(c) if c.is_ascii_alphanumeric() || c == '_' => None,
-        _ => Some(rest),
-    }
+    matches!(walk_plain_list(token, |_, _| Ok(())), Ok(true))
 }
 
 /// Calls `f` with the text and byte offset of each number in `pair`: a
-/// `number` token, or each number of a `plain_numbers` list (`1, -2.5 ]`,
-/// checked by [`is_plain_list`]).
+/// `number` token, or each number of a `plain_numbers` list (`1, -2.5 ]`).
 fn each_number(
     src: &Source<'_>,
     pair: &Pair<'_, Rule>,
@@ -221,18 +175,76 @@ fn each_number(
     if pair.as_rule() != Rule::plain_numbers {
         return f(text, start);
     }
-    let body = text.strip_suffix(']').ok_or_else(|| src.internal(pair))?;
-    let mut at = start;
-    for piece in body.split(',') {
-        let trimmed = piece.trim_start_matches(is_space);
-        let number = trimmed.trim_end_matches(is_space);
-        // Empty only after a trailing comma.
-        if !number.is_empty() {
-            f(number, at + piece.len() - trimmed.len())?;
-        }
-        at += piece.len() + 1;
+    match walk_plain_list(text, |number, at| f(number, start + at))? {
+        true => Ok(()),
+        // `parse` checked every plain list before building anything.
+        false => Err(src.internal(pair)),
     }
-    Ok(())
+}
+
+/// Walks a `plain_numbers` token, calling `f` with the text and byte offset
+/// (in `token`) of each number, up to the first error `f` returns. `false`
+/// when the token is not a plain list (see [`is_plain_list`]); `f` has then
+/// seen only the numbers before the fault.
+fn walk_plain_list(token: &str, mut f: impl FnMut(&str, usize) -> Result<()>) -> Result<bool> {
+    let b = token.as_bytes();
+    // The closing `]` stops every scan below: it is no digit, dot, sign,
+    // letter or space.
+    if b.last() != Some(&b']') {
+        return Ok(false);
+    }
+    let mut i = skip_space(b, 0);
+    loop {
+        let Some(end) = number_end(b, i) else {
+            return Ok(false);
+        };
+        f(&token[i..end], i)?;
+        i = skip_space(b, end);
+        if b.get(i) != Some(&b',') {
+            return Ok(i + 1 == b.len());
+        }
+        i = skip_space(b, i + 1);
+        if i + 1 == b.len() {
+            return Ok(true);
+        }
+    }
+}
+
+/// `i` moved past the grammar's WHITESPACE.
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    const BOM: &[u8] = "\u{FEFF}".as_bytes();
+    loop {
+        match b.get(i) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => i += 1,
+            Some(0xEF) if b[i..].starts_with(BOM) => i += BOM.len(),
+            _ => return i,
+        }
+    }
+}
+
+/// The end of the grammar's `number` starting at `i` (`-`? digits,
+/// `.digits`?, exponent?, then no identifier character), if one starts there.
+fn number_end(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |start: usize| {
+        let run = b
+            .get(start..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (run > 0).then_some(start + run)
+    };
+    let mut end = digits(if b.get(i) == Some(&b'-') { i + 1 } else { i })?;
+    if b.get(end) == Some(&b'.') {
+        end = digits(end + 1).unwrap_or(end);
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        end = digits(end + 1 + sign).unwrap_or(end);
+    }
+    match b.get(end) {
+        Some(c) if c.is_ascii_alphanumeric() || *c == b'_' => None,
+        _ => Some(end),
+    }
 }
 
 /// A non-negative integer (`TOP k`, `LIMIT n`).
