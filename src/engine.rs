@@ -166,7 +166,6 @@ impl Session {
         F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
     {
         let script = crate::parser::parse(pql)?;
-        let lines: Vec<&str> = pql.lines().collect();
         for located in script.statements {
             let start = Instant::now();
             let mut ctx = Context {
@@ -182,8 +181,9 @@ impl Session {
                     e.at(Position {
                         line: located.line,
                         column: located.column,
-                        source_line: lines
-                            .get(located.line.saturating_sub(1))
+                        source_line: pql
+                            .lines()
+                            .nth(located.line.saturating_sub(1))
                             .map(|l| l.to_string())
                             .unwrap_or_default(),
                     })

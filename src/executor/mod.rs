@@ -103,7 +103,7 @@ pub(crate) fn resolve_tenant(ctx: &Context<'_>, named: Option<&str>) -> Result<A
 /// Checks the tenant's status allows `access`, activating an inactive
 /// tenant (lazy activation).
 pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -> Result<()> {
-    let status = tenant.record().status;
+    let status = tenant.status();
     let name = &tenant.name;
     match status {
         Status::Active => Ok(()),
