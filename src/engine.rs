@@ -37,7 +37,7 @@ impl Drop for EngineInner {
 /// A data folder can be open in one process at a time.
 #[derive(Clone)]
 pub struct Engine {
-    pub(crate) inner: Arc<EngineInner>,
+    inner: Arc<EngineInner>,
 }
 
 impl Engine {
@@ -71,6 +71,11 @@ impl Engine {
             engine: self.clone(),
             tenant: None,
         }
+    }
+
+    /// The shared state, for the bench probes (`bench_support`).
+    pub(crate) fn inner(&self) -> &EngineInner {
+        &self.inner
     }
 
     /// The configuration the engine runs with.
@@ -161,7 +166,6 @@ impl Session {
         F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
     {
         let script = crate::parser::parse(pql)?;
-        let lines: Vec<&str> = pql.lines().collect();
         for located in script.statements {
             let start = Instant::now();
             let mut ctx = Context {
@@ -177,8 +181,9 @@ impl Session {
                     e.at(Position {
                         line: located.line,
                         column: located.column,
-                        source_line: lines
-                            .get(located.line.saturating_sub(1))
+                        source_line: pql
+                            .lines()
+                            .nth(located.line.saturating_sub(1))
                             .map(|l| l.to_string())
                             .unwrap_or_default(),
                     })

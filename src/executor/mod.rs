@@ -4,7 +4,7 @@
 mod ddl;
 mod pool_stats;
 mod report;
-mod search;
+pub(crate) mod search;
 mod show;
 pub(crate) mod usage;
 mod write;
@@ -103,7 +103,7 @@ pub(crate) fn resolve_tenant(ctx: &Context<'_>, named: Option<&str>) -> Result<A
 /// Checks the tenant's status allows `access`, activating an inactive
 /// tenant (lazy activation).
 pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -> Result<()> {
-    let status = tenant.record().status;
+    let status = tenant.status();
     let name = &tenant.name;
     match status {
         Status::Active => Ok(()),

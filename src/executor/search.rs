@@ -7,6 +7,7 @@ use roaring::RoaringBitmap;
 
 use crate::collection::meta::IndexKind;
 use crate::collection::Collection;
+use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::usage::note;
 use crate::executor::write::{self, dimension_mismatch, Mode};
@@ -35,12 +36,13 @@ pub(super) fn run_query(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult>
 }
 
 /// `WITH (ef: n, exact: bool)` of a read.
-struct ReadOptions {
+pub(crate) struct ReadOptions {
     ef: Option<usize>,
     exact: bool,
 }
 
-fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
+/// Reads the options of a read statement.
+pub(crate) fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
     let mut out = ReadOptions {
         ef: None,
         exact: false,
@@ -73,7 +75,11 @@ fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
 
 /// The prepared query vector of `SIMILAR TO`, or `None` when the collection
 /// has no vectors yet.
-fn query_vector(ctx: &Context<'_>, c: &Collection, sim: &Similar) -> Result<Option<Vec<f32>>> {
+pub(crate) fn query_vector(
+    ctx: &Context<'_>,
+    c: &Collection,
+    sim: &Similar,
+) -> Result<Option<Vec<f32>>> {
     let field = sim.using.as_deref().unwrap_or(&c.meta.vector_field);
     if field != c.meta.vector_field {
         return Err(Error::type_error(format!(
@@ -124,15 +130,15 @@ fn query_vector(ctx: &Context<'_>, c: &Collection, sim: &Similar) -> Result<Opti
 }
 
 /// The nodes a read's filter matches.
-fn filtered(c: &Collection, s: &Select) -> Option<RoaringBitmap> {
+pub(crate) fn filtered(c: &Collection, s: &Select) -> Option<RoaringBitmap> {
     s.filter
         .as_ref()
         .map(|f| matching_ids(f, c.attributes(), c.live()))
 }
 
 /// Plans a similarity search: its candidates and strategy.
-fn plan(
-    ctx: &Context<'_>,
+pub(crate) fn plan(
+    config: &Config,
     c: &Collection,
     s: &Select,
     opts: &ReadOptions,
@@ -157,11 +163,14 @@ fn plan(
         // The native graph widens its own filtered walk; hnsw_rs needs ef raised.
         raise_ef_for_filters: c.meta.index == IndexKind::HnswRs,
     };
-    (candidates, choose(&facts, &ctx.engine.config))
+    (candidates, choose(&facts, config))
 }
 
 /// Opens the collection of a read (after the tenant's status check).
-fn open_for_read(ctx: &Context<'_>, q: &Query) -> Result<crate::tenant::SharedCollection> {
+pub(crate) fn open_for_read(
+    ctx: &Context<'_>,
+    q: &Query,
+) -> Result<crate::tenant::SharedCollection> {
     let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
     check_access(ctx, &tenant, Access::Read)?;
     tenant.collection(&q.collection, &ctx.engine.config)
@@ -177,20 +186,18 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
         Some(sim) => match query_vector(ctx, &c, sim)? {
             None => Vec::new(),
             Some(v) => {
-                let (candidates, plan) = plan(ctx, &c, s, &opts, matches.as_ref());
-                let all = c.with_vector();
+                let (candidates, plan) = plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
                 note(Metric::Searches, 1);
                 note(
                     Metric::VectorsScanned,
-                    candidates.as_ref().map_or(all.len(), RoaringBitmap::len),
+                    candidates
+                        .as_ref()
+                        .map_or(c.with_vector().len(), RoaringBitmap::len),
                 );
-                let found = match plan.strategy {
-                    Strategy::Exact { .. } => {
-                        c.exact_search(&v, plan.k, candidates.as_ref().unwrap_or(all))
-                    }
-                    Strategy::Graph { ef } => c.graph_search(&v, plan.k, ef, candidates.as_ref()),
-                };
-                found.into_iter().map(|(i, d)| (i, Some(d))).collect()
+                search(&c, &v, &plan, candidates.as_ref())
+                    .into_iter()
+                    .map(|(i, d)| (i, Some(d)))
+                    .collect()
             }
         },
         None => {
@@ -218,6 +225,20 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
         return Ok(count_result(hits.len() as u64));
     }
     Ok(project(&c, &hits, s))
+}
+
+/// Runs a planned similarity search over `candidates` (all vectors when
+/// `None`): (internal id, distance), nearest first.
+pub(crate) fn search(
+    c: &Collection,
+    v: &[f32],
+    plan: &SearchPlan,
+    candidates: Option<&RoaringBitmap>,
+) -> Vec<(u32, f32)> {
+    match plan.strategy {
+        Strategy::Exact { .. } => c.exact_search(v, plan.k, candidates.unwrap_or(c.with_vector())),
+        Strategy::Graph { ef } => c.graph_search(v, plan.k, ef, candidates),
+    }
 }
 
 fn count_result(n: u64) -> QueryResult {
@@ -280,7 +301,7 @@ pub(super) fn explain(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult> {
             let matches = filtered(&c, s);
             match &s.similar {
                 Some(_) => {
-                    let (_, plan) = plan(ctx, &c, s, &opts, matches.as_ref());
+                    let (_, plan) = plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
                     lines.push("operation: similarity search".into());
                     lines.extend(plan.to_string().lines().map(String::from));
                     if matches!(plan.strategy, Strategy::Graph { .. }) {

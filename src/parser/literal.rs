@@ -71,7 +71,15 @@ pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
                 skip_until = span.end();
                 Value::Str(string(src, p)?)
             }
-            Rule::number => number(src, &p)?,
+            Rule::number => number(src, p.as_str(), span.start())?,
+            Rule::plain_numbers => {
+                // The numbers and the closing `]` of the innermost array.
+                let Some(Frame::Array(mut items)) = stack.pop() else {
+                    return Err(src.internal(&p));
+                };
+                push_numbers(src, &p, &mut items)?;
+                Value::Array(items)
+            }
             Rule::lit_true => Value::Bool(true),
             Rule::lit_false => Value::Bool(false),
             Rule::lit_null => Value::Null,
@@ -97,32 +105,145 @@ pub(crate) fn value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Value> {
 
 /// The items of an `array` or `tuple`.
 pub(crate) fn array(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Value>> {
-    significant(pair).map(|p| value(src, p)).collect()
+    let mut items = Vec::new();
+    for p in significant(pair) {
+        if p.as_rule() == Rule::plain_numbers {
+            push_numbers(src, &p, &mut items)?;
+        } else {
+            items.push(value(src, p)?);
+        }
+    }
+    Ok(items)
 }
 
-/// An integer (`i64`) or float (`f64`) literal; out-of-range numbers are errors.
-fn number(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Value> {
-    let text = pair.as_str();
+/// An integer (`i64`) or float (`f64`) literal, `text` at byte `at`;
+/// out-of-range numbers are errors.
+fn number(src: &Source<'_>, text: &str, at: usize) -> Result<Value> {
     if text.contains(['.', 'e', 'E']) {
         match text.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(Value::Float(x)),
-            _ => Err(src.error_at(pair, format!("number out of range: {text}"))),
+            _ => Err(src.error(at, format!("number out of range: {text}"))),
         }
     } else {
         text.parse::<i64>()
             .map(Value::Int)
-            .map_err(|_| src.error_at(pair, format!("integer out of range (64-bit): {text}")))
+            .map_err(|_| src.error(at, format!("integer out of range (64-bit): {text}")))
     }
 }
 
-/// A vector component: any number, as `f32`.
-pub(crate) fn vector_component(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<f32> {
-    match pair.as_str().parse::<f32>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        _ => Err(src.error_at(
-            pair,
-            format!("vector component out of range: {}", pair.as_str()),
-        )),
+/// Appends the numbers of a `plain_numbers` list to `items`.
+fn push_numbers(src: &Source<'_>, pair: &Pair<'_, Rule>, items: &mut Vec<Value>) -> Result<()> {
+    each_number(src, pair, |text, at| {
+        items.push(number(src, text, at)?);
+        Ok(())
+    })
+}
+
+/// The components of a `vector_literal`, as `f32`.
+pub(crate) fn vector(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<f32>> {
+    let mut out = Vec::new();
+    for p in significant(pair) {
+        each_number(src, &p, |text, at| {
+            match text.parse::<f32>() {
+                Ok(x) if x.is_finite() => out.push(x),
+                _ => {
+                    return Err(src.error(at, format!("vector component out of range: {text}")));
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// Whether the text of a `plain_numbers` token (`1, -2.5, 3e2 ]`) is what
+/// the general list rules would read as `number` tokens, commas and
+/// whitespace (no comments), with at most one trailing comma.
+pub(crate) fn is_plain_list(token: &str) -> bool {
+    matches!(walk_plain_list(token, |_, _| Ok(())), Ok(true))
+}
+
+/// Calls `f` with the text and byte offset of each number in `pair`: a
+/// `number` token, or each number of a `plain_numbers` list (`1, -2.5 ]`).
+fn each_number(
+    src: &Source<'_>,
+    pair: &Pair<'_, Rule>,
+    mut f: impl FnMut(&str, usize) -> Result<()>,
+) -> Result<()> {
+    let text = pair.as_str();
+    let start = pair.as_span().start();
+    if pair.as_rule() != Rule::plain_numbers {
+        return f(text, start);
+    }
+    match walk_plain_list(text, |number, at| f(number, start + at))? {
+        true => Ok(()),
+        // `parse` checked every plain list before building anything.
+        false => Err(src.internal(pair)),
+    }
+}
+
+/// Walks a `plain_numbers` token, calling `f` with the text and byte offset
+/// (in `token`) of each number, up to the first error `f` returns. `false`
+/// when the token is not a plain list (see [`is_plain_list`]); `f` has then
+/// seen only the numbers before the fault.
+fn walk_plain_list(token: &str, mut f: impl FnMut(&str, usize) -> Result<()>) -> Result<bool> {
+    let b = token.as_bytes();
+    // The closing `]` stops every scan below: it is no digit, dot, sign,
+    // letter or space.
+    if b.last() != Some(&b']') {
+        return Ok(false);
+    }
+    let mut i = skip_space(b, 0);
+    loop {
+        let Some(end) = number_end(b, i) else {
+            return Ok(false);
+        };
+        f(&token[i..end], i)?;
+        i = skip_space(b, end);
+        if b.get(i) != Some(&b',') {
+            return Ok(i + 1 == b.len());
+        }
+        i = skip_space(b, i + 1);
+        if i + 1 == b.len() {
+            return Ok(true);
+        }
+    }
+}
+
+/// `i` moved past the grammar's WHITESPACE.
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    const BOM: &[u8] = "\u{FEFF}".as_bytes();
+    loop {
+        match b.get(i) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => i += 1,
+            Some(0xEF) if b[i..].starts_with(BOM) => i += BOM.len(),
+            _ => return i,
+        }
+    }
+}
+
+/// The end of the grammar's `number` starting at `i` (`-`? digits,
+/// `.digits`?, exponent?, then no identifier character), if one starts there.
+fn number_end(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |start: usize| {
+        let run = b
+            .get(start..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (run > 0).then_some(start + run)
+    };
+    let mut end = digits(if b.get(i) == Some(&b'-') { i + 1 } else { i })?;
+    if b.get(end) == Some(&b'.') {
+        end = digits(end + 1).unwrap_or(end);
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        end = digits(end + 1 + sign).unwrap_or(end);
+    }
+    match b.get(end) {
+        Some(c) if c.is_ascii_alphanumeric() || *c == b'_' => None,
+        _ => Some(end),
     }
 }
 

@@ -45,10 +45,39 @@ pub(crate) struct PqlParser;
 /// column and source line it points at, and a message listing what was
 /// expected there.
 pub fn parse(text: &str) -> Result<ast::Script> {
+    parse_with(text, true)
+}
+
+/// [`parse`] with the grammar alone: no `fast_script`, every list read
+/// token by token. [`parse`] must give the same result for every text.
+#[cfg(test)]
+pub(crate) fn parse_strict(text: &str) -> Result<ast::Script> {
+    parse_with(text, false)
+}
+
+/// Parses `text`, first through `fast_script` if `fast`.
+fn parse_with(text: &str, fast: bool) -> Result<ast::Script> {
     let src = Source::new(text);
     nesting::check(&src)?;
     ensure_call_limit(text.len());
-    let pairs = PqlParser::parse(Rule::script, text).map_err(|e| src.pest_error(e))?;
+    // Lists of plain numbers as one token each, when every such token
+    // checks out; else the strict grammar decides (see `plain_numbers` in
+    // the grammar).
+    let fast_pairs = if fast {
+        PqlParser::parse(Rule::fast_script, text).ok()
+    } else {
+        None
+    };
+    let pairs = match fast_pairs {
+        Some(pairs)
+            if pairs.clone().flatten().all(|p| {
+                p.as_rule() != Rule::plain_numbers || literal::is_plain_list(p.as_str())
+            }) =>
+        {
+            pairs
+        }
+        _ => PqlParser::parse(Rule::script, text).map_err(|e| src.pest_error(e))?,
+    };
     let mut statements = Vec::new();
     for pair in pairs {
         if matches!(pair.as_rule(), Rule::semi | Rule::EOI) {

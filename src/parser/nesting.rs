@@ -28,6 +28,14 @@ pub(crate) fn check(src: &Source<'_>) -> Result<()> {
         let b = bytes[i];
         let next = bytes.get(i + 1).copied();
         match state {
+            // Skip to the next byte that can change the state or the depth.
+            State::Code if !is_special(b) => {
+                match bytes[i..].iter().position(|&b| is_special(b)) {
+                    Some(n) => i += n,
+                    None => break,
+                }
+                continue;
+            }
             State::Code => match b {
                 b'"' | b'\'' => state = State::Str(b),
                 b'-' if next == Some(b'-') => {
@@ -72,3 +80,20 @@ pub(crate) fn check(src: &Source<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+/// The bytes `check` acts on outside strings and comments.
+fn is_special(b: u8) -> bool {
+    SPECIAL[usize::from(b)]
+}
+
+/// [`is_special`] as a table: one load per byte in the skipping loop.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = *b"\"'-/([{)]}";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};

@@ -9,9 +9,7 @@ use super::ast::{
     FieldValue, Limit, NodeLiteral, Query, QueryOp, Returning, Select, Similar, VectorExpr,
 };
 use super::errors::Source;
-use super::literal::{
-    count, key, name, only, options, significant, string, value, vector_component,
-};
+use super::literal::{self, count, key, name, only, options, significant, string, value};
 use super::{expr, Rule};
 use crate::error::Result;
 
@@ -135,10 +133,7 @@ fn similar(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Similar> {
         match p.as_rule() {
             Rule::embed_call => vector = Some(VectorExpr::Embed(string(src, only(src, p)?)?)),
             Rule::node_ref => vector = Some(VectorExpr::Node(string(src, only(src, p)?)?)),
-            Rule::vector_literal => {
-                let xs = significant(p).map(|n| vector_component(src, &n));
-                vector = Some(VectorExpr::Literal(xs.collect::<Result<_>>()?));
-            }
+            Rule::vector_literal => vector = Some(VectorExpr::Literal(literal::vector(src, p)?)),
             Rule::using_clause => using = Some(key(src, only(src, p)?)?),
             _ => return Err(src.internal(&p)),
         }

@@ -4,6 +4,7 @@ mod arbitrary;
 mod errors;
 mod filters;
 mod lexical;
+mod lists;
 mod queries;
 mod robustness;
 mod roundtrip;
