@@ -11,6 +11,7 @@ pub(crate) mod meta;
 mod persist;
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
@@ -64,14 +65,38 @@ impl Ann {
     }
 }
 
+/// Hashes internal ids, the keys of the node map, with one multiplication.
+/// They are handed out by the engine in sequence, never chosen by users, so
+/// SipHash's protection against crafted keys buys nothing here.
+#[derive(Default)]
+struct IidHasher(u64);
+
+impl Hasher for IidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// A collection loaded into memory.
 pub(crate) struct Collection {
     pub(crate) meta: CollectionMeta,
     store: CollectionStore,
     dir: PathBuf,
-    ids: HashMap<String, u32>,
-    nodes: HashMap<u32, Node>,
-    live: RoaringBitmap,
+    nodes: HashMap<u32, Node, BuildHasherDefault<IidHasher>>,
     with_vector: RoaringBitmap,
     attrs: AttributeIndex,
     vectors: Option<VectorStore>,
@@ -102,9 +127,7 @@ impl Collection {
             meta,
             store,
             dir: dir.to_path_buf(),
-            ids: HashMap::new(),
-            nodes: HashMap::new(),
-            live: RoaringBitmap::new(),
+            nodes: HashMap::default(),
             with_vector: RoaringBitmap::new(),
             attrs: AttributeIndex::default(),
             vectors,
@@ -116,8 +139,13 @@ impl Collection {
     /// and the persisted graph if it is current (else rebuilds it).
     pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
         let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
-        let (nodes, vectors) = store.load()?;
+        let (mut nodes, vectors) = store.load()?;
+        // In internal id order, every bitmap insert below lands at the end of
+        // its bitmap instead of shifting an array container.
+        nodes.sort_unstable_by_key(|(_, n)| n.iid);
         let mut c = Self::empty(dir, meta, store);
+        c.attrs = AttributeIndex::with_capacity(nodes.len());
+        c.nodes.reserve(nodes.len());
         for (id, stored) in nodes {
             c.index_node(
                 stored.iid,
@@ -129,6 +157,7 @@ impl Collection {
         }
         if let Some(dim) = c.meta.dimension {
             let store = c.vectors.get_or_insert_with(|| VectorStore::new(dim));
+            store.reserve(vectors.last().map_or(0, |(iid, _)| *iid as usize + 1));
             for (iid, v) in vectors {
                 if v.len() != dim {
                     return Err(Error::corrupt(
@@ -146,30 +175,26 @@ impl Collection {
     }
 
     fn index_node(&mut self, iid: u32, node: Node) {
-        self.attrs.insert(iid, "id", &Value::Str(node.id.clone()));
+        self.attrs.insert_id(iid, &node.id);
         for (k, v) in &node.attrs {
             self.attrs.insert(iid, k, v);
         }
-        self.ids.insert(node.id.clone(), iid);
-        self.live.insert(iid);
         self.nodes.insert(iid, node);
     }
 
     fn unindex_node(&mut self, iid: u32) {
         if let Some(node) = self.nodes.remove(&iid) {
-            self.attrs.remove(iid, "id", &Value::Str(node.id.clone()));
+            self.attrs.remove_id(iid, &node.id);
             for (k, v) in &node.attrs {
                 self.attrs.remove(iid, k, v);
             }
-            self.ids.remove(&node.id);
         }
-        self.live.remove(iid);
         self.with_vector.remove(iid);
     }
 
     /// Internal id of node `id`.
     pub(crate) fn iid_of(&self, id: &str) -> Option<u32> {
-        self.ids.get(id).copied()
+        self.attrs.iid_of(id)
     }
 
     /// The node with internal id `iid`.
@@ -187,7 +212,7 @@ impl Collection {
 
     /// All live internal ids.
     pub(crate) fn live(&self) -> &RoaringBitmap {
-        &self.live
+        self.attrs.nodes()
     }
 
     /// Live internal ids that have a vector.
@@ -216,7 +241,7 @@ impl Collection {
 
     /// Number of live nodes.
     pub(crate) fn len(&self) -> u64 {
-        self.live.len()
+        self.live().len()
     }
 
     /// Exact top-k over `ids` (all with vectors).
