@@ -96,7 +96,7 @@ pub(crate) struct Collection {
     pub(crate) meta: CollectionMeta,
     store: CollectionStore,
     dir: PathBuf,
-    nodes: HashMap<u32, Node, BuildHasherDefault<IidHasher>>,
+    nodes: NodeMap,
     with_vector: RoaringBitmap,
     attrs: AttributeIndex,
     vectors: Option<VectorStore>,
@@ -108,6 +108,18 @@ pub(crate) struct Collection {
 /// `examples/scale` on tmpfs (100 vectors per tenant): peak RSS grew by
 /// ~740 KB per extra loaded tenant, of which the records account for ~45 KB.
 pub(crate) const OPEN_FILE_BYTES: usize = 700 * 1024;
+
+/// Nodes by internal id.
+type NodeMap = HashMap<u32, Node, BuildHasherDefault<IidHasher>>;
+
+/// Adds `node` (internal id `iid`) to the attribute indexes and the node map.
+fn index_into(attrs: &mut AttributeIndex, nodes: &mut NodeMap, iid: u32, node: Node) {
+    attrs.insert_id(iid, &node.id);
+    for (k, v) in &node.attrs {
+        attrs.insert(iid, k, v);
+    }
+    nodes.insert(iid, node);
+}
 
 /// File name of a collection's redb file inside the tenant folder.
 pub(crate) fn file_name(name: &str) -> String {
@@ -139,47 +151,40 @@ impl Collection {
     /// and the persisted graph if it is current (else rebuilds it).
     pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
         let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
-        let (mut nodes, vectors) = store.load()?;
-        // In internal id order, every bitmap insert below lands at the end of
-        // its bitmap instead of shifting an array container.
-        nodes.sort_unstable_by_key(|(_, n)| n.iid);
+        let loaded = store.load(meta.dimension)?;
         let mut c = Self::empty(dir, meta, store);
-        c.attrs = AttributeIndex::with_capacity(nodes.len());
-        c.nodes.reserve(nodes.len());
-        for (id, stored) in nodes {
-            c.index_node(
-                stored.iid,
-                Node {
-                    id,
-                    attrs: stored.attrs,
-                },
-            );
+        c.attrs = AttributeIndex::with_capacity(loaded.nodes.len());
+        c.nodes.reserve(loaded.nodes.len());
+        c.with_vector = loaded.with_vector;
+        if loaded.vectors.is_some() {
+            c.vectors = loaded.vectors;
         }
-        if let Some(dim) = c.meta.dimension {
-            let store = c.vectors.get_or_insert_with(|| VectorStore::new(dim));
-            store.reserve(vectors.last().map_or(0, |(iid, _)| *iid as usize + 1));
-            for (iid, v) in vectors {
-                if v.len() != dim {
-                    return Err(Error::corrupt(
-                        format!("collection {name}"),
-                        format!("vector {iid} has dimension {} not {dim}", v.len()),
-                    ));
+        // The nodes come in internal id order, so every bitmap insert lands
+        // at the end of its bitmap. The graph loads meanwhile.
+        let (attrs, nodes) = (&mut c.attrs, &mut c.nodes);
+        let ((), ann) = rayon::join(
+            || {
+                for n in loaded.nodes {
+                    index_into(
+                        attrs,
+                        nodes,
+                        n.iid,
+                        Node {
+                            id: n.id,
+                            attrs: n.attrs,
+                        },
+                    );
                 }
-                store.set(iid, &v)?;
-                c.with_vector.insert(iid);
-            }
-        }
-        c.ann = persist::load_graph(&c.dir, &c.meta, &c.with_vector);
+            },
+            || persist::load_graph(&c.dir, &c.meta, &c.with_vector),
+        );
+        c.ann = ann;
         c.maintain_ann(config)?;
         Ok(c)
     }
 
     fn index_node(&mut self, iid: u32, node: Node) {
-        self.attrs.insert_id(iid, &node.id);
-        for (k, v) in &node.attrs {
-            self.attrs.insert(iid, k, v);
-        }
-        self.nodes.insert(iid, node);
+        index_into(&mut self.attrs, &mut self.nodes, iid, node);
     }
 
     fn unindex_node(&mut self, iid: u32) {
@@ -296,22 +301,21 @@ impl Collection {
         meta.generation += 1;
         let mut batch = WriteBatch::default();
         for iid in &deletes {
-            if let Some(n) = self.nodes.get(iid) {
-                batch.delete_nodes.push(n.id.clone());
+            if self.nodes.contains_key(iid) {
+                batch.delete_nodes.push(*iid);
                 batch.delete_vectors.push(*iid);
             }
         }
         for (iid, n) in &new_nodes {
             if let Some(old) = n.replaces {
+                batch.delete_nodes.push(old);
                 batch.delete_vectors.push(old);
             }
-            batch.put_nodes.push((
-                n.id.clone(),
-                StoredNode {
-                    iid: *iid,
-                    attrs: n.attrs.clone(),
-                },
-            ));
+            batch.put_nodes.push(StoredNode {
+                iid: *iid,
+                id: n.id.clone(),
+                attrs: n.attrs.clone(),
+            });
             if let Some(v) = &n.vector {
                 batch.put_vectors.push((*iid, v.clone()));
             }
