@@ -214,7 +214,7 @@ impl CollectionStore {
     }
 
     /// Opens an existing collection file and reads its meta record. A file
-    /// of layout 1 is converted first, in one transaction.
+    /// of layout 1 is converted first, in one transaction, then compacted.
     ///
     /// The page cache is kept small: a loaded collection holds all its
     /// records in memory already and only writes to the file afterwards, so
@@ -225,13 +225,18 @@ impl CollectionStore {
             .set_cache_size(CACHE_BYTES)
             .open(path)
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-        let store = CollectionStore {
+        let mut store = CollectionStore {
             db,
             path: path.to_path_buf(),
         };
         let meta = store.read_meta()?;
         if store.read_layout()?.is_none() {
             store.convert_v1(&meta)?;
+            // The old tables' pages are free but still in the file, which
+            // would keep twice its size. Compaction only moves pages, in
+            // transactions of its own: if it fails, the file stays valid,
+            // just larger.
+            let _ = store.db.compact();
         }
         Ok((store, meta))
     }
