@@ -9,6 +9,7 @@
 pub(crate) mod attributes;
 pub(crate) mod meta;
 mod persist;
+pub(crate) mod record;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -24,12 +25,13 @@ use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
 use crate::value::Value;
 use attributes::AttributeIndex;
 use meta::{CollectionMeta, IndexKind};
+use record::Attrs;
 
 /// A node in memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     pub(crate) id: String,
-    pub(crate) attrs: BTreeMap<String, Value>,
+    pub(crate) attrs: Attrs,
 }
 
 /// A node to write: its id, attributes and (prepared) vector, and the
@@ -314,7 +316,7 @@ impl Collection {
             batch.put_nodes.push(StoredNode {
                 iid: *iid,
                 id: n.id.clone(),
-                attrs: n.attrs.clone(),
+                attrs: Attrs::from(n.attrs.clone()),
             });
             if let Some(v) = &n.vector {
                 batch.put_vectors.push((*iid, v.clone()));
@@ -353,7 +355,7 @@ impl Collection {
                 iid,
                 Node {
                     id: n.id,
-                    attrs: n.attrs,
+                    attrs: Attrs::from(n.attrs),
                 },
             );
         }
@@ -431,7 +433,7 @@ impl Collection {
         let nodes: usize = self
             .nodes
             .values()
-            .map(|n| 64 + n.id.len() + n.attrs.len() * 48)
+            .map(|n| 64 + n.id.len() + n.attrs.len() * 72)
             .sum();
         OPEN_FILE_BYTES
             + nodes

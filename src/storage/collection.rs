@@ -26,10 +26,10 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::collection::meta::CollectionMeta;
+use crate::collection::record::Attrs;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::vectors::VectorStore;
 use crate::storage::codec;
-use crate::value::Value;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const NODE_CHUNKS: TableDefinition<u32, &[u8]> = TableDefinition::new("node_chunks");
@@ -54,14 +54,14 @@ const CACHE_BYTES: usize = 256 * 1024;
 pub(crate) struct StoredNode {
     pub(crate) iid: u32,
     pub(crate) id: String,
-    pub(crate) attrs: BTreeMap<String, Value>,
+    pub(crate) attrs: Attrs,
 }
 
 /// A node record of layout 1 (its id was the table key).
 #[derive(Deserialize)]
 struct StoredNodeV1 {
     iid: u32,
-    attrs: BTreeMap<String, Value>,
+    attrs: Attrs,
 }
 
 /// The layout record: which layout the file has, and how many nodes.
@@ -478,6 +478,7 @@ impl CollectionStore {
 mod tests {
     use super::*;
     use crate::test_rng::Rng;
+    use crate::value::Value;
 
     const DIM: usize = 1024; // 16 vectors per vector chunk
 
@@ -540,7 +541,10 @@ mod tests {
                     let node = StoredNode {
                         iid,
                         id: format!("n{iid}"),
-                        attrs: BTreeMap::from([("r".to_string(), Value::Int(round as i64))]),
+                        attrs: Attrs::from(BTreeMap::from([(
+                            "r".to_string(),
+                            Value::Int(round as i64),
+                        )])),
                     };
                     let v = (rng.pick(4) != 0).then(|| vector(iid, round));
                     batch.put_nodes.push(node.clone());
