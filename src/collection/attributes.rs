@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
+use crate::collection::record::Attrs;
+use crate::storage::collection::StoredNode;
 use crate::value::{cmp_int_float, Value};
 
 /// `v` with every integral float inside it written as an integer, so that
@@ -183,6 +185,16 @@ struct IdIndex {
     ordered: OnceLock<FieldIndex>,
 }
 
+impl IdIndex {
+    fn insert(&mut self, iid: u32, id: &str) {
+        self.map.insert(id.to_string(), iid);
+        self.present.insert(iid);
+        if let Some(f) = self.ordered.get_mut() {
+            f.insert(iid, &Value::Str(id.to_string()));
+        }
+    }
+}
+
 /// Range operators for [`AttributeIndex::range`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RangeOp {
@@ -212,27 +224,46 @@ fn union<'a>(maps: impl Iterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
 }
 
 impl AttributeIndex {
-    /// An empty index with room for `nodes` node ids.
-    pub(crate) fn with_capacity(nodes: usize) -> Self {
-        AttributeIndex {
-            fields: HashMap::new(),
-            ids: IdIndex {
-                map: HashMap::with_capacity(nodes),
-                ..IdIndex::default()
+    /// The index of `nodes`, given in internal id order (so that every
+    /// bitmap insert lands at the end of its bitmap): the node ids on one
+    /// thread, the other fields on another.
+    pub(crate) fn build(nodes: &[StoredNode]) -> Self {
+        let (ids, fields) = rayon::join(
+            || {
+                let mut ids = IdIndex {
+                    map: HashMap::with_capacity(nodes.len()),
+                    ..IdIndex::default()
+                };
+                for n in nodes {
+                    ids.insert(n.iid, &n.id);
+                }
+                ids
             },
+            || {
+                let mut idx = AttributeIndex::default();
+                for n in nodes {
+                    idx.insert_fields(n.iid, &n.attrs);
+                }
+                idx.fields
+            },
+        );
+        AttributeIndex { fields, ids }
+    }
+
+    /// Indexes node `id` with attributes `attrs` under internal id `iid`.
+    pub(crate) fn insert_node(&mut self, iid: u32, id: &str, attrs: &Attrs) {
+        self.ids.insert(iid, id);
+        self.insert_fields(iid, attrs);
+    }
+
+    fn insert_fields(&mut self, iid: u32, attrs: &Attrs) {
+        for (k, v) in attrs {
+            self.insert(iid, k, v);
         }
     }
 
-    /// Indexes node `id` under internal id `iid`.
-    pub(crate) fn insert_id(&mut self, iid: u32, id: &str) {
-        self.ids.map.insert(id.to_string(), iid);
-        self.ids.present.insert(iid);
-        if let Some(f) = self.ids.ordered.get_mut() {
-            f.insert(iid, &Value::Str(id.to_string()));
-        }
-    }
-
-    /// Removes node `id` (internal id `iid`), the inverse of `insert_id`.
+    /// Removes node `id` (internal id `iid`) from the id index; its other
+    /// fields are removed with `remove`.
     pub(crate) fn remove_id(&mut self, iid: u32, id: &str) {
         self.ids.map.remove(id);
         self.ids.present.remove(iid);
@@ -429,10 +460,10 @@ mod tests {
     /// and after the ordered index exists, across inserts and removals.
     #[test]
     fn id_field_agrees_with_a_plain_field() {
-        let mut a = AttributeIndex::with_capacity(4);
+        let mut a = AttributeIndex::default();
         let ids = ["b", "a", "ab", "c1", "c2", "ba"];
         for (iid, id) in ids.iter().enumerate() {
-            a.insert_id(iid as u32, id);
+            a.insert_node(iid as u32, id, &Attrs::default());
             a.insert(iid as u32, "name", &Value::Str(id.to_string()));
         }
         let probes = [
@@ -462,7 +493,7 @@ mod tests {
         check(&a);
         a.remove_id(1, "a");
         a.remove(1, "name", &Value::Str("a".into()));
-        a.insert_id(9, "aa");
+        a.insert_node(9, "aa", &Attrs::default());
         a.insert(9, "name", &Value::Str("aa".into()));
         check(&a);
         assert_eq!(a.iid_of("aa"), Some(9));

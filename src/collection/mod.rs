@@ -11,8 +11,7 @@ pub(crate) mod meta;
 mod persist;
 pub(crate) mod record;
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
@@ -67,38 +66,12 @@ impl Ann {
     }
 }
 
-/// Hashes internal ids, the keys of the node map, with one multiplication.
-/// They are handed out by the engine in sequence, never chosen by users, so
-/// SipHash's protection against crafted keys buys nothing here.
-#[derive(Default)]
-struct IidHasher(u64);
-
-impl Hasher for IidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(*b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 /// A collection loaded into memory.
 pub(crate) struct Collection {
     pub(crate) meta: CollectionMeta,
     store: CollectionStore,
     dir: PathBuf,
-    nodes: NodeMap,
+    nodes: NodeSlots,
     with_vector: RoaringBitmap,
     attrs: AttributeIndex,
     vectors: Option<VectorStore>,
@@ -111,16 +84,33 @@ pub(crate) struct Collection {
 /// ~740 KB per extra loaded tenant, of which the records account for ~45 KB.
 pub(crate) const OPEN_FILE_BYTES: usize = 700 * 1024;
 
-/// Nodes by internal id.
-type NodeMap = HashMap<u32, Node, BuildHasherDefault<IidHasher>>;
+/// Nodes by internal id: slot `iid` holds node `iid`. Internal ids are
+/// handed out in sequence and never reused, and the vector store and the
+/// graph already keep a slot per id, so a slot per id (48 bytes) costs
+/// little, and finding a node needs no hashing.
+#[derive(Default)]
+struct NodeSlots(Vec<Option<Node>>);
 
-/// Adds `node` (internal id `iid`) to the attribute indexes and the node map.
-fn index_into(attrs: &mut AttributeIndex, nodes: &mut NodeMap, iid: u32, node: Node) {
-    attrs.insert_id(iid, &node.id);
-    for (k, v) in &node.attrs {
-        attrs.insert(iid, k, v);
+impl NodeSlots {
+    fn get(&self, iid: u32) -> Option<&Node> {
+        self.0.get(iid as usize)?.as_ref()
     }
-    nodes.insert(iid, node);
+
+    fn insert(&mut self, iid: u32, node: Node) {
+        let i = iid as usize;
+        if i >= self.0.len() {
+            self.0.resize_with(i + 1, || None);
+        }
+        self.0[i] = Some(node);
+    }
+
+    fn remove(&mut self, iid: u32) -> Option<Node> {
+        self.0.get_mut(iid as usize)?.take()
+    }
+
+    fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.0.iter().flatten()
+    }
 }
 
 /// File name of a collection's redb file inside the tenant folder.
@@ -141,7 +131,7 @@ impl Collection {
             meta,
             store,
             dir: dir.to_path_buf(),
-            nodes: HashMap::default(),
+            nodes: NodeSlots::default(),
             with_vector: RoaringBitmap::new(),
             attrs: AttributeIndex::default(),
             vectors,
@@ -155,42 +145,40 @@ impl Collection {
         let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
         let loaded = store.load(meta.dimension)?;
         let mut c = Self::empty(dir, meta, store);
-        c.attrs = AttributeIndex::with_capacity(loaded.nodes.len());
-        c.nodes.reserve(loaded.nodes.len());
         c.with_vector = loaded.with_vector;
         if loaded.vectors.is_some() {
             c.vectors = loaded.vectors;
         }
-        // The nodes come in internal id order, so every bitmap insert lands
-        // at the end of its bitmap. The graph loads meanwhile.
-        let (attrs, nodes) = (&mut c.attrs, &mut c.nodes);
-        let ((), ann) = rayon::join(
-            || {
-                for n in loaded.nodes {
-                    index_into(
-                        attrs,
-                        nodes,
-                        n.iid,
-                        Node {
-                            id: n.id,
-                            attrs: n.attrs,
-                        },
-                    );
-                }
-            },
+        // The graph loads while the attribute indexes are built.
+        let (attrs, ann) = rayon::join(
+            || AttributeIndex::build(&loaded.nodes),
             || persist::load_graph(&c.dir, &c.meta, &c.with_vector),
         );
+        c.attrs = attrs;
         c.ann = ann;
+        if let Some(last) = loaded.nodes.last() {
+            c.nodes.0.reserve_exact(last.iid as usize + 1);
+        }
+        for n in loaded.nodes {
+            c.nodes.insert(
+                n.iid,
+                Node {
+                    id: n.id,
+                    attrs: n.attrs,
+                },
+            );
+        }
         c.maintain_ann(config)?;
         Ok(c)
     }
 
     fn index_node(&mut self, iid: u32, node: Node) {
-        index_into(&mut self.attrs, &mut self.nodes, iid, node);
+        self.attrs.insert_node(iid, &node.id, &node.attrs);
+        self.nodes.insert(iid, node);
     }
 
     fn unindex_node(&mut self, iid: u32) {
-        if let Some(node) = self.nodes.remove(&iid) {
+        if let Some(node) = self.nodes.remove(iid) {
             self.attrs.remove_id(iid, &node.id);
             for (k, v) in &node.attrs {
                 self.attrs.remove(iid, k, v);
@@ -206,7 +194,7 @@ impl Collection {
 
     /// The node with internal id `iid`.
     pub(crate) fn node(&self, iid: u32) -> Option<&Node> {
-        self.nodes.get(&iid)
+        self.nodes.get(iid)
     }
 
     /// The stored vector of `iid` (prepared for the metric).
@@ -303,7 +291,7 @@ impl Collection {
         meta.generation += 1;
         let mut batch = WriteBatch::default();
         for iid in &deletes {
-            if self.nodes.contains_key(iid) {
+            if self.nodes.get(*iid).is_some() {
                 batch.delete_nodes.push(*iid);
                 batch.delete_vectors.push(*iid);
             }
@@ -430,11 +418,12 @@ impl Collection {
     /// Approximate bytes of memory the loaded collection holds, including
     /// the fixed cost of its open file ([`OPEN_FILE_BYTES`]).
     pub(crate) fn memory_bytes(&self) -> usize {
-        let nodes: usize = self
-            .nodes
-            .values()
-            .map(|n| 64 + n.id.len() + n.attrs.len() * 72)
-            .sum();
+        let nodes: usize = self.nodes.0.capacity() * std::mem::size_of::<Option<Node>>()
+            + self
+                .nodes
+                .nodes()
+                .map(|n| 16 + n.id.len() + n.attrs.len() * 72)
+                .sum::<usize>();
         OPEN_FILE_BYTES
             + nodes
             + self.attrs.memory_bytes()
