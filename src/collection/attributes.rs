@@ -6,9 +6,12 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
+use crate::collection::record::Attrs;
+use crate::storage::collection::StoredNode;
 use crate::value::{cmp_int_float, Value};
 
 /// `v` with every integral float inside it written as an integer, so that
@@ -123,6 +126,75 @@ struct FieldIndex {
     present: RoaringBitmap,
 }
 
+impl FieldIndex {
+    fn insert(&mut self, iid: u32, value: &Value) {
+        self.present.insert(iid);
+        self.values.entry(Key::of(value)).or_default().insert(iid);
+        if let Value::Array(items) = value {
+            for item in items {
+                self.elements.entry(Key::of(item)).or_default().insert(iid);
+            }
+        }
+    }
+
+    fn remove(&mut self, iid: u32, value: &Value) {
+        self.present.remove(iid);
+        let key = Key::of(value);
+        if let Some(b) = self.values.get_mut(&key) {
+            b.remove(iid);
+            if b.is_empty() {
+                self.values.remove(&key);
+            }
+        }
+        if let Value::Array(items) = value {
+            for item in items {
+                let k = Key::of(item);
+                if let Some(b) = self.elements.get_mut(&k) {
+                    b.remove(iid);
+                    if b.is_empty() {
+                        self.elements.remove(&k);
+                    }
+                }
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.present.serialized_size()
+            + self
+                .values
+                .values()
+                .chain(self.elements.values())
+                .map(|b| b.serialized_size() + 48)
+                .sum::<usize>()
+    }
+}
+
+/// The `id` field: unique strings, looked up by equality far more often
+/// than by range. A hash map answers equality (and gives `iid_of`); the
+/// ordered index that ranges, `CONTAINS` and class queries need is built on
+/// the first such query and kept up to date from then on. Loading a
+/// collection so builds one hash map instead of one bitmap per node.
+#[derive(Debug, Default)]
+struct IdIndex {
+    /// Node id → internal id.
+    map: HashMap<String, u32>,
+    /// Internal ids of all nodes.
+    present: RoaringBitmap,
+    /// The ordered index, once some query needed it.
+    ordered: OnceLock<FieldIndex>,
+}
+
+impl IdIndex {
+    fn insert(&mut self, iid: u32, id: &str) {
+        self.map.insert(id.to_string(), iid);
+        self.present.insert(iid);
+        if let Some(f) = self.ordered.get_mut() {
+            f.insert(iid, &Value::Str(id.to_string()));
+        }
+    }
+}
+
 /// Range operators for [`AttributeIndex::range`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RangeOp {
@@ -132,11 +204,16 @@ pub(crate) enum RangeOp {
     Ge,
 }
 
-/// All field indexes of a collection.
+/// All field indexes of a collection. The field `id` (the node id) is kept
+/// apart, see [`IdIndex`].
 #[derive(Debug, Default)]
 pub(crate) struct AttributeIndex {
     fields: HashMap<String, FieldIndex>,
+    ids: IdIndex,
 }
+
+/// The field name of node ids.
+const ID: &str = "id";
 
 fn union<'a>(maps: impl Iterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
     let mut out = RoaringBitmap::new();
@@ -147,15 +224,73 @@ fn union<'a>(maps: impl Iterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
 }
 
 impl AttributeIndex {
+    /// The index of `nodes`, given in internal id order (so that every
+    /// bitmap insert lands at the end of its bitmap): the node ids on one
+    /// thread, the other fields on another.
+    pub(crate) fn build(nodes: &[StoredNode]) -> Self {
+        let (ids, fields) = rayon::join(
+            || {
+                let mut ids = IdIndex {
+                    map: HashMap::with_capacity(nodes.len()),
+                    ..IdIndex::default()
+                };
+                for n in nodes {
+                    ids.insert(n.iid, &n.id);
+                }
+                ids
+            },
+            || {
+                let mut idx = AttributeIndex::default();
+                for n in nodes {
+                    idx.insert_fields(n.iid, &n.attrs);
+                }
+                idx.fields
+            },
+        );
+        AttributeIndex { fields, ids }
+    }
+
+    /// Indexes node `id` with attributes `attrs` under internal id `iid`.
+    pub(crate) fn insert_node(&mut self, iid: u32, id: &str, attrs: &Attrs) {
+        self.ids.insert(iid, id);
+        self.insert_fields(iid, attrs);
+    }
+
+    fn insert_fields(&mut self, iid: u32, attrs: &Attrs) {
+        for (k, v) in attrs {
+            self.insert(iid, k, v);
+        }
+    }
+
+    /// Removes node `id` (internal id `iid`) from the id index; its other
+    /// fields are removed with `remove`.
+    pub(crate) fn remove_id(&mut self, iid: u32, id: &str) {
+        self.ids.map.remove(id);
+        self.ids.present.remove(iid);
+        if let Some(f) = self.ids.ordered.get_mut() {
+            f.remove(iid, &Value::Str(id.to_string()));
+        }
+    }
+
+    /// Internal id of node `id`.
+    pub(crate) fn iid_of(&self, id: &str) -> Option<u32> {
+        self.ids.map.get(id).copied()
+    }
+
+    /// Internal ids of all nodes.
+    pub(crate) fn nodes(&self) -> &RoaringBitmap {
+        &self.ids.present
+    }
+
     /// Indexes `value` of `field` for node `iid`.
     pub(crate) fn insert(&mut self, iid: u32, field: &str, value: &Value) {
-        let f = self.fields.entry(field.to_string()).or_default();
-        f.present.insert(iid);
-        f.values.entry(Key::of(value)).or_default().insert(iid);
-        if let Value::Array(items) = value {
-            for item in items {
-                f.elements.entry(Key::of(item)).or_default().insert(iid);
-            }
+        match self.fields.get_mut(field) {
+            Some(f) => f.insert(iid, value),
+            None => self
+                .fields
+                .entry(field.to_string())
+                .or_default()
+                .insert(iid, value),
         }
     }
 
@@ -164,32 +299,39 @@ impl AttributeIndex {
         let Some(f) = self.fields.get_mut(field) else {
             return;
         };
-        f.present.remove(iid);
-        let key = Key::of(value);
-        if let Some(b) = f.values.get_mut(&key) {
-            b.remove(iid);
-            if b.is_empty() {
-                f.values.remove(&key);
-            }
-        }
-        if let Value::Array(items) = value {
-            for item in items {
-                let k = Key::of(item);
-                if let Some(b) = f.elements.get_mut(&k) {
-                    b.remove(iid);
-                    if b.is_empty() {
-                        f.elements.remove(&k);
-                    }
-                }
-            }
-        }
+        f.remove(iid, value);
         if f.present.is_empty() {
             self.fields.remove(field);
         }
     }
 
+    /// The index of `field`; for `id`, the ordered index, built on first use.
+    fn field(&self, field: &str) -> Option<&FieldIndex> {
+        if field != ID {
+            return self.fields.get(field);
+        }
+        Some(self.ids.ordered.get_or_init(|| {
+            let mut f = FieldIndex::default();
+            let mut sorted: Vec<(&String, u32)> =
+                self.ids.map.iter().map(|(id, iid)| (id, *iid)).collect();
+            sorted.sort_unstable();
+            f.values = sorted
+                .into_iter()
+                .map(|(id, iid)| (Key::Str(id.clone()), RoaringBitmap::from_iter([iid])))
+                .collect();
+            f.present = self.ids.present.clone();
+            f
+        }))
+    }
+
     /// Ids whose `field` equals `value` (`1 = 1.0`).
     pub(crate) fn eq(&self, field: &str, value: &Value) -> RoaringBitmap {
+        if field == ID {
+            return match value {
+                Value::Str(id) => self.iid_of(id).into_iter().collect(),
+                _ => RoaringBitmap::new(),
+            };
+        }
         self.fields
             .get(field)
             .and_then(|f| f.values.get(&Key::of(value)))
@@ -200,7 +342,7 @@ impl AttributeIndex {
     /// Ids whose `field` holds a value of the same class as `value`
     /// (numbers, strings, ...): the ids a comparison with `value` can match.
     pub(crate) fn same_class(&self, field: &str, value: &Value) -> RoaringBitmap {
-        let Some(f) = self.fields.get(field) else {
+        let Some(f) = self.field(field) else {
             return RoaringBitmap::new();
         };
         union(
@@ -212,7 +354,7 @@ impl AttributeIndex {
 
     /// Ids whose `field` compares to `value` by `op`, within one class.
     pub(crate) fn range(&self, field: &str, op: RangeOp, value: &Value) -> RoaringBitmap {
-        let Some(f) = self.fields.get(field) else {
+        let Some(f) = self.field(field) else {
             return RoaringBitmap::new();
         };
         let key = Key::of(value);
@@ -232,7 +374,7 @@ impl AttributeIndex {
     /// Ids whose array `field` has an element equal to `value`, or whose
     /// string `field` contains the string `value`.
     pub(crate) fn contains(&self, field: &str, value: &Value) -> RoaringBitmap {
-        let Some(f) = self.fields.get(field) else {
+        let Some(f) = self.field(field) else {
             return RoaringBitmap::new();
         };
         let mut out = f.elements.get(&Key::of(value)).cloned().unwrap_or_default();
@@ -249,6 +391,9 @@ impl AttributeIndex {
 
     /// Ids that have `field` (null included).
     pub(crate) fn present(&self, field: &str) -> RoaringBitmap {
+        if field == ID {
+            return self.ids.present.clone();
+        }
         self.fields
             .get(field)
             .map(|f| f.present.clone())
@@ -264,17 +409,14 @@ impl AttributeIndex {
 
     /// Approximate heap bytes (bitmaps serialized size plus keys).
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.fields
-            .values()
-            .map(|f| {
-                f.present.serialized_size()
-                    + f.values
-                        .values()
-                        .chain(f.elements.values())
-                        .map(|b| b.serialized_size() + 48)
-                        .sum::<usize>()
-            })
-            .sum()
+        let ids: usize = self.ids.map.keys().map(|k| k.len() + 40).sum();
+        ids + self.ids.present.serialized_size()
+            + self.ids.ordered.get().map_or(0, FieldIndex::memory_bytes)
+            + self
+                .fields
+                .values()
+                .map(FieldIndex::memory_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -311,6 +453,51 @@ mod tests {
         let a = idx();
         assert_eq!(a.eq("price", &Value::Float(10.0)).len(), 1);
         assert_eq!(a.same_class("price", &Value::Int(0)).len(), 2);
+    }
+
+    /// The `id` field (hash map, ordered index built on demand) answers
+    /// every query exactly as a plain field holding the same strings, before
+    /// and after the ordered index exists, across inserts and removals.
+    #[test]
+    fn id_field_agrees_with_a_plain_field() {
+        let mut a = AttributeIndex::default();
+        let ids = ["b", "a", "ab", "c1", "c2", "ba"];
+        for (iid, id) in ids.iter().enumerate() {
+            a.insert_node(iid as u32, id, &Attrs::default());
+            a.insert(iid as u32, "name", &Value::Str(id.to_string()));
+        }
+        let probes = [
+            Value::Str("b".into()),
+            Value::Str("a".into()),
+            Value::Str("c".into()),
+            Value::Str("".into()),
+            Value::Int(1),
+            Value::Null,
+            Value::Array(vec![Value::Str("a".into())]),
+        ];
+        let check = |a: &AttributeIndex| {
+            for v in &probes {
+                assert_eq!(a.eq("id", v), a.eq("name", v), "eq {v}");
+                assert_eq!(a.same_class("id", v), a.same_class("name", v));
+                assert_eq!(a.contains("id", v), a.contains("name", v), "contains {v}");
+                for op in [RangeOp::Lt, RangeOp::Le, RangeOp::Gt, RangeOp::Ge] {
+                    assert_eq!(a.range("id", op, v), a.range("name", op, v), "{op:?} {v}");
+                }
+            }
+            assert_eq!(a.present("id"), a.present("name"));
+            assert_eq!(a.not_null("id"), a.not_null("name"));
+            assert_eq!(a.nodes(), &a.present("name"));
+        };
+        // The ordered index is built by the first range query of `check`,
+        // then kept up to date by the changes below.
+        check(&a);
+        a.remove_id(1, "a");
+        a.remove(1, "name", &Value::Str("a".into()));
+        a.insert_node(9, "aa", &Attrs::default());
+        a.insert(9, "name", &Value::Str("aa".into()));
+        check(&a);
+        assert_eq!(a.iid_of("aa"), Some(9));
+        assert_eq!(a.iid_of("a"), None);
     }
 
     #[test]

@@ -9,8 +9,9 @@
 pub(crate) mod attributes;
 pub(crate) mod meta;
 mod persist;
+pub(crate) mod record;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
@@ -23,12 +24,13 @@ use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
 use crate::value::Value;
 use attributes::AttributeIndex;
 use meta::{CollectionMeta, IndexKind};
+use record::Attrs;
 
 /// A node in memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     pub(crate) id: String,
-    pub(crate) attrs: BTreeMap<String, Value>,
+    pub(crate) attrs: Attrs,
 }
 
 /// A node to write: its id, attributes and (prepared) vector, and the
@@ -69,9 +71,7 @@ pub(crate) struct Collection {
     pub(crate) meta: CollectionMeta,
     store: CollectionStore,
     dir: PathBuf,
-    ids: HashMap<String, u32>,
-    nodes: HashMap<u32, Node>,
-    live: RoaringBitmap,
+    nodes: NodeSlots,
     with_vector: RoaringBitmap,
     attrs: AttributeIndex,
     vectors: Option<VectorStore>,
@@ -84,6 +84,35 @@ pub(crate) struct Collection {
 /// by ~244 KB per extra loaded tenant, of which the records account for
 /// ~45 KB. (redb 2 cost ~740 KB.)
 pub(crate) const OPEN_FILE_BYTES: usize = 200 * 1024;
+
+/// Nodes by internal id: slot `iid` holds node `iid`. Internal ids are
+/// handed out in sequence and never reused, and the vector store and the
+/// graph already keep a slot per id, so a slot per id (48 bytes) costs
+/// little, and finding a node needs no hashing.
+#[derive(Default)]
+struct NodeSlots(Vec<Option<Node>>);
+
+impl NodeSlots {
+    fn get(&self, iid: u32) -> Option<&Node> {
+        self.0.get(iid as usize)?.as_ref()
+    }
+
+    fn insert(&mut self, iid: u32, node: Node) {
+        let i = iid as usize;
+        if i >= self.0.len() {
+            self.0.resize_with(i + 1, || None);
+        }
+        self.0[i] = Some(node);
+    }
+
+    fn remove(&mut self, iid: u32) -> Option<Node> {
+        self.0.get_mut(iid as usize)?.take()
+    }
+
+    fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.0.iter().flatten()
+    }
+}
 
 /// File name of a collection's redb file inside the tenant folder.
 pub(crate) fn file_name(name: &str) -> String {
@@ -103,9 +132,7 @@ impl Collection {
             meta,
             store,
             dir: dir.to_path_buf(),
-            ids: HashMap::new(),
-            nodes: HashMap::new(),
-            live: RoaringBitmap::new(),
+            nodes: NodeSlots::default(),
             with_vector: RoaringBitmap::new(),
             attrs: AttributeIndex::default(),
             vectors,
@@ -117,65 +144,58 @@ impl Collection {
     /// and the persisted graph if it is current (else rebuilds it).
     pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
         let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
-        let (nodes, vectors) = store.load()?;
+        let loaded = store.load(meta.dimension)?;
         let mut c = Self::empty(dir, meta, store);
-        for (id, stored) in nodes {
-            c.index_node(
-                stored.iid,
+        c.with_vector = loaded.with_vector;
+        if loaded.vectors.is_some() {
+            c.vectors = loaded.vectors;
+        }
+        // The graph loads while the attribute indexes are built.
+        let (attrs, ann) = rayon::join(
+            || AttributeIndex::build(&loaded.nodes),
+            || persist::load_graph(&c.dir, &c.meta, &c.with_vector),
+        );
+        c.attrs = attrs;
+        c.ann = ann;
+        if let Some(last) = loaded.nodes.last() {
+            c.nodes.0.reserve_exact(last.iid as usize + 1);
+        }
+        for n in loaded.nodes {
+            c.nodes.insert(
+                n.iid,
                 Node {
-                    id,
-                    attrs: stored.attrs,
+                    id: n.id,
+                    attrs: n.attrs,
                 },
             );
         }
-        if let Some(dim) = c.meta.dimension {
-            let store = c.vectors.get_or_insert_with(|| VectorStore::new(dim));
-            for (iid, v) in vectors {
-                if v.len() != dim {
-                    return Err(Error::corrupt(
-                        format!("collection {name}"),
-                        format!("vector {iid} has dimension {} not {dim}", v.len()),
-                    ));
-                }
-                store.set(iid, &v)?;
-                c.with_vector.insert(iid);
-            }
-        }
-        c.ann = persist::load_graph(&c.dir, &c.meta, &c.with_vector);
         c.maintain_ann(config)?;
         Ok(c)
     }
 
     fn index_node(&mut self, iid: u32, node: Node) {
-        self.attrs.insert(iid, "id", &Value::Str(node.id.clone()));
-        for (k, v) in &node.attrs {
-            self.attrs.insert(iid, k, v);
-        }
-        self.ids.insert(node.id.clone(), iid);
-        self.live.insert(iid);
+        self.attrs.insert_node(iid, &node.id, &node.attrs);
         self.nodes.insert(iid, node);
     }
 
     fn unindex_node(&mut self, iid: u32) {
-        if let Some(node) = self.nodes.remove(&iid) {
-            self.attrs.remove(iid, "id", &Value::Str(node.id.clone()));
+        if let Some(node) = self.nodes.remove(iid) {
+            self.attrs.remove_id(iid, &node.id);
             for (k, v) in &node.attrs {
                 self.attrs.remove(iid, k, v);
             }
-            self.ids.remove(&node.id);
         }
-        self.live.remove(iid);
         self.with_vector.remove(iid);
     }
 
     /// Internal id of node `id`.
     pub(crate) fn iid_of(&self, id: &str) -> Option<u32> {
-        self.ids.get(id).copied()
+        self.attrs.iid_of(id)
     }
 
     /// The node with internal id `iid`.
     pub(crate) fn node(&self, iid: u32) -> Option<&Node> {
-        self.nodes.get(&iid)
+        self.nodes.get(iid)
     }
 
     /// The stored vector of `iid` (prepared for the metric).
@@ -188,7 +208,7 @@ impl Collection {
 
     /// All live internal ids.
     pub(crate) fn live(&self) -> &RoaringBitmap {
-        &self.live
+        self.attrs.nodes()
     }
 
     /// Live internal ids that have a vector.
@@ -217,7 +237,7 @@ impl Collection {
 
     /// Number of live nodes.
     pub(crate) fn len(&self) -> u64 {
-        self.live.len()
+        self.live().len()
     }
 
     /// Exact top-k over `ids` (all with vectors).
@@ -272,22 +292,21 @@ impl Collection {
         meta.generation += 1;
         let mut batch = WriteBatch::default();
         for iid in &deletes {
-            if let Some(n) = self.nodes.get(iid) {
-                batch.delete_nodes.push(n.id.clone());
+            if self.nodes.get(*iid).is_some() {
+                batch.delete_nodes.push(*iid);
                 batch.delete_vectors.push(*iid);
             }
         }
         for (iid, n) in &new_nodes {
             if let Some(old) = n.replaces {
+                batch.delete_nodes.push(old);
                 batch.delete_vectors.push(old);
             }
-            batch.put_nodes.push((
-                n.id.clone(),
-                StoredNode {
-                    iid: *iid,
-                    attrs: n.attrs.clone(),
-                },
-            ));
+            batch.put_nodes.push(StoredNode {
+                iid: *iid,
+                id: n.id.clone(),
+                attrs: Attrs::from(n.attrs.clone()),
+            });
             if let Some(v) = &n.vector {
                 batch.put_vectors.push((*iid, v.clone()));
             }
@@ -325,7 +344,7 @@ impl Collection {
                 iid,
                 Node {
                     id: n.id,
-                    attrs: n.attrs,
+                    attrs: Attrs::from(n.attrs),
                 },
             );
         }
@@ -400,11 +419,12 @@ impl Collection {
     /// Approximate bytes of memory the loaded collection holds, including
     /// the fixed cost of its open file ([`OPEN_FILE_BYTES`]).
     pub(crate) fn memory_bytes(&self) -> usize {
-        let nodes: usize = self
-            .nodes
-            .values()
-            .map(|n| 64 + n.id.len() + n.attrs.len() * 48)
-            .sum();
+        let nodes: usize = self.nodes.0.capacity() * std::mem::size_of::<Option<Node>>()
+            + self
+                .nodes
+                .nodes()
+                .map(|n| 16 + n.id.len() + n.attrs.len() * 72)
+                .sum::<usize>();
         OPEN_FILE_BYTES
             + nodes
             + self.attrs.memory_bytes()

@@ -351,7 +351,7 @@ pub(super) fn update(
     let mut new_nodes = Vec::with_capacity(targets.len());
     for (i, iid) in targets.iter().enumerate() {
         let Some(node) = c.node(*iid) else { continue };
-        let mut attrs = node.attrs.clone();
+        let mut attrs = node.attrs.to_map();
         for (k, v) in &assignments {
             attrs.insert(k.clone(), v.clone());
         }

@@ -42,6 +42,13 @@ impl VectorStore {
         }
     }
 
+    /// Makes room for `slots` slots in all, so that filling them in order
+    /// allocates once (and no more than needed).
+    pub(crate) fn reserve(&mut self, slots: usize) {
+        self.data
+            .reserve_exact((slots * self.dim).saturating_sub(self.data.len()));
+    }
+
     /// Writes `vector` into slot `id`, growing the store (with zero vectors)
     /// as needed.
     ///

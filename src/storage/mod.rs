@@ -5,7 +5,7 @@
 //! DATA/
 //!   catalog.redb              tenants and their options
 //!   tenants/<tenant>/
-//!     <collection>.redb       meta, nodes (id → record), vectors (iid → f32s)
+//!     <collection>.redb       meta, node chunks and vector chunks by internal id
 //!     <collection>.hnsw.*     persisted graph: a cache, rebuilt when stale
 //!   archive/<tenant>.tar.zst  cold storage of an archived tenant
 //! ```

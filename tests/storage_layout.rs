@@ -1,0 +1,125 @@
+//! Collection files written by earlier versions still open: a data folder
+//! written with layout 1 (one redb record per node and per vector, as
+//! written before chunked storage) is converted when first opened and then
+//! answers every query exactly as a folder built by this version from the
+//! same statements, before and after further writes and a restart.
+//!
+//! `tests/fixtures/layout1.tar.zst` holds the folder `pql run
+//! tests/fixtures/layout1.pql` wrote with the layout-1 build (catalog and
+//! tenant folder, tar + zstd).
+
+use std::path::Path;
+
+use pql::Engine;
+
+mod common;
+
+/// Unpacks the layout-1 fixture into `dir`.
+fn unpack_fixture(dir: &Path) {
+    let packed =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layout1.tar.zst"))
+            .unwrap();
+    let tar = zstd::decode_all(packed.as_slice()).unwrap();
+    tar::Archive::new(tar.as_slice()).unpack(dir).unwrap();
+}
+
+/// Statements whose answers must agree between the two folders.
+const QUERIES: &[&str] = &[
+    "SHOW COLLECTIONS TENANT t",
+    "QUERY docs TENANT t RETURN COUNT(*)",
+    "QUERY docs TENANT t RETURN id, n, half, color, score, tags, note, meta, extra, embedding",
+    "QUERY docs TENANT t WHERE color = \"black\" RETURN id",
+    "QUERY docs TENANT t WHERE tags CONTAINS \"t1\" RETURN id",
+    "QUERY docs TENANT t WHERE id > \"d5\" AND id < \"d53\" RETURN id",
+    "QUERY docs TENANT t WHERE note IS NULL RETURN COUNT(*)",
+    "QUERY docs TENANT t WHERE n < 50 AND half = 0 RETURN id, score",
+    "QUERY docs TENANT t SIMILAR TO [0.1, 0.2, 0.3, 0.4] TOP 7 RETURN id, _distance",
+    "QUERY docs TENANT t WHERE color = \"new\" SIMILAR TO [0, 0, 0, 0] TOP 3 RETURN id",
+    "QUERY bare TENANT t RETURN id, a, b",
+];
+
+/// Writes applied to both folders after the first comparison: new nodes
+/// in a fresh chunk and in existing ones, an update, replacements and
+/// deletions.
+const WRITES: &str = r#"
+QUERY docs TENANT t CREATE NODES [
+  { id: "z1", n: 1000, color: "red", embedding: [0.5, 0.5, 0.5, 0.5] },
+  { id: "z2", n: 1001, embedding: [-0.5, 0.5, -0.5, 0.5] }
+];
+QUERY docs TENANT t WHERE n >= 300 AND n < 320 DELETE;
+QUERY docs TENANT t WHERE color = "teal" UPDATE SET color = "cyan";
+QUERY docs TENANT t UPSERT NODE { id: "d7", n: 7, embedding: [1, 1, 1, 1] };
+QUERY bare TENANT t WHERE id = "x" DELETE;
+"#;
+
+/// Every query's rows as text, sorted (row order is not part of the answer
+/// except for similarity queries, whose order is checked as given).
+fn answers(engine: &Engine) -> Vec<String> {
+    QUERIES
+        .iter()
+        .map(|q| {
+            let r = engine.execute(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let mut rows: Vec<String> = r[0].rows.iter().map(|row| format!("{row:?}")).collect();
+            if !q.contains("SIMILAR") {
+                rows.sort();
+            }
+            format!("{q}\n  {}", rows.join("\n  "))
+        })
+        .collect()
+}
+
+fn assert_same(old: &[String], fresh: &[String], when: &str) {
+    assert_eq!(old.len(), fresh.len());
+    for (o, f) in old.iter().zip(fresh) {
+        assert_eq!(o, f, "{when}: answers differ");
+    }
+}
+
+/// Names of the tables in a collection file.
+fn tables(file: &Path) -> Vec<String> {
+    use redb::TableHandle;
+    let db = redb::Database::open(file).unwrap();
+    let tx = db.begin_read().unwrap();
+    tx.list_tables()
+        .unwrap()
+        .map(|t| t.name().to_string())
+        .collect()
+}
+
+#[test]
+fn a_layout1_folder_is_converted_and_answers_like_a_fresh_one() {
+    let old_dir = common::fast_tempdir();
+    let fresh_dir = common::fast_tempdir();
+    unpack_fixture(old_dir.path());
+    let docs = old_dir.path().join("tenants/t/docs.redb");
+    assert!(
+        tables(&docs).contains(&"nodes".to_string()),
+        "fixture is layout 1"
+    );
+
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layout1.pql"),
+    )
+    .unwrap();
+    let fresh = Engine::open(fresh_dir.path()).unwrap();
+    fresh.execute(&script).unwrap();
+    let old = Engine::open(old_dir.path()).unwrap();
+    let first = answers(&old);
+    assert!(first[1].contains("Int(560)"), "{}", first[1]);
+    assert_same(&first, &answers(&fresh), "as opened");
+
+    old.execute(WRITES).unwrap();
+    fresh.execute(WRITES).unwrap();
+    assert_same(&answers(&old), &answers(&fresh), "after writes");
+
+    drop(old);
+    drop(fresh);
+    let names = tables(&docs);
+    assert!(
+        names.contains(&"node_chunks".to_string()) && !names.contains(&"nodes".to_string()),
+        "converted: {names:?}"
+    );
+    let old = Engine::open(old_dir.path()).unwrap();
+    let fresh = Engine::open(fresh_dir.path()).unwrap();
+    assert_same(&answers(&old), &answers(&fresh), "after a restart");
+}
