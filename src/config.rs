@@ -2,11 +2,12 @@
 //! and the planner's thresholds.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::embed::{Embedder, HashEmbedder};
+use crate::embed::{CachedEmbedder, Embedder, HashEmbedder, MiniLmEmbedder};
+use crate::error::Result;
 use crate::tenant::billing::Prices;
 
 /// Settings of an [`Engine`](crate::Engine). `Config::new(dir)` gives the
@@ -16,7 +17,9 @@ use crate::tenant::billing::Prices;
 pub struct Config {
     /// The data folder (`catalog.redb`, `tenants/`, `archive/`).
     pub data_dir: PathBuf,
-    /// The embedder behind `embed("...")`. Default: [`HashEmbedder`] (384 dims).
+    /// The embedder behind `embed("...")`. Default: [`HashEmbedder`] (384
+    /// dims, lexical); [`Config::with_minilm`] sets the semantic
+    /// all-MiniLM-L6-v2.
     pub embedder: Arc<dyn Embedder>,
     /// Collections with fewer live vectors than this are always searched
     /// exactly, and get no graph index. Default 5,000: measured with
@@ -64,6 +67,18 @@ impl Config {
             idle_ttl: None,
             clock: crate::executor::now_ms,
         }
+    }
+}
+
+impl Config {
+    /// Serves `embed()` with all-MiniLM-L6-v2 loaded from the model folder
+    /// `dir` ([`MiniLmEmbedder::load`]), behind an LRU cache of
+    /// [`CachedEmbedder::DEFAULT_CAPACITY`] texts. A missing or unreadable
+    /// model is an error naming the file.
+    pub fn with_minilm(mut self, dir: impl AsRef<Path>) -> Result<Config> {
+        let model = Arc::new(MiniLmEmbedder::load(dir)?);
+        self.embedder = Arc::new(CachedEmbedder::new(model, CachedEmbedder::DEFAULT_CAPACITY));
+        Ok(self)
     }
 }
 

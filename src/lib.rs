@@ -43,7 +43,7 @@ pub mod bench_support;
 pub mod output;
 
 pub use config::Config;
-pub use embed::{Embedder, HashEmbedder};
+pub use embed::{CachedEmbedder, Embedder, Embedding, HashEmbedder, MiniLmEmbedder};
 pub use engine::{Engine, Session};
 pub use error::{Error, ErrorKind, Position, Result};
 pub use index::Metric;

@@ -35,6 +35,7 @@ impl Env {
             .arg(self.data())
             .args(args)
             .env_remove("PQL_DATA")
+            .env_remove("PQL_EMBED_MODEL")
             .env("PQL_HISTORY", self.history())
             .current_dir(self.dir.path())
             .stdin(Stdio::piped())
@@ -408,4 +409,53 @@ fn pql_data_env_chooses_the_folder() {
     assert!(run(&["-e", "CREATE TENANT acme;"]).status.success());
     let o = env.run(&["-e", "SHOW TENANTS;"], "");
     assert!(stdout(&o).contains("acme"), "{}", stdout(&o));
+}
+
+#[test]
+fn an_embed_model_folder_that_cannot_be_loaded_exits_2_and_opens_nothing() {
+    let env = Env::new();
+    let missing = env.dir.path().join("no-model");
+    let o = env.run(
+        &["--embed-model", path_str(&missing), "-e", "SHOW TENANTS;"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot load the embedding model") && stderr(&o).contains("no-model"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!env.data().exists());
+    // PQL_EMBED_MODEL names the folder too.
+    let o = Command::new(env!("CARGO_BIN_EXE_pql"))
+        .args(["--data", path_str(&env.data()), "-e", "SHOW TENANTS;"])
+        .env("PQL_EMBED_MODEL", &missing)
+        .output()
+        .expect("run pql");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn without_a_model_the_lexical_embedder_says_so_once_on_stderr() {
+    let env = Env::new();
+    let o = env.run(
+        &[
+            "-e",
+            "CREATE TENANT t; QUERY d TENANT t CREATE NODE { id: \"a\", embedding: embed(\"x\") };\
+             QUERY d TENANT t SIMILAR TO embed(\"x\") TOP 1 RETURN _id;",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("built-in lexical embedder").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--embed-model"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("lexical"), "{}", stdout(&o));
+    // No embed(), no note.
+    let o = env.run(&["-e", "SHOW TENANTS;"], "");
+    assert_eq!(stderr(&o), "");
 }

@@ -64,7 +64,8 @@ fn check_totals(m: &BTreeMap<String, Value>) {
     assert_eq!(int(m, "vectors_scanned"), 5);
     assert_eq!(int(m, "updates"), 1);
     assert_eq!(int(m, "deletes"), 1);
-    assert_eq!(int(m, "embedding_tokens"), 1);
+    // The lexical embedder counts words: "hello world".
+    assert_eq!(int(m, "embedding_tokens"), 2);
     assert_eq!(int(m, "quota_exceeded"), 1);
     assert_eq!(int(m, "errors"), 1);
     assert_eq!(int(m, "rate_limited"), 0);

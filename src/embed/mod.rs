@@ -4,8 +4,28 @@
 //! trigrams into a fixed number of dimensions. Texts that share words or
 //! word pieces land near each other; synonyms with no letters in common do
 //! not. It is deterministic, needs no model files, and is fast.
+//!
+//! [`MiniLmEmbedder`] is semantic: sentence-transformers' all-MiniLM-L6-v2
+//! run in-process from a local model folder. [`CachedEmbedder`] puts an LRU
+//! cache of recent texts in front of any embedder.
 
-use crate::error::Result;
+mod cache;
+mod minilm;
+
+pub use cache::CachedEmbedder;
+pub use minilm::MiniLmEmbedder;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// One embedded text: its vector, and the tokens the embedder read to make
+/// it (what usage metering counts as `embedding_tokens`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// The vector, [`Embedder::dimension`] long.
+    pub vector: Vec<f32>,
+    /// Tokens read for this text.
+    pub tokens: u64,
+}
 
 /// Turns text into a vector. Implement it to plug a real model into the
 /// engine (`Config::embedder`).
@@ -20,6 +40,32 @@ pub trait Embedder: Send + Sync {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         texts.iter().map(|t| self.embed(t)).collect()
     }
+    /// Embeds many texts and counts the tokens read for each: the hook the
+    /// engine's usage metering calls. The default calls
+    /// [`Embedder::embed_batch`] and counts whitespace-separated words.
+    fn embed_counted(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
+        Ok(texts
+            .iter()
+            .zip(self.embed_batch(texts)?)
+            .map(|(text, vector)| Embedding {
+                vector,
+                tokens: text.split_whitespace().count() as u64,
+            })
+            .collect())
+    }
+}
+
+/// The vectors of [`Embedder::embed_counted`]'s answer, for embedders whose
+/// `embed_batch` is built on it.
+fn vectors(embedded: Result<Vec<Embedding>>) -> Result<Vec<Vec<f32>>> {
+    Ok(embedded?.into_iter().map(|e| e.vector).collect())
+}
+
+/// The one vector of [`Embedder::embed_counted`]'s answer for one text.
+fn one_vector(embedded: Result<Vec<Embedding>>) -> Result<Vec<f32>> {
+    vectors(embedded)?
+        .pop()
+        .ok_or_else(|| Error::new(ErrorKind::Io, "embedder returned no vector"))
 }
 
 /// The built-in lexical embedder: feature hashing of lower-cased words

@@ -9,7 +9,7 @@ use crate::collection::meta::IndexKind;
 use crate::collection::Collection;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::usage::note;
+use crate::executor::usage::{embed_metered, note};
 use crate::executor::write::{self, dimension_mismatch, Mode};
 use crate::executor::{check_access, resolve_tenant, Access, Context};
 use crate::index::vectors::prepare;
@@ -101,8 +101,10 @@ pub(crate) fn query_vector(
                     )));
                 }
             }
-            note(Metric::EmbeddingTokens, 1);
-            embedder.embed(text)?
+            let mut vectors = embed_metered(embedder.as_ref(), &[text.as_str()])?;
+            vectors
+                .pop()
+                .ok_or_else(|| Error::io("embedder", "returned no vector"))?
         }
         VectorExpr::Node(id) => {
             let iid = c.iid_of(id).ok_or_else(|| {

@@ -9,7 +9,8 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use crate::error::{ErrorKind, Result};
+use crate::embed::Embedder;
+use crate::error::{Error, ErrorKind, Result};
 use crate::executor::{resolve_tenant, Context};
 use crate::parser::ast::{Query, QueryOp};
 use crate::result::QueryResult;
@@ -29,6 +30,31 @@ pub(crate) fn note(metric: Metric, n: u64) {
         let c = &t[metric as usize];
         c.set(c.get().saturating_add(n));
     });
+}
+
+/// Embeds `texts` through the embedder's metering hook
+/// ([`Embedder::embed_counted`]) and notes the tokens it read: one vector
+/// per text, in order, or an error.
+pub(super) fn embed_metered(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let embedded = embedder.embed_counted(texts)?;
+    if embedded.len() != texts.len() {
+        return Err(Error::io(
+            format!("embedder {}", embedder.name()),
+            format!(
+                "returned {} vectors for {} texts",
+                embedded.len(),
+                texts.len()
+            ),
+        ));
+    }
+    note(
+        Metric::EmbeddingTokens,
+        embedded.iter().map(|e| e.tokens).sum(),
+    );
+    Ok(embedded.into_iter().map(|e| e.vector).collect())
 }
 
 /// Takes this thread's tally, leaving zero.

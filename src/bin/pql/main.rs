@@ -9,6 +9,7 @@
 mod args;
 mod commands;
 mod complete;
+mod embedder;
 mod meta;
 mod repl;
 mod scan;
@@ -87,7 +88,7 @@ fn run_text(args: &Args, text: &str) -> ExitCode {
 
 fn open(args: &Args) -> Result<Engine, ExitCode> {
     let dir = args.data_dir();
-    Engine::open(&dir).map_err(|e| {
+    Engine::open_with(embedder::config(args)?).map_err(|e| {
         eprintln!(
             "pql: cannot open data folder {}: {}",
             dir.display(),
