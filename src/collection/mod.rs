@@ -145,6 +145,19 @@ impl Collection {
     pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
         let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
         let loaded = store.load(meta.dimension)?;
+        // Slots are allocated up to the largest internal id: one past the
+        // ids ever handed out can only come from a damaged file.
+        let top = loaded
+            .nodes
+            .last()
+            .map(|n| n.iid)
+            .max(loaded.with_vector.max());
+        if let Some(iid) = top.filter(|iid| *iid >= meta.next_iid) {
+            return Err(Error::corrupt(
+                format!("collection {name}"),
+                format!("internal id {iid} is past the last one handed out"),
+            ));
+        }
         let mut c = Self::empty(dir, meta, store);
         c.with_vector = loaded.with_vector;
         if loaded.vectors.is_some() {
@@ -453,4 +466,34 @@ pub(crate) fn not_found(tenant: &str, name: &str) -> Error {
         ErrorKind::CollectionNotFound,
         format!("Collection not found: {name} (tenant {tenant})"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::collection::{StoredNode, WriteBatch};
+
+    /// A node whose internal id was never handed out (a damaged file) is
+    /// refused at load instead of sizing the node slots by it.
+    #[test]
+    fn an_internal_id_past_next_iid_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut meta = CollectionMeta::new("c", &[], 0).unwrap();
+        meta.next_iid = 3;
+        let store = CollectionStore::create(&dir.path().join(file_name("c")), &meta).unwrap();
+        let batch = WriteBatch {
+            put_nodes: vec![StoredNode {
+                iid: 7,
+                id: "x".into(),
+                attrs: Attrs::default(),
+            }],
+            ..WriteBatch::default()
+        };
+        store.commit(&batch, &meta).unwrap();
+        drop(store);
+        let config = Config::new(dir.path());
+        let e = Collection::load(dir.path(), "c", &config).err().unwrap();
+        assert_eq!(e.kind(), &ErrorKind::Corrupt);
+        assert!(e.to_string().contains("internal id 7"), "{e}");
+    }
 }

@@ -2,22 +2,28 @@
 //! one allocation. A `BTreeMap` allocates a whole leaf (eleven slots, about
 //! 630 bytes for `String` → `Value`) for even one attribute, so a loaded
 //! collection of 399k nodes with four attributes held some 250 MB in leaves
-//! alone, and decoding them was the largest part of a load.
+//! alone, and decoding them was the largest part of a load. Names are shared
+//! (`Arc`): the nodes decoded from one chunk point to one copy of each name.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::value::Value;
 
+/// An attribute name, shared by the nodes that have it.
+type Name = Arc<String>;
+
 /// A node's attributes, sorted by name, each name once. Stored in the same
 /// encoding as a `BTreeMap<String, Value>` (a map), so records written as
 /// maps read back unchanged.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Attrs(Vec<(String, Value)>);
+pub(crate) struct Attrs(Vec<(Name, Value)>);
 
 impl Attrs {
     /// The value of attribute `name`.
@@ -30,7 +36,7 @@ impl Attrs {
 
     /// The attribute names, in order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
+        self.0.iter().map(|(k, _)| &**k)
     }
 
     /// Number of attributes.
@@ -40,23 +46,80 @@ impl Attrs {
 
     /// The attributes as a map (to change them).
     pub(crate) fn to_map(&self) -> BTreeMap<String, Value> {
-        self.0.iter().cloned().collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 }
 
 impl From<BTreeMap<String, Value>> for Attrs {
     fn from(map: BTreeMap<String, Value>) -> Self {
-        Attrs(map.into_iter().collect())
+        Attrs(map.into_iter().map(|(k, v)| (Arc::new(k), v)).collect())
     }
+}
+
+thread_local! {
+    /// The names met so far by `shared_names` on this thread, if running.
+    static NAMES: RefCell<Option<HashMap<String, Name>>> = const { RefCell::new(None) };
+}
+
+/// Runs `decode` so that the attributes it decodes on this thread share
+/// their names (one allocation per distinct name instead of one per node).
+/// Scoped to one call, so the names of a collection are dropped with it.
+pub(crate) fn shared_names<R>(decode: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            NAMES.with(|n| *n.borrow_mut() = None);
+        }
+    }
+    NAMES.with(|n| *n.borrow_mut() = Some(HashMap::new()));
+    let _reset = Reset;
+    decode()
+}
+
+/// `name` as a [`Name`], shared when inside `shared_names`.
+fn name(name: &str) -> Name {
+    NAMES.with(|n| match n.borrow_mut().as_mut() {
+        Some(names) => names
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(name.to_string()))
+            .clone(),
+        None => Arc::new(name.to_string()),
+    })
 }
 
 impl Serialize for Attrs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(k.as_str(), v)?;
         }
         map.end()
+    }
+}
+
+/// Decodes an attribute name straight into a [`Name`].
+struct NameSeed;
+
+impl<'de> DeserializeSeed<'de> for NameSeed {
+    type Value = Name;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Name, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NameSeed {
+    type Value = Name;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an attribute name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Name, E> {
+        Ok(name(s))
     }
 }
 
@@ -72,17 +135,23 @@ impl<'de> Deserialize<'de> for Attrs {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Attrs, A::Error> {
-                let mut pairs: Vec<(String, Value)> =
+                let mut pairs: Vec<(Name, Value)> =
                     Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
-                while let Some(pair) = access.next_entry()? {
-                    pairs.push(pair);
+                while let Some(k) = access.next_key_seed(NameSeed)? {
+                    pairs.push((k, access.next_value()?));
                 }
                 // Written from a sorted map, so sorted already; anything else
                 // is ordered as a map would (the last of equal names wins).
                 if pairs.windows(2).all(|w| w[0].0 < w[1].0) {
                     Ok(Attrs(pairs))
                 } else {
-                    Ok(Attrs::from(pairs.into_iter().collect::<BTreeMap<_, _>>()))
+                    Ok(Attrs(
+                        pairs
+                            .into_iter()
+                            .collect::<BTreeMap<_, _>>()
+                            .into_iter()
+                            .collect(),
+                    ))
                 }
             }
         }
@@ -94,12 +163,12 @@ impl<'de> Deserialize<'de> for Attrs {
 impl<'a> IntoIterator for &'a Attrs {
     type Item = (&'a String, &'a Value);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, Value)>,
-        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+        std::slice::Iter<'a, (Name, Value)>,
+        fn(&'a (Name, Value)) -> (&'a String, &'a Value),
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter().map(|(k, v)| (&**k, v))
     }
 }
 
@@ -129,6 +198,18 @@ mod tests {
         assert_eq!(a.get("z"), None);
         assert_eq!(a.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!((&a).into_iter().count(), a.len());
+    }
+
+    /// Inside `shared_names`, equal names decoded for different nodes are
+    /// one allocation; outside it, each is its own.
+    #[test]
+    fn names_are_shared_only_inside_the_scope() {
+        let bytes = postcard::to_stdvec(&vec![map(), map()]).unwrap();
+        let shared: Vec<Attrs> = shared_names(|| postcard::from_bytes(&bytes).unwrap());
+        let own: Vec<Attrs> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(shared, own);
+        assert!(Arc::ptr_eq(&shared[0].0[1].0, &shared[1].0[1].0));
+        assert!(!Arc::ptr_eq(&own[0].0[1].0, &own[1].0[1].0));
     }
 
     /// Unsorted or repeated names (not written by PQL, but possible in a

@@ -26,7 +26,7 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::collection::meta::CollectionMeta;
-use crate::collection::record::Attrs;
+use crate::collection::record::{self, Attrs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::vectors::VectorStore;
 use crate::storage::codec;
@@ -326,7 +326,7 @@ impl CollectionStore {
         }
         let chunks = raw
             .par_iter()
-            .map(|b| codec::decode::<Vec<StoredNode>>(b, "node chunk"))
+            .map(|b| record::shared_names(|| codec::decode::<Vec<StoredNode>>(b, "node chunk")))
             .collect::<Result<Vec<_>>>()?;
         Ok(chunks.into_iter().flatten().collect())
     }
