@@ -77,7 +77,7 @@ fn assert_same(old: &[String], fresh: &[String], when: &str) {
 
 /// Names of the tables in a collection file.
 fn tables(file: &Path) -> Vec<String> {
-    use redb::TableHandle;
+    use redb::{ReadableDatabase, TableHandle};
     let db = redb::Database::open(file).unwrap();
     let tx = db.begin_read().unwrap();
     tx.list_tables()
