@@ -7,15 +7,25 @@
 //! similarity queries through `Engine::execute` on 1,000 and 10,000 vectors
 //! of 50 dimensions: exact scan, the native graph, the hnsw_rs graph, and a
 //! filtered query. Run with `cargo bench --bench query`.
+//!
+//! With `PQL_BENCH_GLOVE=1` (and the GloVe files of `examples/pql_bench.rs`
+//! in `data/`), also the 399,000 GloVe-50 vectors through `CREATE NODES`
+//! and, on that one collection, pql_bench's `SIMILAR TO [..] TOP 10 WITH
+//! (ef: 128)` statements through `Engine::execute` against the same
+//! searches alone: the whole PQL overhead at ef 128 on the same graph.
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
+
+use std::time::Instant;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use pql::bench_support::QueryProbe;
 use pql::Engine;
 
 mod common;
+#[path = "../examples/glove_files/mod.rs"]
+mod glove_files;
 
 const N: usize = 10_000;
 const DIM: usize = 50;
@@ -159,5 +169,112 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, bench);
+/// pql_bench's vector literal: every f32 in its shortest exact form.
+fn literal(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+    format!("[{}]", parts.join(","))
+}
+
+fn glove(c: &mut Criterion) {
+    if std::env::var_os("PQL_BENCH_GLOVE").is_none() {
+        return;
+    }
+    let (base, dim) = glove_files::read_f32("data/glove50.base.f32").expect("GloVe base file");
+    let (queries, _) = glove_files::read_f32("data/glove50.queries.f32").expect("GloVe queries");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(dir.path()).expect("open");
+    engine
+        .execute("CREATE TENANT b; CREATE COLLECTION v TENANT b WITH (metric: 'cosine')")
+        .expect("collection");
+    for (batch, rows) in base.chunks(1000 * dim).enumerate() {
+        let nodes: Vec<String> = rows
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(j, v)| format!("{{id:\"n{}\",embedding:{}}}", batch * 1000 + j, literal(v)))
+            .collect();
+        engine
+            .execute(&format!(
+                "QUERY v TENANT b CREATE NODES [{}]",
+                nodes.join(",")
+            ))
+            .expect("insert batch");
+    }
+    let texts: Vec<String> = queries
+        .chunks_exact(dim)
+        .map(|q| {
+            format!(
+                "QUERY v TENANT b SIMILAR TO {} TOP 10 WITH (ef: 128) RETURN _id",
+                literal(q)
+            )
+        })
+        .collect();
+    let probes: Vec<QueryProbe> = texts
+        .iter()
+        .map(|t| QueryProbe::new(&engine, t).expect("probe"))
+        .collect();
+    interleaved(&engine, &texts, &probes);
+    let mut group = c.benchmark_group("glove_399k_ef128");
+    common::bench_statements(&mut group, "execute", &engine, &texts);
+    let mut i = 0;
+    group.bench_function("search_only", |b| {
+        b.iter(|| {
+            i = (i + 1) % probes.len();
+            black_box(probes[i].search())
+        })
+    });
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            i = (i + 1) % texts.len();
+            pql::parse(&texts[i]).expect("parses")
+        })
+    });
+    group.finish();
+}
+
+/// Each statement through `execute` and its search alone, one right after
+/// the other (which one first alternates), for three rounds: both see the
+/// same load, which on a shared machine drifts more between two criterion
+/// runs than the overhead is large. Prints medians, means and their ratios.
+fn interleaved(engine: &Engine, texts: &[String], probes: &[QueryProbe]) {
+    let (mut exec, mut search) = (Vec::new(), Vec::new());
+    let mut time_execute = |text: &String| {
+        let t = Instant::now();
+        black_box(engine.execute(text).expect("query"));
+        exec.push(t.elapsed().as_secs_f64() * 1e6);
+    };
+    let mut time_search = |probe: &QueryProbe| {
+        let t = Instant::now();
+        black_box(probe.search());
+        search.push(t.elapsed().as_secs_f64() * 1e6);
+    };
+    for round in 0..3 {
+        for (i, (text, probe)) in texts.iter().zip(probes).enumerate() {
+            if (i + round) % 2 == 0 {
+                time_execute(text);
+                time_search(probe);
+            } else {
+                time_search(probe);
+                time_execute(text);
+            }
+        }
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v.iter().sum::<f64>() / v.len() as f64)
+    };
+    let ((e50, emean), (s50, smean)) = (stats(&mut exec), stats(&mut search));
+    println!(
+        "glove_399k_ef128/interleaved: {} pairs, load {}\n  \
+         execute p50 {e50:.1} µs mean {emean:.1} µs; search alone p50 {s50:.1} µs mean \
+         {smean:.1} µs\n  overhead p50 {:.1} µs ({:+.1}%), mean {:.1} µs ({:+.1}%)",
+        exec.len(),
+        glove_files::loadavg(),
+        e50 - s50,
+        100.0 * (e50 / s50 - 1.0),
+        emean - smean,
+        100.0 * (emean / smean - 1.0),
+    );
+}
+
+criterion_group!(benches, parse, bench, glove);
 criterion_main!(benches);
