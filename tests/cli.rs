@@ -386,6 +386,7 @@ fn a_data_folder_that_cannot_be_opened_exits_2() {
     let file = env.write("not-a-folder", "x");
     let o = Command::new(env!("CARGO_BIN_EXE_pql"))
         .args(["--data", path_str(&file), "-e", "SHOW TENANTS;"])
+        .env_remove("PQL_EMBED_MODEL")
         .output()
         .expect("run pql");
     assert_eq!(o.status.code(), Some(2));
@@ -403,6 +404,7 @@ fn pql_data_env_chooses_the_folder() {
         Command::new(env!("CARGO_BIN_EXE_pql"))
             .args(args)
             .env("PQL_DATA", env.data())
+            .env_remove("PQL_EMBED_MODEL")
             .output()
             .expect("run pql")
     };

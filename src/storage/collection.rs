@@ -125,7 +125,7 @@ struct VectorChunk {
 impl VectorChunk {
     fn decode(bytes: &[u8], dim: usize) -> Result<Self> {
         let row = 4 + 4 * dim;
-        if bytes.len() % row != 0 {
+        if !bytes.len().is_multiple_of(row) {
             return Err(Error::corrupt(
                 "damaged vector chunk",
                 format!(

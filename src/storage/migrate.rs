@@ -14,10 +14,10 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// The tables of every PQL file, by name. A file holding any other table is
-/// not PQL's and is not migrated.
+/// The tables of every PQL file, by name and key type. A file holding any
+/// other table is not PQL's and is not migrated.
 const STR_TABLES: [&str; 3] = ["tenants", "meta", "nodes"];
-const VECTORS: &str = "vectors";
+const U32_TABLES: [&str; 3] = ["vectors", "node_chunks", "vector_chunks"];
 const USAGE: &str = "usage";
 
 /// Opens the redb file at `path` with `builder`, migrating it first if redb 2
@@ -68,10 +68,10 @@ fn migrate(path: &Path) -> Result<()> {
         .map_err(|e| fail(&e))?
         .map(|t| redb2::TableHandle::name(&t).to_string())
         .collect();
-    if let Some(unknown) = names
-        .iter()
-        .find(|n| !STR_TABLES.contains(&n.as_str()) && *n != VECTORS && *n != USAGE)
-    {
+    if let Some(unknown) = names.iter().find(|n| {
+        let n = n.as_str();
+        !STR_TABLES.contains(&n) && !U32_TABLES.contains(&n) && n != USAGE
+    }) {
         return Err(fail(&format!(
             "it holds a table '{unknown}' PQL does not know"
         )));
@@ -80,7 +80,9 @@ fn migrate(path: &Path) -> Result<()> {
         let write = new.begin_write().map_err(|e| fail(&e))?;
         for name in &names {
             match name.as_str() {
-                VECTORS => copy_table!(redb2 => redb, read, write, name, u32, fail),
+                n if U32_TABLES.contains(&n) => {
+                    copy_table!(redb2 => redb, read, write, name, u32, fail)
+                }
                 USAGE => copy_table!(redb2 => redb, read, write, name, (&str, u32, i64), fail),
                 _ => copy_table!(redb2 => redb, read, write, name, &str, fail),
             }
@@ -194,7 +196,9 @@ mod tests {
         let write = old.begin_write().map_err(|e| fail(&e))?;
         for name in &names {
             match name.as_str() {
-                VECTORS => copy_table!(redb => redb2, read, write, name, u32, fail),
+                n if U32_TABLES.contains(&n) => {
+                    copy_table!(redb => redb2, read, write, name, u32, fail)
+                }
                 USAGE => copy_table!(redb => redb2, read, write, name, (&str, u32, i64), fail),
                 _ => copy_table!(redb => redb2, read, write, name, &str, fail),
             }
