@@ -53,6 +53,22 @@ macro_rules! copy_table {
     }};
 }
 
+/// Copies every table of `$names` (all of them tables PQL defines) with
+/// [`copy_table!`], each with its key type.
+macro_rules! copy_tables {
+    ($old:ident => $new:ident, $from:expr, $to:expr, $names:expr, $fail:expr) => {
+        for name in $names {
+            match name.as_str() {
+                n if U32_TABLES.contains(&n) => {
+                    copy_table!($old => $new, $from, $to, name, u32, $fail)
+                }
+                USAGE => copy_table!($old => $new, $from, $to, name, (&str, u32, i64), $fail),
+                _ => copy_table!($old => $new, $from, $to, name, &str, $fail),
+            }
+        }
+    };
+}
+
 /// Copies the redb 2 file at `path` into a new redb 4 file that replaces it.
 fn migrate(path: &Path) -> Result<()> {
     let fail = |e: &dyn std::fmt::Display| {
@@ -78,15 +94,7 @@ fn migrate(path: &Path) -> Result<()> {
     }
     super::create_db_atomically(path, |new| {
         let write = new.begin_write().map_err(|e| fail(&e))?;
-        for name in &names {
-            match name.as_str() {
-                n if U32_TABLES.contains(&n) => {
-                    copy_table!(redb2 => redb, read, write, name, u32, fail)
-                }
-                USAGE => copy_table!(redb2 => redb, read, write, name, (&str, u32, i64), fail),
-                _ => copy_table!(redb2 => redb, read, write, name, &str, fail),
-            }
-        }
+        copy_tables!(redb2 => redb, read, write, &names, fail);
         write.commit().map_err(|e| fail(&e))
     })
 }
@@ -179,30 +187,17 @@ mod tests {
     /// folder from before the move holds it.
     fn downgrade(path: &Path) -> Result<()> {
         let fail = |e: &dyn std::fmt::Display| Error::io("downgrade", e);
-        let names: Vec<String> = {
-            let db = redb::Database::open(path).map_err(|e| fail(&e))?;
-            let read = db.begin_read().map_err(|e| fail(&e))?;
-            let names = read
-                .list_tables()
-                .map_err(|e| fail(&e))?
-                .map(|t| redb::TableHandle::name(&t).to_string())
-                .collect();
-            names
-        };
         let new = redb::Database::open(path).map_err(|e| fail(&e))?;
         let read = new.begin_read().map_err(|e| fail(&e))?;
+        let names: Vec<String> = read
+            .list_tables()
+            .map_err(|e| fail(&e))?
+            .map(|t| redb::TableHandle::name(&t).to_string())
+            .collect();
         let tmp = path.with_extension("old");
         let old = redb2::Database::create(&tmp).map_err(|e| fail(&e))?;
         let write = old.begin_write().map_err(|e| fail(&e))?;
-        for name in &names {
-            match name.as_str() {
-                n if U32_TABLES.contains(&n) => {
-                    copy_table!(redb => redb2, read, write, name, u32, fail)
-                }
-                USAGE => copy_table!(redb => redb2, read, write, name, (&str, u32, i64), fail),
-                _ => copy_table!(redb => redb2, read, write, name, &str, fail),
-            }
-        }
+        copy_tables!(redb => redb2, read, write, &names, fail);
         write.commit().map_err(|e| fail(&e))?;
         drop(old);
         std::fs::rename(&tmp, path).map_err(|e| fail(&e))
