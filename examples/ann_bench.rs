@@ -16,11 +16,11 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use pql::bench_support::{dot_kernel, kernels_name, FilterPath, GraphProbe};
+use pql::bench_support::{kernels_name, FilterPath, GraphProbe};
 use rayon::prelude::*;
 
 mod glove_files;
-use glove_files::{loadavg, read_f32, write_f32};
+use glove_files::{exact_top_k, loadavg, read_f32, splitmix, write_f32};
 
 const K: usize = 10;
 const SEED: u64 = 42;
@@ -294,29 +294,8 @@ fn filtered_truth(
     dim: usize,
     allow: &(dyn Fn(u32) -> bool + Sync),
 ) -> Vec<u32> {
-    let dot = dot_kernel();
     queries
         .par_chunks_exact(dim)
-        .flat_map_iter(|q| {
-            let mut best: Vec<(f32, u32)> = base
-                .chunks_exact(dim)
-                .enumerate()
-                .filter(|(i, _)| allow(*i as u32))
-                .map(|(i, v)| (-dot(q, v), i as u32))
-                .collect();
-            if best.len() > K {
-                best.select_nth_unstable_by(K, |a, b| a.0.total_cmp(&b.0));
-            }
-            best.truncate(K);
-            best.sort_by(|a, b| a.0.total_cmp(&b.0));
-            best.into_iter().map(|(_, i)| i)
-        })
+        .flat_map_iter(|q| exact_top_k(base, q, dim, K, |i| allow(i as u32)))
         .collect()
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

@@ -18,14 +18,14 @@
 //! writes on its first run.
 
 use std::fs;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pql::bench_support::RawIndex;
 use pql::{Config, Engine};
 
 mod glove_files;
 use glove_files::{
-    arg, exact_top_k, literal, loadavg, peak_rss_mb, percentile_us, read_f32, synthetic,
+    arg, exact_top_k, hits, literal, loadavg, peak_rss_mb, read_f32, rows_of, synthetic, Stats,
 };
 
 const K: usize = 10;
@@ -38,42 +38,6 @@ type FilterCase = (&'static str, &'static str, fn(usize) -> bool);
 /// A filter's statements (as written, and with `exact: true`) and the
 /// exact answers.
 type FilterRun = (Vec<String>, Vec<String>, Vec<Vec<u32>>);
-
-/// Recall and latency of one run of queries.
-struct Stats {
-    recall: f64,
-    qps: f64,
-    p50: f64,
-    p99: f64,
-}
-
-impl Stats {
-    /// From per-query latencies and the hits among `total` wanted ids. QPS is
-    /// queries over the summed latencies (one query at a time, one thread).
-    fn new(mut lat: Vec<Duration>, hit: usize, total: usize) -> Stats {
-        let secs: f64 = lat.iter().map(Duration::as_secs_f64).sum();
-        lat.sort();
-        Stats {
-            recall: hit as f64 / total.max(1) as f64,
-            qps: lat.len() as f64 / secs.max(1e-9),
-            p50: percentile_us(&lat, 0.5),
-            p99: percentile_us(&lat, 0.99),
-        }
-    }
-}
-
-/// Row numbers of the `_id`s (`n<row>`) a query returned.
-fn rows_of(result: &pql::QueryResult) -> Vec<u32> {
-    result
-        .column_values("_id")
-        .iter()
-        .filter_map(|v| v.as_str()?.strip_prefix('n')?.parse().ok())
-        .collect()
-}
-
-fn hits(want: &[u32], got: &[u32]) -> usize {
-    want.iter().filter(|w| got.contains(w)).count()
-}
 
 /// The strategy `EXPLAIN` reports for `text` (e.g. `graph`, `exact scan`).
 fn strategy(engine: &Engine, text: &str) -> Res<String> {
@@ -101,7 +65,7 @@ fn measure(engine: &Engine, texts: &[String], truths: &[Vec<u32>]) -> Res<Stats>
         let r = engine.execute(text)?;
         lat.push(t.elapsed());
         total += want.len();
-        hit += r.first().map_or(0, |r| hits(want, &rows_of(r)));
+        hit += hits(want, &rows_of(&r, 'n'));
     }
     Ok(Stats::new(lat, hit, total))
 }
@@ -131,7 +95,7 @@ fn measure_pair(
         let got = raw.search(vectors[j], K, ef);
         lat_raw.push(t.elapsed());
         total += want.len();
-        hit_pql += r.first().map_or(0, |r| hits(want, &rows_of(r)));
+        hit_pql += hits(want, &rows_of(&r, 'n'));
         hit_raw += hits(&truths[j], &got);
     }
     Ok((
@@ -212,7 +176,7 @@ fn main() -> Res<()> {
         Some(gt) => gt.chunks_exact(K).map(<[u32]>::to_vec).collect(),
         None => queries
             .chunks_exact(dim)
-            .map(|q| exact_top_k(&base, q, dim, K, &|_| true))
+            .map(|q| exact_top_k(&base, q, dim, K, |_| true))
             .collect(),
     };
     println!(

@@ -15,27 +15,19 @@
 //! (a pool memory budget that holds about B tenants; default unlimited),
 //! `--synthetic` (seeded clustered vectors instead of GloVe, for CI).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pql::{Config, Engine};
 
 mod glove_files;
 use glove_files::{
-    arg, exact_top_k, literal, loadavg, peak_rss_mb, percentile_us, read_f32, synthetic,
+    arg, exact_top_k, hits, literal, loadavg, next_u64, peak_rss_mb, percentile_us, read_f32,
+    rows_of, synthetic, Stats,
 };
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const K: usize = 10;
-
-/// splitmix64: the seeded sequence of tenants the queries go to.
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// The tenants' data: `rows` rows per tenant, taken in order from `base`.
 struct Data {
@@ -59,20 +51,6 @@ impl Data {
             .copied()
             .collect()
     }
-}
-
-/// Latency percentiles, QPS and recall of a set of queries.
-fn report(label: &str, mut lat: Vec<Duration>, hit: usize, total: usize) {
-    let secs: f64 = lat.iter().map(Duration::as_secs_f64).sum();
-    lat.sort();
-    println!(
-        "| {label} | {} | {:.4} | {:.0} | {:.0} | {:.0} |",
-        lat.len(),
-        hit as f64 / total.max(1) as f64,
-        lat.len() as f64 / secs.max(1e-9),
-        percentile_us(&lat, 0.5),
-        percentile_us(&lat, 0.99)
-    );
 }
 
 fn main() -> Res<()> {
@@ -142,7 +120,7 @@ fn main() -> Res<()> {
         let mut state = 7u64;
         let (mut lat, mut hit, mut total) = (Vec::with_capacity(nq), 0, 0);
         for i in 0..nq {
-            let t = (next(&mut state) % tenants as u64) as usize;
+            let t = (next_u64(&mut state) % tenants as u64) as usize;
             let q = query_rows[i % query_rows.len()];
             let text = match filter {
                 None => format!(
@@ -157,20 +135,18 @@ fn main() -> Res<()> {
             let t0 = Instant::now();
             let r = engine.execute(&text)?;
             lat.push(t0.elapsed());
-            let got: Vec<u32> = r
-                .first()
-                .map(|r| r.column_values("_id"))
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|v| v.as_str()?.strip_prefix('r')?.parse().ok())
-                .collect();
-            let want = exact_top_k(&data.tenant(t), q, dim, K, &|j| {
+            let want = exact_top_k(&data.tenant(t), q, dim, K, |j| {
                 filter.is_none_or(|f| j % 10 == f)
             });
             total += want.len();
-            hit += want.iter().filter(|w| got.contains(w)).count();
+            hit += hits(&want, &rows_of(&r, 'r'));
         }
-        report(label, lat, hit, total);
+        let n = lat.len();
+        let st = Stats::new(lat, hit, total);
+        println!(
+            "| {label} | {n} | {:.4} | {:.0} | {:.0} | {:.0} |",
+            st.recall, st.qps, st.p50, st.p99
+        );
     }
     let pool = engine.pool_stats();
     println!(
