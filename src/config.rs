@@ -65,7 +65,7 @@ impl Config {
             memory_budget_bytes: None,
             max_loaded_tenants: None,
             idle_ttl: None,
-            clock: crate::executor::now_ms,
+            clock: crate::clock::now_ms,
         }
     }
 }

@@ -8,6 +8,8 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::error::{Position, Result};
 use crate::executor::{self, Context};
+use crate::parser::ast::{Script, Statement};
+use crate::planner::{self, Plan};
 use crate::result::QueryResult;
 use crate::storage::Layout;
 use crate::tenant::pool::{Pool, PoolStats};
@@ -161,12 +163,24 @@ impl Session {
     /// `on_result` as soon as it is known (and durable); `on_result` decides
     /// whether to go on. Returns `Err` only when the script does not parse,
     /// in which case nothing runs.
-    pub fn execute_each<F>(&mut self, pql: &str, mut on_result: F) -> Result<()>
+    pub fn execute_each<F>(&mut self, pql: &str, on_result: F) -> Result<()>
     where
         F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
     {
         let script = crate::parser::parse(pql)?;
-        for located in script.statements {
+        self.execute_script(&script, pql, on_result);
+        Ok(())
+    }
+
+    /// Executes the statements of `script`, parsed from `pql` (whose lines
+    /// error excerpts quote), one by one, handing each outcome to
+    /// `on_result` as soon as it is known (and durable); `on_result`
+    /// decides whether to go on.
+    pub fn execute_script<F>(&mut self, script: &Script, pql: &str, mut on_result: F)
+    where
+        F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
+    {
+        for located in &script.statements {
             let start = Instant::now();
             let mut ctx = Context {
                 engine: &self.engine.inner,
@@ -197,7 +211,31 @@ impl Session {
                 break;
             }
         }
-        Ok(())
+    }
+
+    /// Resolves and authorises `statement` without running it or reading
+    /// anything: the tenants it touches (the one it names, else this
+    /// session's `USE TENANT`) and the [`Access`](crate::Access) it needs.
+    /// An invalid tenant name, or a statement that needs a tenant when none
+    /// is in use, is an error.
+    pub fn plan(&self, statement: &Statement) -> Result<Plan> {
+        planner::plan(statement, self.tenant.as_deref())
+    }
+
+    /// [`Session::plan`] for every statement of `script`, in order, as the
+    /// session would see them: a `USE TENANT` in the script applies to the
+    /// statements after it. Nothing runs; the session is unchanged.
+    pub fn plan_script(&self, script: &Script) -> Result<Vec<Plan>> {
+        let mut tenant = self.tenant.clone();
+        let mut plans = Vec::with_capacity(script.statements.len());
+        for located in &script.statements {
+            let plan = planner::plan(&located.statement, tenant.as_deref())?;
+            if let Statement::UseTenant { name } = &located.statement {
+                tenant = Some(name.clone());
+            }
+            plans.push(plan);
+        }
+        Ok(plans)
     }
 
     /// The tenant set by `USE TENANT`, if any.

@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod clock;
 mod collection;
 mod config;
 mod embed;
@@ -49,6 +50,7 @@ pub use error::{Error, ErrorKind, Position, Result};
 pub use index::Metric;
 pub use parser::ast;
 pub use parser::parse;
+pub use planner::{Access, Plan};
 pub use result::QueryResult;
 pub use tenant::billing::Prices;
 pub use tenant::pool::PoolStats;

@@ -573,3 +573,34 @@ fn hostile_names_are_refused_everywhere_and_touch_nothing() {
     assert_eq!(before_outside, after_outside);
     assert!(!Path::new("/tmp/pql-escape").exists());
 }
+
+/// `Session::plan_script` names every statement's tenant and access before
+/// anything runs, following the script's own `USE TENANT`, and runs nothing.
+#[test]
+fn plan_script_resolves_tenants_without_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = pql::Engine::open(dir.path()).unwrap();
+    let session = engine.session();
+    let script = pql::parse(
+        "USE TENANT a; QUERY c WHERE x = 1; QUERY c TENANT b CREATE NODE { id: \"n\" }; \
+         CREATE TENANT z;",
+    )
+    .unwrap();
+    let plans = session.plan_script(&script).unwrap();
+    let seen: Vec<(Vec<String>, pql::Access)> = plans
+        .iter()
+        .map(|p| (p.tenants().to_vec(), p.access()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (vec!["a".to_string()], pql::Access::Read),
+            (vec!["a".to_string()], pql::Access::Read),
+            (vec!["b".to_string()], pql::Access::Write),
+            (vec!["z".to_string()], pql::Access::Admin),
+        ]
+    );
+    // Nothing ran: no tenant exists, and the session has no tenant.
+    assert!(engine.tenant_names().is_empty());
+    assert_eq!(session.current_tenant(), None);
+}

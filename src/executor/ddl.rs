@@ -1,8 +1,9 @@
 //! Tenant and collection DDL: CREATE, ALTER, DROP.
 
+use crate::clock::now_ms;
 use crate::collection::meta::CollectionMeta;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::{check_access, now_ms, resolve_tenant, Access, Context};
+use crate::executor::{check_access, resolve_tenant, Access, Context};
 use crate::parser::ast::Opt;
 use crate::result::QueryResult;
 use crate::tenant::names;

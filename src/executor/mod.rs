@@ -91,13 +91,8 @@ pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryRe
 
 /// The tenant a statement names, or the session's `USE TENANT`.
 pub(crate) fn resolve_tenant(ctx: &Context<'_>, named: Option<&str>) -> Result<Arc<Tenant>> {
-    match named.or(ctx.session_tenant.as_deref()) {
-        Some(name) => ctx.engine.catalog.get(name),
-        None => Err(Error::new(
-            ErrorKind::NoTenant,
-            "no tenant given: add TENANT name to the statement, or run USE TENANT name first",
-        )),
-    }
+    let name = crate::planner::access::session_or(named, ctx.session_tenant.as_deref())?;
+    ctx.engine.catalog.get(name)
 }
 
 /// Checks the tenant's status allows `access`, activating an inactive
@@ -116,7 +111,7 @@ pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -
             ctx.engine.catalog.update_deferred(tenant, |r| {
                 if r.status == Status::Inactive {
                     r.status = Status::Active;
-                    r.updated_at_ms = now_ms();
+                    r.updated_at_ms = crate::clock::now_ms();
                 }
                 Ok(())
             })?;
@@ -135,9 +130,4 @@ pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -
             format!("Tenant is pending deletion: {name}"),
         )),
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

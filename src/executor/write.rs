@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::clock::now_ms;
 use crate::collection::meta::{CollectionMeta, DEFAULT_VECTOR_FIELD};
 use crate::collection::{Collection, NewNode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::usage::{embed_metered, note};
-use crate::executor::{check_access, now_ms, resolve_tenant, Access, Context};
+use crate::executor::{check_access, resolve_tenant, Access, Context};
 use crate::index::vectors::prepare;
 use crate::parser::ast::{Expr, FieldValue, NodeLiteral, Query};
 use crate::planner::filter::matching_ids;

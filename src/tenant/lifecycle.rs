@@ -64,7 +64,7 @@ impl Catalog {
             self.update(tenant, |r| {
                 r.status = Status::Archived;
                 r.archive_crc = Some(crc);
-                r.updated_at_ms = crate::executor::now_ms();
+                r.updated_at_ms = crate::clock::now_ms();
                 Ok(())
             })?;
             if tenant.dir.exists() {
@@ -94,7 +94,7 @@ impl Catalog {
             self.update(tenant, |r| {
                 r.status = Status::Inactive;
                 r.archive_crc = None;
-                r.updated_at_ms = crate::executor::now_ms();
+                r.updated_at_ms = crate::clock::now_ms();
                 Ok(())
             })?;
             fs::remove_file(&packed)

@@ -109,7 +109,7 @@ impl Pool {
             idle_ttl: config.idle_ttl,
             every,
             epoch: Instant::now(),
-            epoch_ms: crate::executor::now_ms(),
+            epoch_ms: crate::clock::now_ms(),
             loaded: Mutex::new(HashMap::new()),
             loaded_count: AtomicUsize::new(0),
             memory: AtomicI64::new(0),
@@ -337,7 +337,7 @@ impl Catalog {
             self.update_deferred(tenant, |r| {
                 if r.status == Status::Active {
                     r.status = Status::Inactive;
-                    r.updated_at_ms = crate::executor::now_ms();
+                    r.updated_at_ms = crate::clock::now_ms();
                 }
                 r.last_accessed_ms = last;
                 Ok(())
