@@ -186,7 +186,8 @@ impl Session {
                 engine: &self.engine.inner,
                 session_tenant: &mut self.tenant,
             };
-            let outcome = executor::execute(&mut ctx, &located.statement)
+            let outcome = planner::plan(&located.statement, ctx.session_tenant.as_deref())
+                .and_then(|plan| executor::execute(&mut ctx, plan))
                 .map(|mut r| {
                     r.elapsed = start.elapsed();
                     r
@@ -218,14 +219,14 @@ impl Session {
     /// session's `USE TENANT`) and the [`Access`](crate::Access) it needs.
     /// An invalid tenant name, or a statement that needs a tenant when none
     /// is in use, is an error.
-    pub fn plan(&self, statement: &Statement) -> Result<Plan> {
+    pub fn plan<'s>(&self, statement: &'s Statement) -> Result<Plan<'s>> {
         planner::plan(statement, self.tenant.as_deref())
     }
 
     /// [`Session::plan`] for every statement of `script`, in order, as the
     /// session would see them: a `USE TENANT` in the script applies to the
     /// statements after it. Nothing runs; the session is unchanged.
-    pub fn plan_script(&self, script: &Script) -> Result<Vec<Plan>> {
+    pub fn plan_script<'s>(&self, script: &'s Script) -> Result<Vec<Plan<'s>>> {
         let mut tenant = self.tenant.clone();
         let mut plans = Vec::with_capacity(script.statements.len());
         for located in &script.statements {

@@ -5,10 +5,11 @@ use roaring::RoaringBitmap;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::executor::search;
+use crate::executor::read;
 use crate::executor::Context;
 use crate::parser::ast::{Query, QueryOp, Select, Statement};
-use crate::planner::plan::SearchPlan;
+use crate::planner::admit::{admit, tenant_of};
+use crate::planner::strategy::{read_options, search_plan, SearchPlan};
 use crate::tenant::SharedCollection;
 
 /// One read statement's stages, each run on its own: the route to its
@@ -17,7 +18,7 @@ use crate::tenant::SharedCollection;
 /// stages with the whole shows where a query's time goes.
 pub struct QueryProbe {
     engine: Engine,
-    query: Query,
+    statement: Statement,
     collection: SharedCollection,
     /// The prepared query vector (`None` for a read without `SIMILAR TO`,
     /// or on a collection without vectors).
@@ -31,8 +32,8 @@ impl QueryProbe {
     /// opens its collection.
     pub fn new(engine: &Engine, pql: &str) -> Result<QueryProbe> {
         let script = crate::parser::parse(pql)?;
-        let query = match script.statements.into_iter().next().map(|l| l.statement) {
-            Some(Statement::Query(q)) if matches!(q.op, QueryOp::Select(_)) => q,
+        let statement = match script.statements.into_iter().next().map(|l| l.statement) {
+            Some(Statement::Query(q)) if matches!(q.op, QueryOp::Select(_)) => Statement::Query(q),
             _ => return Err(Error::invalid_option("the probe takes one QUERY read")),
         };
         let mut session_tenant = None;
@@ -40,33 +41,28 @@ impl QueryProbe {
             engine: engine.inner(),
             session_tenant: &mut session_tenant,
         };
-        let collection = search::open_for_read(&ctx, &query)?;
-        let s = select(&query)?;
+        let collection = open_for_read(engine, &statement)?;
+        let s = select(&statement)?;
         let vector = match &s.similar {
-            Some(sim) => search::query_vector(&ctx, &collection.read(), sim)?,
+            Some(sim) => read::query_vector(&ctx, &collection.read(), sim)?,
             None => None,
         };
         let plan = make_plan(engine, &collection, s)?;
         Ok(QueryProbe {
             engine: engine.clone(),
-            query,
+            statement,
             collection,
             vector,
             plan,
         })
     }
 
-    /// The route of a read: tenant lookup, status check, the collection
-    /// from the pool (marking the tenant used), and the pool's bookkeeping
-    /// after the statement.
+    /// The route of a read: planning, tenant lookup, admission (status,
+    /// quotas), the collection from the pool (marking the tenant used), and
+    /// the pool's bookkeeping after the statement.
     pub fn route(&self) -> Result<()> {
         let inner = self.engine.inner();
-        let mut session_tenant = None;
-        let ctx = Context {
-            engine: inner,
-            session_tenant: &mut session_tenant,
-        };
-        let shared = search::open_for_read(&ctx, &self.query);
+        let shared = open_for_read(&self.engine, &self.statement);
         inner.catalog.after_statement(&inner.config);
         shared.map(drop)
     }
@@ -75,7 +71,8 @@ impl QueryProbe {
     /// the attribute indexes, the candidates and the strategy. Returns the
     /// number of candidates.
     pub fn plan(&self) -> Result<u64> {
-        let (candidates, plan) = make_plan(&self.engine, &self.collection, select(&self.query)?)?;
+        let (candidates, plan) =
+            make_plan(&self.engine, &self.collection, select(&self.statement)?)?;
         Ok(candidates.map_or(plan.total, |b| b.len()))
     }
 
@@ -86,16 +83,31 @@ impl QueryProbe {
             return 0;
         };
         let (candidates, plan) = &self.plan;
-        search::search(&self.collection.read(), v, plan, candidates.as_ref()).len()
+        read::search(&self.collection.read(), v, plan, candidates.as_ref()).len()
     }
 }
 
 /// The read of a `QUERY` statement.
-fn select(query: &Query) -> Result<&Select> {
-    match &query.op {
-        QueryOp::Select(s) => Ok(s),
+fn select(statement: &Statement) -> Result<&Select> {
+    match statement {
+        Statement::Query(Query {
+            op: QueryOp::Select(s),
+            ..
+        }) => Ok(s),
         _ => Err(Error::invalid_option("not a read")),
     }
+}
+
+/// Plans and admits the read, and opens its collection.
+fn open_for_read(engine: &Engine, statement: &Statement) -> Result<SharedCollection> {
+    let inner = engine.inner();
+    let plan = crate::planner::plan(statement, None)?;
+    let tenant = tenant_of(&plan, &inner.catalog)?;
+    let _admitted = admit(plan, &tenant, &inner.catalog)?;
+    let Statement::Query(q) = statement else {
+        return Err(Error::invalid_option("not a read"));
+    };
+    tenant.collection(&q.collection, &inner.config)
 }
 
 /// Plans read `s` on `collection` as `Engine::execute` does.
@@ -104,10 +116,10 @@ fn make_plan(
     collection: &SharedCollection,
     s: &Select,
 ) -> Result<(Option<RoaringBitmap>, SearchPlan)> {
-    let opts = search::read_options(&s.options)?;
+    let opts = read_options(&s.options)?;
     let c = collection.read();
-    let matches = search::filtered(&c, s);
-    Ok(search::plan(
+    let matches = read::filtered(&c, s);
+    Ok(search_plan(
         &engine.inner().config,
         &c,
         s,

@@ -7,6 +7,7 @@
 //! both untouched.
 
 pub(crate) mod attributes;
+pub(crate) mod filter;
 pub(crate) mod meta;
 mod persist;
 pub(crate) mod record;

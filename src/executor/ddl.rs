@@ -1,13 +1,13 @@
-//! Tenant and collection DDL: CREATE, ALTER, DROP.
+//! Tenant and collection DDL: CREATE, ALTER, DROP, ARCHIVE, RESTORE, USE.
 
 use crate::clock::now_ms;
 use crate::collection::meta::CollectionMeta;
-use crate::error::{Error, ErrorKind, Result};
-use crate::executor::{check_access, resolve_tenant, Access, Context};
+use crate::error::{Error, Result};
+use crate::executor::Context;
 use crate::parser::ast::Opt;
 use crate::result::QueryResult;
-use crate::tenant::names;
 use crate::tenant::record::{validate_options, Status, TenantRecord};
+use crate::tenant::{lifecycle, names, Tenant};
 
 pub(super) fn create_tenant(
     ctx: &mut Context<'_>,
@@ -43,32 +43,6 @@ pub(super) fn create_tenant(
     }
 }
 
-/// Checks a status change requested with `ALTER TENANT ... SET status`.
-fn transition(name: &str, from: Status, to: &str) -> Result<Status> {
-    let to_status = Status::parse(to).ok_or_else(|| {
-        Error::invalid_option(format!(
-            "unknown status '{to}'; use 'active', 'inactive', 'suspended', 'read_only' or \
-             'pending_deletion'"
-        ))
-    })?;
-    if to_status == Status::Archived {
-        return Err(Error::new(
-            ErrorKind::InvalidTransition,
-            format!("cannot set status to archived: use ARCHIVE TENANT {name}"),
-        ));
-    }
-    if from == Status::Archived {
-        return Err(Error::new(
-            ErrorKind::InvalidTransition,
-            format!(
-                "Tenant is archived: {name}; restore it with RESTORE TENANT {name} before \
-                 changing its status"
-            ),
-        ));
-    }
-    Ok(to_status)
-}
-
 pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Result<QueryResult> {
     let tenant = ctx.engine.catalog.get(name)?;
     let current = tenant.record();
@@ -79,24 +53,20 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
             let to = opt.value.as_str().ok_or_else(|| {
                 Error::type_error(format!("status must be a string, got {}", opt.value))
             })?;
-            new_status = Some(transition(name, current.status, to)?);
+            new_status = Some(lifecycle::altered(name, current.status, to)?);
         } else {
             others.push(opt.clone());
         }
     }
     let options = validate_options(&others)?;
-    let unload = matches!(
-        new_status,
-        Some(Status::Inactive | Status::Suspended | Status::PendingDeletion)
-    );
-    if unload {
+    if new_status.is_some_and(lifecycle::unloads) {
         // Flush before the status says "not in memory".
         tenant.unload()?;
     }
     let now = now_ms();
     let record = ctx.engine.catalog.update(&tenant, |r| {
         if let Some(s) = new_status {
-            r.set_status(s, now);
+            lifecycle::enter(r, s, now);
         }
         r.options.extend(options);
         r.updated_at_ms = now;
@@ -105,6 +75,30 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
     Ok(QueryResult::message(format!(
         "Tenant {name} altered (status {})",
         record.status
+    )))
+}
+
+pub(super) fn archive_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.engine.catalog.get(name)?;
+    ctx.engine.catalog.archive(&tenant)?;
+    Ok(QueryResult::message(format!("Tenant {name} archived")))
+}
+
+pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.engine.catalog.get(name)?;
+    ctx.engine.catalog.restore(&tenant)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} restored (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn use_tenant(ctx: &mut Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.engine.catalog.get(name)?;
+    *ctx.session_tenant = Some(tenant.name.clone());
+    Ok(QueryResult::message(format!(
+        "Using tenant {}",
+        tenant.name
     )))
 }
 
@@ -128,14 +122,11 @@ pub(super) fn drop_tenant(
 }
 
 pub(super) fn create_collection(
-    ctx: &mut Context<'_>,
+    tenant: &Tenant,
     name: &str,
-    tenant: Option<&str>,
     if_not_exists: bool,
     options: &[Opt],
 ) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, tenant)?;
-    check_access(ctx, &tenant, Access::Write)?;
     names::validate("collection", name)?;
     let meta = CollectionMeta::new(name, options, now_ms())?;
     match tenant.create_collection(meta, if_not_exists)? {
@@ -151,13 +142,11 @@ pub(super) fn create_collection(
 }
 
 pub(super) fn alter_collection(
-    ctx: &mut Context<'_>,
+    ctx: &Context<'_>,
+    tenant: &Tenant,
     name: &str,
-    tenant: Option<&str>,
     set: &[Opt],
 ) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, tenant)?;
-    check_access(ctx, &tenant, Access::Write)?;
     let shared = tenant.collection(name, &ctx.engine.config)?;
     let mut c = shared.write();
     let mut meta = c.meta.clone();
@@ -171,14 +160,7 @@ pub(super) fn alter_collection(
     )))
 }
 
-pub(super) fn drop_collection(
-    ctx: &mut Context<'_>,
-    name: &str,
-    tenant: Option<&str>,
-    if_exists: bool,
-) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, tenant)?;
-    check_access(ctx, &tenant, Access::Write)?;
+pub(super) fn drop_collection(tenant: &Tenant, name: &str, if_exists: bool) -> Result<QueryResult> {
     if tenant.drop_collection(name)? {
         Ok(QueryResult::message(format!(
             "Collection {name} dropped from tenant {}",

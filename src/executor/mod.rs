@@ -1,22 +1,24 @@
-//! Runs statements: tenant and collection DDL (`ddl`), node writes
-//! (`write`), reads and `EXPLAIN` (`search`).
+//! Runs admitted plans. Each file holds one kind of work: reads and
+//! `EXPLAIN` (`read`), node writes (`write`), tenant and collection DDL
+//! (`ddl`), SHOW and DESCRIBE (`show`, `report`, `pool_stats`); `metering`
+//! counts what a data statement did.
 
 mod ddl;
+pub(crate) mod metering;
 mod pool_stats;
+pub(crate) mod read;
 mod report;
-pub(crate) mod search;
 mod show;
-pub(crate) mod usage;
 mod write;
 
-use std::sync::Arc;
-
 use crate::engine::EngineInner;
-use crate::error::{Error, ErrorKind, Result};
-use crate::parser::ast::Statement;
+use crate::error::Result;
+use crate::parser::ast::{Query, QueryOp, Statement};
+use crate::planner::admit::{admit, tenant_of};
+use crate::planner::Plan;
 use crate::result::QueryResult;
-use crate::tenant::record::Status;
 use crate::tenant::Tenant;
+use write::Mode;
 
 /// What a statement runs against: the engine and the session's tenant.
 pub(crate) struct Context<'a> {
@@ -24,64 +26,62 @@ pub(crate) struct Context<'a> {
     pub(crate) session_tenant: &'a mut Option<String>,
 }
 
-/// Whether a statement reads or writes tenant data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    Read,
-    Write,
-}
-
-/// Executes one statement.
-pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryResult> {
-    match stmt {
+/// Admits and runs one planned statement.
+pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
+    let catalog = &ctx.engine.catalog;
+    match plan.statement() {
+        Statement::Query(q) => {
+            let tenant = tenant_of(&plan, catalog)?;
+            let writes = !matches!(q.op, QueryOp::Select(_));
+            metering::metered(ctx.engine, &tenant, writes, || {
+                let _admitted = admit(plan, &tenant, catalog)?;
+                query(ctx, &tenant, q)
+            })
+        }
+        Statement::Explain(q) => {
+            let tenant = tenant_of(&plan, catalog)?;
+            metering::metered(ctx.engine, &tenant, false, || {
+                let admitted = admit(plan, &tenant, catalog)?;
+                read::explain(ctx, &admitted.plan, &tenant, q)
+            })
+        }
+        Statement::CreateCollection {
+            name,
+            if_not_exists,
+            options,
+            ..
+        } => {
+            let tenant = tenant_of(&plan, catalog)?;
+            admit(plan, &tenant, catalog)?;
+            ddl::create_collection(&tenant, name, *if_not_exists, options)
+        }
+        Statement::AlterCollection { name, set, .. } => {
+            let tenant = tenant_of(&plan, catalog)?;
+            admit(plan, &tenant, catalog)?;
+            ddl::alter_collection(ctx, &tenant, name, set)
+        }
+        Statement::DropCollection {
+            name, if_exists, ..
+        } => {
+            let tenant = tenant_of(&plan, catalog)?;
+            admit(plan, &tenant, catalog)?;
+            ddl::drop_collection(&tenant, name, *if_exists)
+        }
+        Statement::ShowCollections { .. } => show::show_collections(&*tenant_of(&plan, catalog)?),
         Statement::CreateTenant {
             name,
             if_not_exists,
             options,
         } => ddl::create_tenant(ctx, name, *if_not_exists, options),
         Statement::AlterTenant { name, set } => ddl::alter_tenant(ctx, name, set),
-        Statement::ArchiveTenant { name } => {
-            let tenant = ctx.engine.catalog.get(name)?;
-            ctx.engine.catalog.archive(&tenant)?;
-            Ok(QueryResult::message(format!("Tenant {name} archived")))
-        }
-        Statement::RestoreTenant { name } => {
-            let tenant = ctx.engine.catalog.get(name)?;
-            ctx.engine.catalog.restore(&tenant)?;
-            Ok(QueryResult::message(format!(
-                "Tenant {name} restored (status inactive)"
-            )))
-        }
+        Statement::ArchiveTenant { name } => ddl::archive_tenant(ctx, name),
+        Statement::RestoreTenant { name } => ddl::restore_tenant(ctx, name),
         Statement::DropTenant { name, if_exists } => ddl::drop_tenant(ctx, name, *if_exists),
+        Statement::UseTenant { name } => ddl::use_tenant(ctx, name),
         Statement::ShowTenants { filter, limit } => {
             show::show_tenants(ctx, filter.as_ref(), *limit)
         }
         Statement::DescribeTenant { name } => show::describe_tenant(ctx, name),
-        Statement::UseTenant { name } => {
-            let tenant = ctx.engine.catalog.get(name)?;
-            *ctx.session_tenant = Some(tenant.name.clone());
-            Ok(QueryResult::message(format!(
-                "Using tenant {}",
-                tenant.name
-            )))
-        }
-        Statement::CreateCollection {
-            name,
-            tenant,
-            if_not_exists,
-            options,
-        } => ddl::create_collection(ctx, name, tenant.as_deref(), *if_not_exists, options),
-        Statement::AlterCollection { name, tenant, set } => {
-            ddl::alter_collection(ctx, name, tenant.as_deref(), set)
-        }
-        Statement::DropCollection {
-            name,
-            tenant,
-            if_exists,
-        } => ddl::drop_collection(ctx, name, tenant.as_deref(), *if_exists),
-        Statement::ShowCollections { tenant } => show::show_collections(ctx, tenant.as_deref()),
-        Statement::Query(q) => usage::metered(ctx, q, search::run_query),
-        Statement::Explain(q) => usage::metered(ctx, q, search::explain),
         Statement::ShowUsage { tenant, period } => {
             report::show_usage(ctx, tenant.as_deref(), period.as_ref())
         }
@@ -89,45 +89,18 @@ pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryRe
     }
 }
 
-/// The tenant a statement names, or the session's `USE TENANT`.
-pub(crate) fn resolve_tenant(ctx: &Context<'_>, named: Option<&str>) -> Result<Arc<Tenant>> {
-    let name = crate::planner::access::session_or(named, ctx.session_tenant.as_deref())?;
-    ctx.engine.catalog.get(name)
-}
-
-/// Checks the tenant's status allows `access`, activating an inactive
-/// tenant (lazy activation).
-pub(crate) fn check_access(ctx: &Context<'_>, tenant: &Tenant, access: Access) -> Result<()> {
-    let status = tenant.status();
-    let name = &tenant.name;
-    match status {
-        Status::Active => Ok(()),
-        Status::ReadOnly if access == Access::Read => Ok(()),
-        Status::ReadOnly => Err(Error::new(
-            ErrorKind::TenantReadOnly,
-            format!("Tenant is read-only: {name}"),
-        )),
-        Status::Inactive => {
-            ctx.engine.catalog.update_deferred(tenant, |r| {
-                if r.status == Status::Inactive {
-                    r.status = Status::Active;
-                    r.updated_at_ms = crate::clock::now_ms();
-                }
-                Ok(())
-            })?;
-            Ok(())
+/// Runs an admitted `QUERY` on `tenant`.
+fn query(ctx: &Context<'_>, tenant: &Tenant, q: &Query) -> Result<QueryResult> {
+    match &q.op {
+        QueryOp::CreateNode(n) => {
+            write::insert(ctx, tenant, q, std::slice::from_ref(n), Mode::Create)
         }
-        Status::Archived => Err(Error::new(
-            ErrorKind::TenantArchived,
-            format!("Tenant is archived: {name}"),
-        )),
-        Status::Suspended => Err(Error::new(
-            ErrorKind::TenantSuspended,
-            format!("Tenant is suspended: {name}"),
-        )),
-        Status::PendingDeletion => Err(Error::new(
-            ErrorKind::TenantPendingDeletion,
-            format!("Tenant is pending deletion: {name}"),
-        )),
+        QueryOp::CreateNodes(ns) => write::insert(ctx, tenant, q, ns, Mode::Create),
+        QueryOp::UpsertNode(n) => {
+            write::insert(ctx, tenant, q, std::slice::from_ref(n), Mode::Upsert)
+        }
+        QueryOp::Update { filter, set } => write::update(ctx, tenant, q, filter.as_ref(), set),
+        QueryOp::Delete { filter } => write::delete(ctx, tenant, q, filter.as_ref()),
+        QueryOp::Select(s) => read::select(ctx, tenant, q, s),
     }
 }

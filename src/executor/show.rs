@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::collection::filter::matches_row;
 use crate::error::Result;
-use crate::executor::{report, resolve_tenant, Context};
+use crate::executor::{report, Context};
 use crate::parser::ast::Expr;
-use crate::planner::filter::matches_row;
 use crate::result::QueryResult;
 use crate::storage::dir_size;
+use crate::tenant::Tenant;
 use crate::value::Value;
 
 fn time(ms: i64) -> Value {
@@ -92,8 +93,7 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
     Ok(QueryResult::rows(strs(&["property", "value"]), rows))
 }
 
-pub(super) fn show_collections(ctx: &mut Context<'_>, tenant: Option<&str>) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, tenant)?;
+pub(super) fn show_collections(tenant: &Tenant) -> Result<QueryResult> {
     let columns = strs(&[
         "name",
         "nodes",

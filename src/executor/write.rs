@@ -6,14 +6,14 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::clock::now_ms;
+use crate::collection::filter::matching_ids;
 use crate::collection::meta::{CollectionMeta, DEFAULT_VECTOR_FIELD};
 use crate::collection::{Collection, NewNode};
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::usage::{embed_metered, note};
-use crate::executor::{check_access, resolve_tenant, Access, Context};
+use crate::executor::metering::{embed_metered, note};
+use crate::executor::Context;
 use crate::index::vectors::prepare;
 use crate::parser::ast::{Expr, FieldValue, NodeLiteral, Query};
-use crate::planner::filter::matching_ids;
 use crate::result::QueryResult;
 use crate::tenant::quota::check_max;
 use crate::tenant::usage::Metric;
@@ -22,7 +22,7 @@ use crate::value::Value;
 
 /// How CREATE and UPSERT treat an existing id.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Mode {
+pub(crate) enum Mode {
     Create,
     Upsert,
 }
@@ -208,14 +208,13 @@ fn node_id(fields: &[(String, FieldValue)]) -> Result<String> {
 
 /// CREATE NODE, CREATE NODES, UPSERT NODE.
 pub(super) fn insert(
-    ctx: &mut Context<'_>,
+    ctx: &Context<'_>,
+    tenant: &Tenant,
     q: &Query,
     nodes: &[NodeLiteral],
     mode: Mode,
 ) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
-    check_access(ctx, &tenant, Access::Write)?;
-    let shared = collection_for_insert(ctx, &tenant, &q.collection, nodes.first())?;
+    let shared = collection_for_insert(ctx, tenant, &q.collection, nodes.first())?;
     let mut c = shared.write();
     let mut meta = c.meta.clone();
     let vector_field = meta.vector_field.clone();
@@ -315,13 +314,12 @@ fn selected(c: &Collection, filter: Option<&Expr>) -> Vec<u32> {
 
 /// `[WHERE ...] UPDATE SET ...`
 pub(super) fn update(
-    ctx: &mut Context<'_>,
+    ctx: &Context<'_>,
+    tenant: &Tenant,
     q: &Query,
     filter: Option<&Expr>,
     set: &[(String, FieldValue)],
 ) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
-    check_access(ctx, &tenant, Access::Write)?;
     let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
     let mut c = shared.write();
     let mut meta = c.meta.clone();
@@ -382,12 +380,11 @@ pub(super) fn update(
 
 /// `[WHERE ...] DELETE`
 pub(super) fn delete(
-    ctx: &mut Context<'_>,
+    ctx: &Context<'_>,
+    tenant: &Tenant,
     q: &Query,
     filter: Option<&Expr>,
 ) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
-    check_access(ctx, &tenant, Access::Write)?;
     let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
     let mut c = shared.write();
     let targets = selected(&c, filter);

@@ -123,12 +123,15 @@ pub(crate) fn tenants(stmt: &Statement, session_tenant: Option<&str>) -> Result<
 
 /// The tenant a statement names, or the session's `USE TENANT`.
 pub(crate) fn session_or<'a>(named: Option<&'a str>, session: Option<&'a str>) -> Result<&'a str> {
-    named.or(session).ok_or_else(|| {
-        Error::new(
-            ErrorKind::NoTenant,
-            "no tenant given: add TENANT name to the statement, or run USE TENANT name first",
-        )
-    })
+    named.or(session).ok_or_else(no_tenant)
+}
+
+/// The error of a tenant statement without a tenant.
+pub(crate) fn no_tenant() -> Error {
+    Error::new(
+        ErrorKind::NoTenant,
+        "no tenant given: add TENANT name to the statement, or run USE TENANT name first",
+    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Tenants: the catalog (names → records, in memory and in `catalog.redb`),
 //! name validation, and each tenant's lazily loaded collections.
 
+mod archive;
 pub(crate) mod billing;
-mod lifecycle;
+pub(crate) mod lifecycle;
 pub(crate) mod names;
 pub(crate) mod pool;
 pub(crate) mod quota;
@@ -255,7 +256,7 @@ impl Catalog {
         })?;
         let store = CatalogStore::open(&layout.catalog())?;
         let records = store.load_all()?;
-        lifecycle::recover(&layout, &records)?;
+        archive::recover(&layout, &records)?;
         let tenants = records
             .into_iter()
             .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
@@ -354,6 +355,19 @@ impl Catalog {
         tenant.quota.set_options(&next.options);
         *record = next.clone();
         Ok(next)
+    }
+
+    /// Lazy activation: an inactive tenant becomes active. The flip reaches
+    /// the disk with the next durable commit, like the pool's unloads.
+    pub(crate) fn activate(&self, tenant: &Tenant) -> Result<()> {
+        self.update_deferred(tenant, |r| {
+            let next = lifecycle::activated(r.status);
+            if next != r.status {
+                lifecycle::enter(r, next, crate::clock::now_ms());
+            }
+            Ok(())
+        })
+        .map(drop)
     }
 
     /// Deletes tenant `name` and all its data; `Ok(false)` if it did not exist.

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::tenant::lifecycle;
 use crate::tenant::record::Status;
 use crate::tenant::{Catalog, Tenant};
 
@@ -335,9 +336,9 @@ impl Catalog {
         let last = tenant.slot.last_accessed_ms();
         tenant.try_unload(|| {
             self.update_deferred(tenant, |r| {
-                if r.status == Status::Active {
-                    r.status = Status::Inactive;
-                    r.updated_at_ms = crate::clock::now_ms();
+                let after = lifecycle::after_unload(r.status);
+                if after != r.status {
+                    lifecycle::enter(r, after, crate::clock::now_ms());
                 }
                 r.last_accessed_ms = last;
                 Ok(())

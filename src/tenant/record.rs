@@ -72,18 +72,6 @@ pub(crate) struct TenantRecord {
     pub(crate) last_accessed_ms: Option<i64>,
 }
 
-impl TenantRecord {
-    /// Sets the status, noting when `pending_deletion` was entered.
-    pub(crate) fn set_status(&mut self, status: Status, now_ms: i64) {
-        if status == Status::PendingDeletion && self.status != status {
-            self.pending_since_ms = Some(now_ms);
-        } else if status != Status::PendingDeletion {
-            self.pending_since_ms = None;
-        }
-        self.status = status;
-    }
-}
-
 /// Kinds of option values, for validation.
 enum OptKind {
     Count,

@@ -3,7 +3,8 @@
 //! Checked when the engine opens and by the periodic pass of the pool.
 
 use crate::error::Result;
-use crate::tenant::record::{Status, TenantRecord};
+use crate::tenant::lifecycle;
+use crate::tenant::record::TenantRecord;
 use crate::tenant::Catalog;
 use crate::value::Value;
 
@@ -13,7 +14,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// When `record` is due for purging (ms since the epoch), if it ever is: in
 /// `pending_deletion` with a `retention_days` option.
 pub(crate) fn purge_due_ms(record: &TenantRecord) -> Option<i64> {
-    if record.status != Status::PendingDeletion {
+    if !lifecycle::purgeable(record.status) {
         return None;
     }
     let days = match record.options.get("retention_days") {

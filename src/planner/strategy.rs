@@ -1,9 +1,20 @@
-//! The choice between an exact scan and a graph search, made in one place
-//! from the filter's match count, and the text `EXPLAIN` prints.
+//! The search strategy of a read: its `WITH` options, and the choice
+//! between an exact scan and a graph search, made in one place from the
+//! loaded collection's statistics and the filter's exact match count. Also
+//! the text `EXPLAIN` prints for it.
 
 use std::fmt;
 
+use roaring::RoaringBitmap;
+
+use crate::collection::meta::IndexKind;
+use crate::collection::Collection;
 use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::parser::ast::{Opt, Select};
+
+/// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
+const DEFAULT_K: u64 = 10;
 
 /// How a similarity query runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +43,74 @@ pub(crate) struct SearchPlan {
     pub(crate) k: usize,
     /// The decision.
     pub(crate) strategy: Strategy,
+}
+
+/// `WITH (ef: n, exact: bool)` of a read.
+pub(crate) struct ReadOptions {
+    ef: Option<usize>,
+    exact: bool,
+}
+
+/// Reads the options of a read statement.
+pub(crate) fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
+    let mut out = ReadOptions {
+        ef: None,
+        exact: false,
+    };
+    for o in opts {
+        match o.key.as_str() {
+            "ef" => match o.value.as_i64() {
+                Some(n) if (1..=4096).contains(&n) => out.ef = Some(n as usize),
+                _ => {
+                    return Err(Error::invalid_option(format!(
+                        "ef must be an integer from 1 to 4096, got {}",
+                        o.value
+                    )))
+                }
+            },
+            "exact" => {
+                out.exact = o.value.as_bool().ok_or_else(|| {
+                    Error::invalid_option(format!("exact must be true or false, got {}", o.value))
+                })?
+            }
+            other => {
+                return Err(Error::invalid_option(format!(
+                    "unknown query option '{other}'; use ef or exact"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Plans a similarity search: its candidates and strategy.
+pub(crate) fn search_plan(
+    config: &Config,
+    c: &Collection,
+    s: &Select,
+    opts: &ReadOptions,
+    matches: Option<&RoaringBitmap>,
+) -> (Option<RoaringBitmap>, SearchPlan) {
+    // Without a filter every vector is a candidate, and no bitmap is built
+    // (on 399k vectors the copy alone cost tens of microseconds a query).
+    let candidates = matches.map(|m| m & c.with_vector());
+    let n = candidates
+        .as_ref()
+        .map_or(c.with_vector().len(), RoaringBitmap::len);
+    // No more results than candidates: a huge TOP must not size the search.
+    let requested = s.limit.map_or(DEFAULT_K, |l| l.count());
+    let k = requested.min(n) as usize;
+    let facts = Facts {
+        total: c.with_vector().len(),
+        matches: candidates.as_ref().map(RoaringBitmap::len),
+        has_graph: c.has_graph(),
+        exact_requested: opts.exact,
+        ef: opts.ef.unwrap_or(c.meta.ef_search),
+        k,
+        // The native graph widens its own filtered walk; hnsw_rs needs ef raised.
+        raise_ef_for_filters: c.meta.index == IndexKind::HnswRs,
+    };
+    (candidates, choose(&facts, config))
 }
 
 /// Inputs of [`choose`].

@@ -1,6 +1,5 @@
-//! Quotas and metering around every data statement (`QUERY`, `EXPLAIN`):
-//! admission (rate windows, concurrency permit, `TOP`/batch maxima) before
-//! it runs, and its usage added to the tenant's counters after.
+//! Metering around every data statement (`QUERY`, `EXPLAIN`): its usage,
+//! and its refusal if admission refused it, added to the tenant's counters.
 //!
 //! The executor's write and search code report what they did through
 //! [`note`] (a thread-local tally, since a statement runs on one thread);
@@ -10,12 +9,10 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use crate::embed::Embedder;
+use crate::engine::EngineInner;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::{resolve_tenant, Context};
-use crate::parser::ast::{Query, QueryOp};
 use crate::result::QueryResult;
 use crate::storage::dir_size;
-use crate::tenant::quota::check_max;
 use crate::tenant::usage::{Metric, N};
 use crate::tenant::Tenant;
 
@@ -62,71 +59,18 @@ fn take_tally() -> [u64; N] {
     TALLY.with(|t| std::array::from_fn(|i| t[i].take()))
 }
 
-/// Whether a statement may add nodes or bytes.
-fn grows(op: &QueryOp) -> bool {
-    matches!(
-        op,
-        QueryOp::CreateNode(_)
-            | QueryOp::CreateNodes(_)
-            | QueryOp::UpsertNode(_)
-            | QueryOp::Update { .. }
-    )
-}
-
-/// Counts the tenant's stored nodes if not counted yet (before any
-/// collection lock is taken), and its folder size with them.
-pub(crate) fn ensure_counted(tenant: &Tenant) -> Result<()> {
-    tenant.quota.ensure_counted(|| {
-        tenant.quota.set_storage_bytes(dir_size(&tenant.dir));
-        Ok(tenant.collection_infos()?.iter().map(|(_, n)| n).sum())
-    })
-}
-
-/// Checks the limits a statement can be judged by before it runs.
-fn admit_checks(tenant: &Tenant, q: &Query) -> Result<()> {
-    let limits = tenant.quota.limits();
-    match &q.op {
-        QueryOp::CreateNodes(ns) => check_max(
-            "batch_size",
-            "Batch size exceeds limit",
-            ns.len() as u64,
-            limits.max_batch_size,
-        )?,
-        QueryOp::Select(s) => {
-            if let Some(l) = s.limit {
-                check_max(
-                    "results",
-                    "Query limit exceeds maximum",
-                    l.count(),
-                    limits.max_results_per_query,
-                )?;
-            }
-        }
-        _ => {}
-    }
-    if grows(&q.op) {
-        ensure_counted(tenant)?;
-        tenant.quota.check_storage()?;
-    } else if matches!(q.op, QueryOp::Delete { .. }) {
-        ensure_counted(tenant)?;
-    }
-    Ok(())
-}
-
-/// Runs data statement `q` through `run` under the tenant's quotas, and
-/// meters it.
+/// Runs data statement `run` (admission included) on `tenant` and meters
+/// it: its tally, its compute time, a refusal by kind, and for a statement
+/// that `writes`, the tenant's storage.
 pub(super) fn metered(
-    ctx: &mut Context<'_>,
-    q: &Query,
-    run: impl FnOnce(&mut Context<'_>, &Query) -> Result<QueryResult>,
+    engine: &EngineInner,
+    tenant: &Tenant,
+    writes: bool,
+    run: impl FnOnce() -> Result<QueryResult>,
 ) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
     let start = Instant::now();
     take_tally();
-    let outcome = tenant.quota.admit().and_then(|_permit| {
-        admit_checks(&tenant, q)?;
-        run(ctx, q)
-    });
+    let outcome = run();
     let mut tally = take_tally();
     tally[Metric::Statements as usize] = 1;
     tally[Metric::ComputeMicros as usize] = start.elapsed().as_micros() as u64;
@@ -138,8 +82,8 @@ pub(super) fn metered(
         };
         tally[m as usize] += 1;
     }
-    let counters = tenant.quota.usage(&ctx.engine.metering, &tenant.name);
-    if outcome.is_ok() && !matches!(q.op, QueryOp::Select(_)) {
+    let counters = tenant.quota.usage(&engine.metering, &tenant.name);
+    if outcome.is_ok() && writes {
         let bytes = dir_size(&tenant.dir);
         tenant.quota.set_storage_bytes(bytes);
         counters.set_storage(bytes);

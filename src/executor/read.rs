@@ -5,73 +5,20 @@ use std::collections::BTreeSet;
 
 use roaring::RoaringBitmap;
 
-use crate::collection::meta::IndexKind;
+use crate::collection::filter::matching_ids;
 use crate::collection::Collection;
-use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::usage::{embed_metered, note};
-use crate::executor::write::{self, dimension_mismatch, Mode};
-use crate::executor::{check_access, resolve_tenant, Access, Context};
+use crate::executor::metering::{embed_metered, note};
+use crate::executor::write::dimension_mismatch;
+use crate::executor::Context;
 use crate::index::vectors::prepare;
-use crate::parser::ast::{Opt, Query, QueryOp, Returning, Select, Similar, VectorExpr};
-use crate::planner::filter::matching_ids;
-use crate::planner::plan::{choose, Facts, SearchPlan, Strategy};
+use crate::parser::ast::{Query, QueryOp, Returning, Select, Similar, VectorExpr};
+use crate::planner::strategy::{read_options, search_plan, SearchPlan, Strategy};
+use crate::planner::Plan;
 use crate::result::QueryResult;
 use crate::tenant::usage::Metric;
+use crate::tenant::Tenant;
 use crate::value::Value;
-
-/// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
-const DEFAULT_K: u64 = 10;
-
-/// Runs any `QUERY` statement.
-pub(super) fn run_query(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult> {
-    match &q.op {
-        QueryOp::CreateNode(n) => write::insert(ctx, q, std::slice::from_ref(n), Mode::Create),
-        QueryOp::CreateNodes(ns) => write::insert(ctx, q, ns, Mode::Create),
-        QueryOp::UpsertNode(n) => write::insert(ctx, q, std::slice::from_ref(n), Mode::Upsert),
-        QueryOp::Update { filter, set } => write::update(ctx, q, filter.as_ref(), set),
-        QueryOp::Delete { filter } => write::delete(ctx, q, filter.as_ref()),
-        QueryOp::Select(s) => select(ctx, q, s),
-    }
-}
-
-/// `WITH (ef: n, exact: bool)` of a read.
-pub(crate) struct ReadOptions {
-    ef: Option<usize>,
-    exact: bool,
-}
-
-/// Reads the options of a read statement.
-pub(crate) fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
-    let mut out = ReadOptions {
-        ef: None,
-        exact: false,
-    };
-    for o in opts {
-        match o.key.as_str() {
-            "ef" => match o.value.as_i64() {
-                Some(n) if (1..=4096).contains(&n) => out.ef = Some(n as usize),
-                _ => {
-                    return Err(Error::invalid_option(format!(
-                        "ef must be an integer from 1 to 4096, got {}",
-                        o.value
-                    )))
-                }
-            },
-            "exact" => {
-                out.exact = o.value.as_bool().ok_or_else(|| {
-                    Error::invalid_option(format!("exact must be true or false, got {}", o.value))
-                })?
-            }
-            other => {
-                return Err(Error::invalid_option(format!(
-                    "unknown query option '{other}'; use ef or exact"
-                )))
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// The prepared query vector of `SIMILAR TO`, or `None` when the collection
 /// has no vectors yet.
@@ -138,49 +85,15 @@ pub(crate) fn filtered(c: &Collection, s: &Select) -> Option<RoaringBitmap> {
         .map(|f| matching_ids(f, c.attributes(), c.live()))
 }
 
-/// Plans a similarity search: its candidates and strategy.
-pub(crate) fn plan(
-    config: &Config,
-    c: &Collection,
-    s: &Select,
-    opts: &ReadOptions,
-    matches: Option<&RoaringBitmap>,
-) -> (Option<RoaringBitmap>, SearchPlan) {
-    // Without a filter every vector is a candidate, and no bitmap is built
-    // (on 399k vectors the copy alone cost tens of microseconds a query).
-    let candidates = matches.map(|m| m & c.with_vector());
-    let n = candidates
-        .as_ref()
-        .map_or(c.with_vector().len(), RoaringBitmap::len);
-    // No more results than candidates: a huge TOP must not size the search.
-    let requested = s.limit.map_or(DEFAULT_K, |l| l.count());
-    let k = requested.min(n) as usize;
-    let facts = Facts {
-        total: c.with_vector().len(),
-        matches: candidates.as_ref().map(RoaringBitmap::len),
-        has_graph: c.has_graph(),
-        exact_requested: opts.exact,
-        ef: opts.ef.unwrap_or(c.meta.ef_search),
-        k,
-        // The native graph widens its own filtered walk; hnsw_rs needs ef raised.
-        raise_ef_for_filters: c.meta.index == IndexKind::HnswRs,
-    };
-    (candidates, choose(&facts, config))
-}
-
-/// Opens the collection of a read (after the tenant's status check).
-pub(crate) fn open_for_read(
+/// A read: filtered listing, similarity search, `COUNT(*)`.
+pub(super) fn select(
     ctx: &Context<'_>,
+    tenant: &Tenant,
     q: &Query,
-) -> Result<crate::tenant::SharedCollection> {
-    let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
-    check_access(ctx, &tenant, Access::Read)?;
-    tenant.collection(&q.collection, &ctx.engine.config)
-}
-
-fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
+    s: &Select,
+) -> Result<QueryResult> {
     let opts = read_options(&s.options)?;
-    let shared = open_for_read(ctx, q)?;
+    let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
     let c = shared.read();
     let matches = filtered(&c, s);
     // (internal id, distance) in result order.
@@ -188,7 +101,8 @@ fn select(ctx: &mut Context<'_>, q: &Query, s: &Select) -> Result<QueryResult> {
         Some(sim) => match query_vector(ctx, &c, sim)? {
             None => Vec::new(),
             Some(v) => {
-                let (candidates, plan) = plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
+                let (candidates, plan) =
+                    search_plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
                 note(Metric::Searches, 1);
                 note(
                     Metric::VectorsScanned,
@@ -290,41 +204,34 @@ fn project(c: &Collection, hits: &[(u32, Option<f32>)], s: &Select) -> QueryResu
     QueryResult::rows(columns, rows)
 }
 
-/// `EXPLAIN QUERY ...`: the plan of a read (the filter is evaluated, the
-/// search is not run), or what a write would do.
-pub(super) fn explain(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult> {
-    let tenant = resolve_tenant(ctx, q.tenant.as_deref())?;
-    let mut lines = vec![format!("collection: {}.{}", tenant.name, q.collection)];
-    match &q.op {
-        QueryOp::Select(s) => {
-            let opts = read_options(&s.options)?;
-            let shared = open_for_read(ctx, q)?;
-            let c = shared.read();
-            let matches = filtered(&c, s);
-            match &s.similar {
-                Some(_) => {
-                    let (_, plan) = plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
-                    lines.push("operation: similarity search".into());
-                    lines.extend(plan.to_string().lines().map(String::from));
-                    if matches!(plan.strategy, Strategy::Graph { .. }) {
-                        lines.push(format!("graph: {}", c.graph_origin()));
-                    }
-                }
-                None => {
-                    lines.push("operation: filter scan in id order".into());
-                    lines.push(format!(
-                        "filter: {} of {} nodes match",
-                        matches.as_ref().map_or(c.len(), RoaringBitmap::len),
-                        c.len()
-                    ));
-                }
+/// `EXPLAIN QUERY ...`: the plan (collection, operation), and for a read
+/// what the loaded collection tells: the strategy and the filter's match
+/// count (the filter is evaluated, the search is not run).
+pub(super) fn explain(
+    ctx: &Context<'_>,
+    plan: &Plan<'_>,
+    tenant: &Tenant,
+    q: &Query,
+) -> Result<QueryResult> {
+    let mut lines: Vec<String> = plan.to_string().lines().map(String::from).collect();
+    if let QueryOp::Select(s) = &q.op {
+        let opts = read_options(&s.options)?;
+        let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
+        let c = shared.read();
+        let matches = filtered(&c, s);
+        if s.similar.is_some() {
+            let (_, plan) = search_plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
+            lines.extend(plan.to_string().lines().map(String::from));
+            if matches!(plan.strategy, Strategy::Graph { .. }) {
+                lines.push(format!("graph: {}", c.graph_origin()));
             }
+        } else {
+            lines.push(format!(
+                "filter: {} of {} nodes match",
+                matches.as_ref().map_or(c.len(), RoaringBitmap::len),
+                c.len()
+            ));
         }
-        QueryOp::CreateNode(_) => lines.push("operation: insert 1 node".into()),
-        QueryOp::CreateNodes(n) => lines.push(format!("operation: insert {} nodes", n.len())),
-        QueryOp::UpsertNode(_) => lines.push("operation: upsert 1 node".into()),
-        QueryOp::Update { .. } => lines.push("operation: update matching nodes".into()),
-        QueryOp::Delete { .. } => lines.push("operation: delete matching nodes".into()),
     }
     let rows = lines.into_iter().map(|l| vec![Value::Str(l)]).collect();
     Ok(QueryResult::rows(vec!["plan".into()], rows))
