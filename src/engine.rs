@@ -182,8 +182,11 @@ impl Session {
     {
         for located in &script.statements {
             let start = Instant::now();
+            let inner = &self.engine.inner;
             let mut ctx = Context {
-                engine: &self.engine.inner,
+                catalog: &inner.catalog,
+                config: &inner.config,
+                metering: &inner.metering,
                 session_tenant: &mut self.tenant,
             };
             let outcome = planner::plan(&located.statement, ctx.session_tenant.as_deref())

@@ -37,8 +37,11 @@ impl QueryProbe {
             _ => return Err(Error::invalid_option("the probe takes one QUERY read")),
         };
         let mut session_tenant = None;
+        let inner = engine.inner();
         let ctx = Context {
-            engine: engine.inner(),
+            catalog: &inner.catalog,
+            config: &inner.config,
+            metering: &inner.metering,
             session_tenant: &mut session_tenant,
         };
         let collection = open_for_read(engine, &statement)?;

@@ -34,7 +34,7 @@ pub(super) fn create_tenant(
         pending_since_ms: None,
         last_accessed_ms: None,
     };
-    if ctx.engine.catalog.create(record, if_not_exists)? {
+    if ctx.catalog.create(record, if_not_exists)? {
         Ok(QueryResult::message(format!("Tenant {name} created")))
     } else {
         Ok(QueryResult::message(format!(
@@ -44,7 +44,7 @@ pub(super) fn create_tenant(
 }
 
 pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Result<QueryResult> {
-    let tenant = ctx.engine.catalog.get(name)?;
+    let tenant = ctx.catalog.get(name)?;
     let current = tenant.record();
     let mut new_status = None;
     let mut others = Vec::new();
@@ -64,7 +64,7 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
         tenant.unload()?;
     }
     let now = now_ms();
-    let record = ctx.engine.catalog.update(&tenant, |r| {
+    let record = ctx.catalog.update(&tenant, |r| {
         if let Some(s) = new_status {
             lifecycle::enter(r, s, now);
         }
@@ -79,14 +79,14 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
 }
 
 pub(super) fn archive_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
-    let tenant = ctx.engine.catalog.get(name)?;
-    ctx.engine.catalog.archive(&tenant)?;
+    let tenant = ctx.catalog.get(name)?;
+    ctx.catalog.archive(&tenant)?;
     Ok(QueryResult::message(format!("Tenant {name} archived")))
 }
 
 pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
-    let tenant = ctx.engine.catalog.get(name)?;
-    ctx.engine.catalog.restore(&tenant)?;
+    let tenant = ctx.catalog.get(name)?;
+    ctx.catalog.restore(&tenant)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} restored (status {})",
         tenant.status()
@@ -94,7 +94,7 @@ pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResul
 }
 
 pub(super) fn use_tenant(ctx: &mut Context<'_>, name: &str) -> Result<QueryResult> {
-    let tenant = ctx.engine.catalog.get(name)?;
+    let tenant = ctx.catalog.get(name)?;
     *ctx.session_tenant = Some(tenant.name.clone());
     Ok(QueryResult::message(format!(
         "Using tenant {}",
@@ -107,7 +107,7 @@ pub(super) fn drop_tenant(
     name: &str,
     if_exists: bool,
 ) -> Result<QueryResult> {
-    if ctx.engine.catalog.drop_tenant(name)? {
+    if ctx.catalog.drop_tenant(name)? {
         if ctx.session_tenant.as_deref() == Some(name) {
             *ctx.session_tenant = None;
         }
@@ -147,13 +147,13 @@ pub(super) fn alter_collection(
     name: &str,
     set: &[Opt],
 ) -> Result<QueryResult> {
-    let shared = tenant.collection(name, &ctx.engine.config)?;
+    let shared = tenant.collection(name, ctx.config)?;
     let mut c = shared.write();
     let mut meta = c.meta.clone();
     for opt in set {
         meta.apply(opt, false)?;
     }
-    c.apply(meta, Vec::new(), Vec::new(), &ctx.engine.config)?;
+    c.apply(meta, Vec::new(), Vec::new(), ctx.config)?;
     Ok(QueryResult::message(format!(
         "Collection {name} altered in tenant {}",
         tenant.name

@@ -9,11 +9,10 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use crate::embed::Embedder;
-use crate::engine::EngineInner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::result::QueryResult;
 use crate::storage::dir_size;
-use crate::tenant::usage::{Metric, N};
+use crate::tenant::usage::{Metering, Metric, N};
 use crate::tenant::Tenant;
 
 thread_local! {
@@ -63,7 +62,7 @@ fn take_tally() -> [u64; N] {
 /// it: its tally, its compute time, a refusal by kind, and for a statement
 /// that `writes`, the tenant's storage.
 pub(super) fn metered(
-    engine: &EngineInner,
+    metering: &Metering,
     tenant: &Tenant,
     writes: bool,
     run: impl FnOnce() -> Result<QueryResult>,
@@ -82,7 +81,7 @@ pub(super) fn metered(
         };
         tally[m as usize] += 1;
     }
-    let counters = tenant.quota.usage(&engine.metering, &tenant.name);
+    let counters = tenant.quota.usage(metering, &tenant.name);
     if outcome.is_ok() && writes {
         let bytes = dir_size(&tenant.dir);
         tenant.quota.set_storage_bytes(bytes);

@@ -11,36 +11,40 @@ mod report;
 mod show;
 mod write;
 
-use crate::engine::EngineInner;
+use crate::config::Config;
 use crate::error::Result;
 use crate::parser::ast::{Query, QueryOp, Statement};
 use crate::planner::admit::{admit, tenant_of};
 use crate::planner::Plan;
 use crate::result::QueryResult;
-use crate::tenant::Tenant;
+use crate::tenant::usage::Metering;
+use crate::tenant::{Catalog, Tenant};
 use write::Mode;
 
-/// What a statement runs against: the engine and the session's tenant.
+/// What a statement runs against: the engine's parts and the session's
+/// tenant.
 pub(crate) struct Context<'a> {
-    pub(crate) engine: &'a EngineInner,
+    pub(crate) catalog: &'a Catalog,
+    pub(crate) config: &'a Config,
+    pub(crate) metering: &'a Metering,
     pub(crate) session_tenant: &'a mut Option<String>,
 }
 
 /// Admits and runs one planned statement.
 pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
-    let catalog = &ctx.engine.catalog;
+    let catalog = ctx.catalog;
     match plan.statement() {
         Statement::Query(q) => {
             let tenant = tenant_of(&plan, catalog)?;
             let writes = !matches!(q.op, QueryOp::Select(_));
-            metering::metered(ctx.engine, &tenant, writes, || {
+            metering::metered(ctx.metering, &tenant, writes, || {
                 let _admitted = admit(plan, &tenant, catalog)?;
                 query(ctx, &tenant, q)
             })
         }
         Statement::Explain(q) => {
             let tenant = tenant_of(&plan, catalog)?;
-            metering::metered(ctx.engine, &tenant, false, || {
+            metering::metered(ctx.metering, &tenant, false, || {
                 let admitted = admit(plan, &tenant, catalog)?;
                 read::explain(ctx, &admitted.plan, &tenant, q)
             })

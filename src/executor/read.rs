@@ -37,7 +37,7 @@ pub(crate) fn query_vector(
     let mut v = match &sim.vector {
         VectorExpr::Literal(v) => v.clone(),
         VectorExpr::Embed(text) => {
-            let embedder = &ctx.engine.config.embedder;
+            let embedder = &ctx.config.embedder;
             if let Some(name) = &c.meta.embedder {
                 if name != embedder.name() {
                     return Err(Error::type_error(format!(
@@ -93,7 +93,7 @@ pub(super) fn select(
     s: &Select,
 ) -> Result<QueryResult> {
     let opts = read_options(&s.options)?;
-    let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
+    let shared = tenant.collection(&q.collection, ctx.config)?;
     let c = shared.read();
     let matches = filtered(&c, s);
     // (internal id, distance) in result order.
@@ -101,8 +101,7 @@ pub(super) fn select(
         Some(sim) => match query_vector(ctx, &c, sim)? {
             None => Vec::new(),
             Some(v) => {
-                let (candidates, plan) =
-                    search_plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
+                let (candidates, plan) = search_plan(ctx.config, &c, s, &opts, matches.as_ref());
                 note(Metric::Searches, 1);
                 note(
                     Metric::VectorsScanned,
@@ -216,11 +215,11 @@ pub(super) fn explain(
     let mut lines: Vec<String> = plan.to_string().lines().map(String::from).collect();
     if let QueryOp::Select(s) = &q.op {
         let opts = read_options(&s.options)?;
-        let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
+        let shared = tenant.collection(&q.collection, ctx.config)?;
         let c = shared.read();
         let matches = filtered(&c, s);
         if s.similar.is_some() {
-            let (_, plan) = search_plan(&ctx.engine.config, &c, s, &opts, matches.as_ref());
+            let (_, plan) = search_plan(ctx.config, &c, s, &opts, matches.as_ref());
             lines.extend(plan.to_string().lines().map(String::from));
             if matches!(plan.strategy, Strategy::Graph { .. }) {
                 lines.push(format!("graph: {}", c.graph_origin()));

@@ -22,7 +22,7 @@ fn now_s() -> i64 {
 
 /// All-time usage of every tenant (stored buckets plus unflushed counts).
 fn all_time(ctx: &Context<'_>) -> Result<Vec<(String, Row)>> {
-    ctx.engine.metering.totals(i64::MIN, i64::MAX, now_s())
+    ctx.metering.totals(i64::MIN, i64::MAX, now_s())
 }
 
 /// `SHOW USAGE [FOR TENANT t] [PERIOD ..]`: one row per tenant with its
@@ -34,14 +34,14 @@ pub(super) fn show_usage(
 ) -> Result<QueryResult> {
     let span = span(period, chrono::Utc::now().date_naive())?;
     if let Some(t) = tenant {
-        ctx.engine.catalog.get(t)?;
+        ctx.catalog.get(t)?;
     }
     let (from, to) = span.seconds();
-    let mut totals = ctx.engine.metering.totals(from, to, now_s())?;
+    let mut totals = ctx.metering.totals(from, to, now_s())?;
     // Every current tenant appears, used or not; dropped tenants appear
     // while they have usage in the period.
     let known: BTreeSet<String> = totals.iter().map(|(t, _)| t.clone()).collect();
-    for t in ctx.engine.catalog.list() {
+    for t in ctx.catalog.list() {
         if !known.contains(&t.name) {
             totals.push((t.name.clone(), [0; N + 1]));
         }
@@ -50,7 +50,7 @@ pub(super) fn show_usage(
     let mut columns = vec!["tenant".to_string(), "from".into(), "to".into()];
     columns.extend(METRICS.iter().map(|m| m.to_string()));
     columns.extend(["storage_bytes".to_string(), "cost".into()]);
-    let prices = &ctx.engine.config.prices;
+    let prices = &ctx.config.prices;
     let rows = totals
         .into_iter()
         .filter(|(t, _)| tenant.is_none_or(|want| want == t))

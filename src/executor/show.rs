@@ -29,7 +29,7 @@ pub(super) fn show_tenants(
 ) -> Result<QueryResult> {
     let columns = strs(&["name", "status", "tier", "display_name", "created_at"]);
     let mut rows = Vec::new();
-    for tenant in ctx.engine.catalog.list() {
+    for tenant in ctx.catalog.list() {
         if limit.is_some_and(|l| rows.len() as u64 >= l) {
             break;
         }
@@ -50,7 +50,7 @@ pub(super) fn show_tenants(
 }
 
 pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<QueryResult> {
-    let tenant = ctx.engine.catalog.get(name)?;
+    let tenant = ctx.catalog.get(name)?;
     let r = tenant.record();
     let infos = tenant.collection_infos()?;
     let (loaded, memory) = tenant.loaded_memory();
@@ -118,7 +118,7 @@ pub(super) fn show_collections(tenant: &Tenant) -> Result<QueryResult> {
 }
 
 pub(super) fn show_stats(ctx: &mut Context<'_>) -> Result<QueryResult> {
-    let tenants = ctx.engine.catalog.list();
+    let tenants = ctx.catalog.list();
     let mut by_status: BTreeMap<&'static str, i64> = BTreeMap::new();
     let (mut loaded_tenants, mut loaded_collections, mut memory) = (0i64, 0i64, 0i64);
     for t in &tenants {
@@ -148,10 +148,10 @@ pub(super) fn show_stats(ctx: &mut Context<'_>) -> Result<QueryResult> {
         ],
         vec![Value::Str("memory_bytes".into()), Value::Int(memory)],
     ]);
-    rows.extend(super::pool_stats::rows(&ctx.engine.catalog.pool_stats()));
+    rows.extend(super::pool_stats::rows(&ctx.catalog.pool_stats()));
     rows.extend([vec![
         Value::Str("embedder".into()),
-        Value::Str(ctx.engine.config.embedder.name().into()),
+        Value::Str(ctx.config.embedder.name().into()),
     ]]);
     rows.extend(report::stats_rows(ctx)?);
     Ok(QueryResult::rows(strs(&["metric", "value"]), rows))

@@ -62,13 +62,13 @@ fn collection_for_insert(
     name: &str,
     first: Option<&NodeLiteral>,
 ) -> Result<SharedCollection> {
-    match tenant.collection(name, &ctx.engine.config) {
+    match tenant.collection(name, ctx.config) {
         Err(e) if e.kind() == &ErrorKind::CollectionNotFound => {
             let mut meta = CollectionMeta::new(name, &[], now_ms())?;
             meta.vector_field = implicit_vector_field(first);
             match tenant.create_collection(meta, true)? {
                 Some(c) => Ok(c),
-                None => tenant.collection(name, &ctx.engine.config),
+                None => tenant.collection(name, ctx.config),
             }
         }
         other => other,
@@ -129,7 +129,7 @@ fn resolve_vectors(
     meta: &mut CollectionMeta,
     raws: Vec<Option<RawVector>>,
 ) -> Result<Vec<Option<Vec<f32>>>> {
-    let embedder = &ctx.engine.config.embedder;
+    let embedder = &ctx.config.embedder;
     let texts: Vec<&str> = raws
         .iter()
         .filter_map(|r| match r {
@@ -287,7 +287,7 @@ pub(super) fn insert(
     let n = new_nodes.len();
     // Reserved before the commit, so concurrent writers never pass the limit.
     tenant.quota.reserve(added)?;
-    if let Err(e) = c.apply(meta, new_nodes, Vec::new(), &ctx.engine.config) {
+    if let Err(e) = c.apply(meta, new_nodes, Vec::new(), ctx.config) {
         tenant.quota.release(added);
         return Err(e);
     }
@@ -320,7 +320,7 @@ pub(super) fn update(
     filter: Option<&Expr>,
     set: &[(String, FieldValue)],
 ) -> Result<QueryResult> {
-    let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
+    let shared = tenant.collection(&q.collection, ctx.config)?;
     let mut c = shared.write();
     let mut meta = c.meta.clone();
     let vector_field = meta.vector_field.clone();
@@ -370,7 +370,7 @@ pub(super) fn update(
         ));
     }
     let n = new_nodes.len();
-    c.apply(meta, new_nodes, Vec::new(), &ctx.engine.config)?;
+    c.apply(meta, new_nodes, Vec::new(), ctx.config)?;
     note(Metric::Updates, n as u64);
     Ok(QueryResult::message(format!(
         "{n} node{} updated",
@@ -385,12 +385,12 @@ pub(super) fn delete(
     q: &Query,
     filter: Option<&Expr>,
 ) -> Result<QueryResult> {
-    let shared = tenant.collection(&q.collection, &ctx.engine.config)?;
+    let shared = tenant.collection(&q.collection, ctx.config)?;
     let mut c = shared.write();
     let targets = selected(&c, filter);
     let n = targets.len();
     let meta = c.meta.clone();
-    c.apply(meta, Vec::new(), targets, &ctx.engine.config)?;
+    c.apply(meta, Vec::new(), targets, ctx.config)?;
     tenant.quota.release(n as u64);
     note(Metric::Deletes, n as u64);
     Ok(QueryResult::message(format!(
