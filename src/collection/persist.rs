@@ -8,7 +8,6 @@
 //! anything else means "rebuild".
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
@@ -20,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::index::graph::{self, GraphIndex};
 use crate::index::hnsw::HnswIndex;
 use crate::index::AnnIndex;
+use crate::storage::atomic::write_atomically;
 
 const MAGIC: &[u8; 8] = b"PQLGST01";
 
@@ -107,14 +107,8 @@ pub(super) fn save_graph(
         .serialize_into(&mut bytes)
         .map_err(|e| Error::io("graph state", e))?;
     let path = state_path(dir, &meta.name);
-    let tmp = path.with_extension("state.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    write_atomically(&path, &bytes)
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 /// Removes the graph files and state of collection `name` (best effort):
