@@ -17,6 +17,7 @@ use crate::collection::meta::IndexKind;
 use crate::collection::Ann;
 use crate::error::{Error, Result};
 use crate::index::graph::{self, GraphIndex};
+#[cfg(feature = "hnsw-rs")]
 use crate::index::hnsw::HnswIndex;
 use crate::index::AnnIndex;
 use crate::storage::atomic::write_atomically;
@@ -34,7 +35,10 @@ pub(super) fn new_index(
     capacity: usize,
 ) -> crate::error::Result<Box<dyn AnnIndex>> {
     Ok(match meta.index {
+        #[cfg(feature = "hnsw-rs")]
         IndexKind::HnswRs => Box::new(HnswIndex::new(meta.metric, dim, meta.params, capacity)?),
+        #[cfg(not(feature = "hnsw-rs"))]
+        IndexKind::HnswRs => return Err(meta.index.missing_backend(&meta.name)),
         IndexKind::Auto | IndexKind::Graph | IndexKind::Flat => {
             Box::new(GraphIndex::new(meta.metric, dim, meta.params, capacity))
         }
@@ -44,9 +48,12 @@ pub(super) fn new_index(
 /// Reads the graph index files of the collection's kind.
 fn read_index(dir: &Path, meta: &CollectionMeta, dim: usize) -> Option<Box<dyn AnnIndex>> {
     match meta.index {
+        #[cfg(feature = "hnsw-rs")]
         IndexKind::HnswRs => HnswIndex::load(dir, &meta.name, meta.metric, dim)
             .ok()
             .map(|i| Box::new(i) as Box<dyn AnnIndex>),
+        #[cfg(not(feature = "hnsw-rs"))]
+        IndexKind::HnswRs => None,
         IndexKind::Auto | IndexKind::Graph | IndexKind::Flat => {
             graph::load(dir, &meta.name, meta.metric, dim)
                 .ok()

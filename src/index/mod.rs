@@ -6,6 +6,7 @@
 pub(crate) mod distance;
 pub(crate) mod flat;
 pub(crate) mod graph;
+#[cfg(feature = "hnsw-rs")]
 pub(crate) mod hnsw;
 pub(crate) mod vectors;
 

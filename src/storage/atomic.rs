@@ -78,6 +78,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Moves a complete file that another writer produced (hnsw_rs's dumps)
 /// over `target`: fsync of the file, rename, fsync of the folder.
+#[cfg(feature = "hnsw-rs")]
 pub(crate) fn move_into_place(written: &Path, target: &Path) -> io::Result<()> {
     OpenOptions::new().read(true).open(written)?.sync_all()?;
     fs::rename(written, target)?;
@@ -167,6 +168,7 @@ mod tests {
         assert_eq!(entries(dir.path()), ["state.bin"]);
     }
 
+    #[cfg(feature = "hnsw-rs")]
     #[test]
     fn moves_a_written_file_into_place() {
         let dir = tempfile::tempdir().unwrap();

@@ -42,8 +42,8 @@ pub(crate) enum Metric {
     Errors,
 }
 
-/// Number of counted metrics.
-pub(crate) const N: usize = 11;
+/// Number of counted metrics: the width of a stored usage row.
+pub(crate) use crate::storage::usage_store::N;
 
 /// Column names of the metrics, in [`Metric`] order.
 pub(crate) const METRICS: [&str; N] = [
