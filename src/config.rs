@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::embed::{CachedEmbedder, Embedder, HashEmbedder, MiniLmEmbedder};
+use crate::embed::{Embedder, HashEmbedder};
 use crate::error::Result;
 use crate::tenant::billing::Prices;
 
@@ -72,12 +72,13 @@ impl Config {
 
 impl Config {
     /// Serves `embed()` with all-MiniLM-L6-v2 loaded from the model folder
-    /// `dir` ([`MiniLmEmbedder::load`]), behind an LRU cache of
-    /// [`CachedEmbedder::DEFAULT_CAPACITY`] texts. A missing or unreadable
-    /// model is an error naming the file.
+    /// `dir` (`MiniLmEmbedder::load`), behind an LRU cache of
+    /// [`CachedEmbedder::DEFAULT_CAPACITY`](crate::CachedEmbedder::DEFAULT_CAPACITY)
+    /// texts. A missing or unreadable model is an error naming the file; on a
+    /// build without the `minilm` feature it is an `Unsupported` error that
+    /// says so.
     pub fn with_minilm(mut self, dir: impl AsRef<Path>) -> Result<Config> {
-        let model = Arc::new(MiniLmEmbedder::load(dir)?);
-        self.embedder = Arc::new(CachedEmbedder::new(model, CachedEmbedder::DEFAULT_CAPACITY));
+        self.embedder = crate::embed::minilm_cached(dir.as_ref())?;
         Ok(self)
     }
 }

@@ -76,6 +76,7 @@ impl Engine {
     }
 
     /// The shared state, for the bench probes (`bench_support`).
+    #[cfg(feature = "bench")]
     pub(crate) fn inner(&self) -> &EngineInner {
         &self.inner
     }

@@ -39,12 +39,15 @@ mod tenant;
 mod test_rng;
 mod value;
 
+#[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod bench_support;
 pub mod output;
 
 pub use config::Config;
-pub use embed::{CachedEmbedder, Embedder, Embedding, HashEmbedder, MiniLmEmbedder};
+#[cfg(feature = "minilm")]
+pub use embed::MiniLmEmbedder;
+pub use embed::{CachedEmbedder, Embedder, Embedding, HashEmbedder};
 pub use engine::{Engine, Session};
 pub use error::{Error, ErrorKind, Position, Result};
 pub use index::Metric;

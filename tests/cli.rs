@@ -1,6 +1,7 @@
 //! The `pql` binary end to end: arguments, exit codes, output streams, the
 //! REPL driven through a pipe. Tests marked `needs engine` depend on the
 //! real parser and executor; the others exercise only the CLI.
+#![cfg(feature = "cli")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

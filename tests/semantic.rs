@@ -6,6 +6,7 @@
 //! `scripts/fetch-minilm.sh` writes. Without it each test prints that it
 //! skipped and passes, unless `PQL_REQUIRE_MODEL=1` (CI sets it), which
 //! makes a missing model a failure.
+#![cfg(all(feature = "minilm", feature = "cli"))]
 
 use std::path::PathBuf;
 use std::process::Command;

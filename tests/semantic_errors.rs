@@ -1,6 +1,7 @@
 //! A missing or corrupt all-MiniLM-L6-v2 folder is a clear error naming
 //! the file, never a panic. These tests make their own small folders and
 //! need no fetched model.
+#![cfg(feature = "minilm")]
 
 use std::path::Path;
 

@@ -3,7 +3,9 @@
 //! export in CSV and JSON parsed back.
 
 use std::collections::BTreeMap;
+#[cfg(feature = "cli")]
 use std::path::Path;
+#[cfg(feature = "cli")]
 use std::process::Command;
 
 use pql::{Engine, Value};
@@ -129,6 +131,7 @@ fn periods_select_the_days() {
     );
 }
 
+#[cfg(feature = "cli")]
 fn pql_usage(dir: &Path, format: &str, month: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_pql"))
         .arg("--data")
@@ -145,6 +148,7 @@ fn pql_usage(dir: &Path, format: &str, month: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn cli_exports_csv_and_json() {
     let dir = fast_tempdir();

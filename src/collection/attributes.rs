@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
-use crate::collection::record::Attrs;
 use crate::storage::collection::StoredNode;
+use crate::storage::record::Attrs;
 use crate::value::{cmp_int_float, Value};
 
 /// `v` with every integral float inside it written as an integer, so that

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::index::{GraphParams, Metric};
 use crate::parser::ast::Opt;
+use crate::storage::collection::MetaRecord;
 use crate::value::Value;
 
 /// Which index serves similarity queries.
@@ -22,6 +23,28 @@ pub(crate) enum IndexKind {
 }
 
 impl IndexKind {
+    /// An `Unsupported` error if this build lacks the backend (hnsw_rs
+    /// without the `hnsw-rs` feature); `collection` names what needs it.
+    pub(crate) fn check_built_in(self, collection: &str) -> Result<()> {
+        if self == IndexKind::HnswRs && !cfg!(feature = "hnsw-rs") {
+            return Err(self.missing_backend(collection));
+        }
+        Ok(())
+    }
+
+    /// The error for collection `collection` of this kind on a build
+    /// without its backend.
+    pub(crate) fn missing_backend(self, collection: &str) -> Error {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "index '{}' of collection '{collection}' needs the `hnsw-rs` feature, which \
+                 this build of PQL lacks (rebuild with `--features hnsw-rs`)",
+                self.name()
+            ),
+        )
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         match self {
             IndexKind::Auto => "auto",
@@ -53,6 +76,16 @@ pub(crate) struct CollectionMeta {
     /// the generation it indexes, so a stale graph is detected.
     pub(crate) generation: u64,
     pub(crate) created_at_ms: i64,
+}
+
+impl MetaRecord for CollectionMeta {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dimension(&self) -> Option<usize> {
+        self.dimension
+    }
 }
 
 /// Defaults for a new collection.
@@ -151,7 +184,10 @@ impl CollectionMeta {
                     "auto" => IndexKind::Auto,
                     "flat" => IndexKind::Flat,
                     "graph" | "hnsw" => IndexKind::Graph,
-                    "hnsw_rs" => IndexKind::HnswRs,
+                    "hnsw_rs" => {
+                        IndexKind::HnswRs.check_built_in(&self.name)?;
+                        IndexKind::HnswRs
+                    }
                     other => {
                         return Err(Error::invalid_option(format!(
                             "unknown index '{other}'; use 'auto', 'flat', 'graph' (alias \

@@ -10,7 +10,6 @@ pub(crate) mod attributes;
 pub(crate) mod filter;
 pub(crate) mod meta;
 mod persist;
-pub(crate) mod record;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,10 +21,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::vectors::VectorStore;
 use crate::index::{flat, AnnIndex};
 use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
+use crate::storage::record::Attrs;
 use crate::value::Value;
 use attributes::AttributeIndex;
 use meta::{CollectionMeta, IndexKind};
-use record::Attrs;
 
 /// A node in memory.
 #[derive(Debug, Clone)]
@@ -144,8 +143,9 @@ impl Collection {
     /// Loads collection `name` from `dir`: nodes, vectors, attribute indexes,
     /// and the persisted graph if it is current (else rebuilds it).
     pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
-        let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
-        let loaded = store.load(meta.dimension)?;
+        let (store, meta) = CollectionStore::open::<CollectionMeta>(&dir.join(file_name(name)))?;
+        meta.index.check_built_in(name)?;
+        let loaded = store.load::<VectorStore>(meta.dimension)?;
         // Slots are allocated up to the largest internal id: one past the
         // ids ever handed out can only come from a damaged file.
         let top = loaded
@@ -456,7 +456,7 @@ impl Collection {
 
     /// Node count stored in the file of collection `name` (without loading it).
     pub(crate) fn stored_count(dir: &Path, name: &str) -> Result<(CollectionMeta, u64)> {
-        let (store, meta) = CollectionStore::open(&dir.join(file_name(name)))?;
+        let (store, meta) = CollectionStore::open::<CollectionMeta>(&dir.join(file_name(name)))?;
         Ok((meta, store.node_count()?))
     }
 }
@@ -496,5 +496,20 @@ mod tests {
         let e = Collection::load(dir.path(), "c", &config).err().unwrap();
         assert_eq!(e.kind(), &ErrorKind::Corrupt);
         assert!(e.to_string().contains("internal id 7"), "{e}");
+    }
+
+    /// A collection file that names the hnsw_rs backend, on a build
+    /// without it, is refused with a clear error rather than loaded.
+    #[cfg(not(feature = "hnsw-rs"))]
+    #[test]
+    fn a_collection_on_a_missing_backend_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut meta = CollectionMeta::new("c", &[], 0).unwrap();
+        meta.index = IndexKind::HnswRs;
+        drop(CollectionStore::create(&dir.path().join(file_name("c")), &meta).unwrap());
+        let config = Config::new(dir.path());
+        let e = Collection::load(dir.path(), "c", &config).err().unwrap();
+        assert_eq!(e.kind(), &ErrorKind::Unsupported);
+        assert!(e.to_string().contains("`hnsw-rs` feature"), "{e}");
     }
 }

@@ -8,7 +8,6 @@
 //! anything else means "rebuild".
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
@@ -18,8 +17,10 @@ use crate::collection::meta::IndexKind;
 use crate::collection::Ann;
 use crate::error::{Error, Result};
 use crate::index::graph::{self, GraphIndex};
+#[cfg(feature = "hnsw-rs")]
 use crate::index::hnsw::HnswIndex;
 use crate::index::AnnIndex;
+use crate::storage::atomic::write_atomically;
 
 const MAGIC: &[u8; 8] = b"PQLGST01";
 
@@ -34,7 +35,10 @@ pub(super) fn new_index(
     capacity: usize,
 ) -> crate::error::Result<Box<dyn AnnIndex>> {
     Ok(match meta.index {
+        #[cfg(feature = "hnsw-rs")]
         IndexKind::HnswRs => Box::new(HnswIndex::new(meta.metric, dim, meta.params, capacity)?),
+        #[cfg(not(feature = "hnsw-rs"))]
+        IndexKind::HnswRs => return Err(meta.index.missing_backend(&meta.name)),
         IndexKind::Auto | IndexKind::Graph | IndexKind::Flat => {
             Box::new(GraphIndex::new(meta.metric, dim, meta.params, capacity))
         }
@@ -44,9 +48,12 @@ pub(super) fn new_index(
 /// Reads the graph index files of the collection's kind.
 fn read_index(dir: &Path, meta: &CollectionMeta, dim: usize) -> Option<Box<dyn AnnIndex>> {
     match meta.index {
+        #[cfg(feature = "hnsw-rs")]
         IndexKind::HnswRs => HnswIndex::load(dir, &meta.name, meta.metric, dim)
             .ok()
             .map(|i| Box::new(i) as Box<dyn AnnIndex>),
+        #[cfg(not(feature = "hnsw-rs"))]
+        IndexKind::HnswRs => None,
         IndexKind::Auto | IndexKind::Graph | IndexKind::Flat => {
             graph::load(dir, &meta.name, meta.metric, dim)
                 .ok()
@@ -107,14 +114,8 @@ pub(super) fn save_graph(
         .serialize_into(&mut bytes)
         .map_err(|e| Error::io("graph state", e))?;
     let path = state_path(dir, &meta.name);
-    let tmp = path.with_extension("state.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    write_atomically(&path, &bytes)
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 /// Removes the graph files and state of collection `name` (best effort):

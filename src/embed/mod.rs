@@ -10,9 +10,11 @@
 //! cache of recent texts in front of any embedder.
 
 mod cache;
+#[cfg(feature = "minilm")]
 mod minilm;
 
 pub use cache::CachedEmbedder;
+#[cfg(feature = "minilm")]
 pub use minilm::MiniLmEmbedder;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -53,6 +55,30 @@ pub trait Embedder: Send + Sync {
             })
             .collect())
     }
+}
+
+/// all-MiniLM-L6-v2 from the model folder `dir`, behind an LRU cache of
+/// [`CachedEmbedder::DEFAULT_CAPACITY`] texts (`Config::with_minilm`).
+#[cfg(feature = "minilm")]
+pub(crate) fn minilm_cached(dir: &std::path::Path) -> Result<std::sync::Arc<dyn Embedder>> {
+    let model = std::sync::Arc::new(MiniLmEmbedder::load(dir)?);
+    Ok(std::sync::Arc::new(CachedEmbedder::new(
+        model,
+        CachedEmbedder::DEFAULT_CAPACITY,
+    )))
+}
+
+/// Without the `minilm` feature there is no model to load: says so.
+#[cfg(not(feature = "minilm"))]
+pub(crate) fn minilm_cached(dir: &std::path::Path) -> Result<std::sync::Arc<dyn Embedder>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "cannot load the model at {}: this build of PQL lacks the `minilm` feature \
+             (rebuild with `--features minilm`)",
+            dir.display()
+        ),
+    ))
 }
 
 /// The vectors of [`Embedder::embed_counted`]'s answer, for embedders whose

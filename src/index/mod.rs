@@ -6,6 +6,7 @@
 pub(crate) mod distance;
 pub(crate) mod flat;
 pub(crate) mod graph;
+#[cfg(feature = "hnsw-rs")]
 pub(crate) mod hnsw;
 pub(crate) mod vectors;
 
@@ -80,6 +81,10 @@ pub(crate) trait AnnIndex: Send + Sync {
     ) -> Vec<(u32, f32)>;
 
     /// Number of vectors inserted (tombstoned ones included).
+    #[cfg_attr(
+        not(any(test, feature = "bench", feature = "hnsw-rs")),
+        allow(dead_code)
+    )]
     fn len(&self) -> usize;
 
     /// Approximate heap bytes held by the index.

@@ -13,6 +13,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::distance;
 use crate::index::Metric;
+use crate::storage::collection::VectorSink;
 
 /// All vectors of one collection, of one fixed dimension, addressed by
 /// internal id (the slot number).
@@ -112,6 +113,20 @@ impl VectorStore {
     /// Heap bytes held (allocated capacity, not just the used part).
     pub(crate) fn memory_bytes(&self) -> usize {
         (self.data.capacity() + self.zeros.len()) * std::mem::size_of::<f32>()
+    }
+}
+
+impl VectorSink for VectorStore {
+    fn with_dim(dim: usize) -> Self {
+        VectorStore::new(dim)
+    }
+
+    fn reserve(&mut self, slots: usize) {
+        VectorStore::reserve(self, slots);
+    }
+
+    fn set(&mut self, iid: u32, vector: &[f32]) -> Result<()> {
+        VectorStore::set(self, iid, vector)
     }
 }
 

@@ -12,6 +12,7 @@ use std::io::{self, BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::storage::atomic::{sync_parent, AtomicFile};
 
 /// zstd level: a good ratio at a speed close to disk bandwidth.
 const LEVEL: i32 = 3;
@@ -54,15 +55,15 @@ fn io_err<'a>(what: &str, path: &'a Path) -> impl Fn(io::Error) -> Error + 'a {
     move |e| Error::io(format!("{what} {}", path.display()), e)
 }
 
-/// Packs `src` into `dest` (written under a temporary name, synced, read
-/// back and verified, then renamed). Returns the CRC-32 of `dest`.
+/// Packs `src` into `dest` (written under a temporary name, read back and
+/// verified, then moved into place by [`AtomicFile`]). Returns the CRC-32 of `dest`.
 pub(crate) fn pack(src: &Path, dest: &Path) -> Result<u32> {
-    let tmp = dest.with_extension("zst.tmp");
+    let out = AtomicFile::create(dest).map_err(io_err("cannot create", dest))?;
+    let tmp = out.tmp_path();
     let mut expected = BTreeMap::new();
     {
-        let file = File::create(&tmp).map_err(io_err("cannot create", &tmp))?;
-        let enc = zstd::Encoder::new(BufWriter::new(file), LEVEL)
-            .map_err(io_err("cannot compress", &tmp))?;
+        let enc = zstd::Encoder::new(BufWriter::new(out.file()), LEVEL)
+            .map_err(io_err("cannot compress", tmp))?;
         let mut tar = tar::Builder::new(enc);
         for path in files(src).map_err(io_err("cannot list", src))? {
             let name = path
@@ -75,25 +76,22 @@ pub(crate) fn pack(src: &Path, dest: &Path) -> Result<u32> {
             tar.append_path_with_name(&path, &name)
                 .map_err(io_err("cannot pack", &path))?;
         }
-        let enc = tar.into_inner().map_err(io_err("cannot pack", &tmp))?;
-        let writer = enc.finish().map_err(io_err("cannot compress", &tmp))?;
-        let file = writer
+        let enc = tar.into_inner().map_err(io_err("cannot pack", tmp))?;
+        let writer = enc.finish().map_err(io_err("cannot compress", tmp))?;
+        writer
             .into_inner()
             .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e.error()))?;
-        file.sync_all().map_err(io_err("cannot sync", &tmp))?;
     }
-    let found = entry_crcs(&tmp)?;
+    let found = entry_crcs(tmp)?;
     if found != expected {
-        let _ = fs::remove_file(&tmp);
         return Err(Error::corrupt(
             tmp.display(),
             "archive read back does not match the tenant's files",
         ));
     }
-    let crc = crc_of(File::open(&tmp).map_err(io_err("cannot read", &tmp))?)
-        .map_err(io_err("cannot read", &tmp))?;
-    fs::rename(&tmp, dest).map_err(io_err("cannot rename", dest))?;
-    sync_dir(dest);
+    let crc = crc_of(File::open(tmp).map_err(io_err("cannot read", tmp))?)
+        .map_err(io_err("cannot read", tmp))?;
+    out.commit().map_err(io_err("cannot rename", dest))?;
     Ok(crc)
 }
 
@@ -162,17 +160,7 @@ pub(crate) fn unpack(archive: &Path, crc: u32, dest: &Path) -> Result<()> {
         fs::remove_dir_all(dest).map_err(io_err("cannot clear", dest))?;
     }
     fs::rename(&tmp, dest).map_err(io_err("cannot move", dest))?;
-    sync_dir(dest);
-    Ok(())
-}
-
-/// Syncs the folder holding `path`, so a rename in it is durable (best effort).
-fn sync_dir(path: &Path) {
-    if let Some(parent) = path.parent() {
-        if let Ok(d) = File::open(parent) {
-            let _ = d.sync_all();
-        }
-    }
+    sync_parent(dest).map_err(io_err("cannot sync the folder of", dest))
 }
 
 #[cfg(test)]

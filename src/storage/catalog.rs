@@ -5,12 +5,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::storage::codec;
-use crate::tenant::record::TenantRecord;
 
 const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+
+/// A tenant record as the catalog keeps it (the tenant layer owns the type).
+pub(crate) trait CatalogRecord: Serialize + DeserializeOwned {
+    /// The record's key: the tenant's name.
+    fn key(&self) -> &str;
+}
 
 /// The open catalog file.
 pub(crate) struct CatalogStore {
@@ -41,7 +48,7 @@ impl CatalogStore {
     }
 
     /// All tenant records.
-    pub(crate) fn load_all(&self) -> Result<Vec<TenantRecord>> {
+    pub(crate) fn load_all<R: CatalogRecord>(&self) -> Result<Vec<R>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(TENANTS).map_err(db_err)?;
         let mut out = Vec::new();
@@ -53,7 +60,7 @@ impl CatalogStore {
     }
 
     /// Inserts or replaces a tenant record, durably.
-    pub(crate) fn put(&self, record: &TenantRecord) -> Result<()> {
+    pub(crate) fn put(&self, record: &impl CatalogRecord) -> Result<()> {
         self.put_with(record, Durability::Immediate)
     }
 
@@ -62,18 +69,18 @@ impl CatalogStore {
     /// (usage metering commits every second). For what a crash may lose
     /// harmlessly: the pool's `active`/`inactive` flips, which cost two
     /// fsyncs per cold query when they were durable.
-    pub(crate) fn put_deferred(&self, record: &TenantRecord) -> Result<()> {
+    pub(crate) fn put_deferred(&self, record: &impl CatalogRecord) -> Result<()> {
         self.put_with(record, Durability::None)
     }
 
-    fn put_with(&self, record: &TenantRecord, durability: Durability) -> Result<()> {
+    fn put_with(&self, record: &impl CatalogRecord, durability: Durability) -> Result<()> {
         let bytes = codec::encode(record)?;
         let mut tx = self.db.begin_write().map_err(db_err)?;
         tx.set_durability(durability).map_err(db_err)?;
         {
             let mut table = tx.open_table(TENANTS).map_err(db_err)?;
             table
-                .insert(record.name.as_str(), bytes.as_slice())
+                .insert(record.key(), bytes.as_slice())
                 .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)

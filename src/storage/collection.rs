@@ -23,13 +23,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use roaring::RoaringBitmap;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::collection::meta::CollectionMeta;
-use crate::collection::record::{self, Attrs};
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::vectors::VectorStore;
 use crate::storage::codec;
+use crate::storage::record::{self, Attrs};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const NODE_CHUNKS: TableDefinition<u32, &[u8]> = TableDefinition::new("node_chunks");
@@ -84,12 +83,32 @@ pub(crate) struct WriteBatch {
     pub(crate) delete_vectors: Vec<u32>,
 }
 
+/// The collection's meta record, as the file keeps it (the collection layer
+/// owns the type; the store needs only its name and dimension).
+pub(crate) trait MetaRecord: Serialize + DeserializeOwned {
+    /// The collection's name, for errors.
+    fn name(&self) -> &str;
+    /// The vector dimension, once known.
+    fn dimension(&self) -> Option<usize>;
+}
+
+/// Where [`CollectionStore::load`] puts the vectors it reads (the index
+/// layer's vector arena).
+pub(crate) trait VectorSink: Sized + Send {
+    /// An empty sink for vectors of `dim` values.
+    fn with_dim(dim: usize) -> Self;
+    /// Room for internal ids below `slots`.
+    fn reserve(&mut self, slots: usize);
+    /// Stores the vector of internal id `iid`.
+    fn set(&mut self, iid: u32, vector: &[f32]) -> Result<()>;
+}
+
 /// Everything a collection file holds, as read by [`CollectionStore::load`].
-pub(crate) struct Loaded {
+pub(crate) struct Loaded<V> {
     /// All nodes, in internal id order.
     pub(crate) nodes: Vec<StoredNode>,
     /// All vectors (when the collection has a dimension).
-    pub(crate) vectors: Option<VectorStore>,
+    pub(crate) vectors: Option<V>,
     /// Internal ids that have a vector.
     pub(crate) with_vector: RoaringBitmap,
 }
@@ -183,11 +202,11 @@ impl CollectionStore {
     }
 
     /// Creates a new collection file holding `meta`; fails if one exists.
-    pub(crate) fn create(path: &Path, meta: &CollectionMeta) -> Result<Self> {
+    pub(crate) fn create<M: MetaRecord>(path: &Path, meta: &M) -> Result<Self> {
         if path.exists() {
             return Err(Error::new(
                 ErrorKind::CollectionExists,
-                format!("Collection already exists: {}", meta.name),
+                format!("Collection already exists: {}", meta.name()),
             ));
         }
         let err =
@@ -210,7 +229,7 @@ impl CollectionStore {
             }
             tx.commit().map_err(|e| err(&e))
         })?;
-        Ok(Self::open(path)?.0)
+        Ok(Self::open::<M>(path)?.0)
     }
 
     /// Opens an existing collection file and reads its meta record. A file
@@ -220,7 +239,7 @@ impl CollectionStore {
     /// records in memory already and only writes to the file afterwards, so
     /// redb's default cache (up to 1 GiB per open file) would only inflate
     /// the memory of every loaded tenant.
-    pub(crate) fn open(path: &Path) -> Result<(Self, CollectionMeta)> {
+    pub(crate) fn open<M: MetaRecord>(path: &Path) -> Result<(Self, M)> {
         let db = super::migrate::open(redb::Builder::new().set_cache_size(CACHE_BYTES), path)?;
         let mut store = CollectionStore {
             db,
@@ -238,7 +257,7 @@ impl CollectionStore {
         Ok((store, meta))
     }
 
-    fn read_meta(&self) -> Result<CollectionMeta> {
+    fn read_meta<M: DeserializeOwned>(&self) -> Result<M> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let table = tx.open_table(META).map_err(|e| self.err(e))?;
         let bytes = table
@@ -270,7 +289,7 @@ impl CollectionStore {
     }
 
     /// Converts a file of layout 1 to this layout, in one transaction.
-    fn convert_v1(&self, meta: &CollectionMeta) -> Result<()> {
+    fn convert_v1(&self, meta: &impl MetaRecord) -> Result<()> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         let mut batch = WriteBatch::default();
         {
@@ -307,7 +326,7 @@ impl CollectionStore {
 
     /// Every node and every vector. The node chunks are decoded in parallel
     /// while the vectors are read.
-    pub(crate) fn load(&self, dim: Option<usize>) -> Result<Loaded> {
+    pub(crate) fn load<V: VectorSink>(&self, dim: Option<usize>) -> Result<Loaded<V>> {
         let (nodes, vectors) = rayon::join(|| self.load_nodes(), || self.load_vectors(dim));
         let (vectors, with_vector) = vectors?;
         Ok(Loaded {
@@ -331,12 +350,15 @@ impl CollectionStore {
         Ok(chunks.into_iter().flatten().collect())
     }
 
-    fn load_vectors(&self, dim: Option<usize>) -> Result<(Option<VectorStore>, RoaringBitmap)> {
+    fn load_vectors<V: VectorSink>(
+        &self,
+        dim: Option<usize>,
+    ) -> Result<(Option<V>, RoaringBitmap)> {
         let mut with_vector = RoaringBitmap::new();
         let Some(dim) = dim else {
             return Ok((None, with_vector));
         };
-        let mut store = VectorStore::new(dim);
+        let mut store = V::with_dim(dim);
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let table = tx.open_table(VECTOR_CHUNKS).map_err(|e| self.err(e))?;
         if let Some(last) = table.last().map_err(|e| self.err(e))? {
@@ -355,7 +377,7 @@ impl CollectionStore {
     }
 
     /// Applies `batch` and writes `meta`, in one durable transaction.
-    pub(crate) fn commit(&self, batch: &WriteBatch, meta: &CollectionMeta) -> Result<()> {
+    pub(crate) fn commit(&self, batch: &WriteBatch, meta: &impl MetaRecord) -> Result<()> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         self.write(&tx, batch, meta)?;
         tx.commit().map_err(|e| self.err(e))
@@ -367,7 +389,7 @@ impl CollectionStore {
         &self,
         tx: &WriteTransaction,
         batch: &WriteBatch,
-        meta: &CollectionMeta,
+        meta: &impl MetaRecord,
     ) -> Result<()> {
         let mut m = tx.open_table(META).map_err(|e| self.err(e))?;
         let nodes = match m.get(LAYOUT_KEY).map_err(|e| self.err(e))? {
@@ -409,7 +431,7 @@ impl CollectionStore {
                 }
             }
         }
-        if let Some(dim) = meta.dimension {
+        if let Some(dim) = meta.dimension() {
             self.write_vectors(tx, batch, dim)?;
         } else if !batch.put_vectors.is_empty() {
             return Err(Error::corrupt(
@@ -479,10 +501,41 @@ mod tests {
 
     const DIM: usize = 1024; // 16 vectors per vector chunk
 
-    fn meta() -> CollectionMeta {
-        let mut m = CollectionMeta::new("c", &[], 0).unwrap();
-        m.dimension = Some(DIM);
-        m
+    /// A meta record with what the store reads of one.
+    #[derive(Serialize, Deserialize)]
+    struct TestMeta {
+        name: String,
+        dimension: Option<usize>,
+    }
+
+    impl MetaRecord for TestMeta {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn dimension(&self) -> Option<usize> {
+            self.dimension
+        }
+    }
+
+    fn meta() -> TestMeta {
+        TestMeta {
+            name: "c".into(),
+            dimension: Some(DIM),
+        }
+    }
+
+    /// Loaded vectors by internal id.
+    struct TestVectors(BTreeMap<u32, Vec<f32>>);
+
+    impl VectorSink for TestVectors {
+        fn with_dim(_dim: usize) -> Self {
+            TestVectors(BTreeMap::new())
+        }
+        fn reserve(&mut self, _slots: usize) {}
+        fn set(&mut self, iid: u32, vector: &[f32]) -> Result<()> {
+            self.0.insert(iid, vector.to_vec());
+            Ok(())
+        }
     }
 
     fn vector(iid: u32, round: u32) -> Vec<f32> {
@@ -493,7 +546,7 @@ mod tests {
 
     /// What `load` must return, from a model of the stored nodes and vectors.
     fn check(store: &CollectionStore, model: &BTreeMap<u32, (StoredNode, Option<Vec<f32>>)>) {
-        let loaded = store.load(Some(DIM)).unwrap();
+        let loaded = store.load::<TestVectors>(Some(DIM)).unwrap();
         let want: Vec<&StoredNode> = model.values().map(|(n, _)| n).collect();
         assert_eq!(loaded.nodes.iter().collect::<Vec<_>>(), want);
         let with: Vec<u32> = model
@@ -505,7 +558,7 @@ mod tests {
         let vectors = loaded.vectors.unwrap();
         for (iid, (_, v)) in model {
             if let Some(v) = v {
-                assert_eq!(vectors.get(*iid), v.as_slice(), "vector {iid}");
+                assert_eq!(vectors.0[iid], *v, "vector {iid}");
             }
         }
         assert_eq!(store.node_count().unwrap(), model.len() as u64);
@@ -585,7 +638,7 @@ mod tests {
             }
             tx.commit().unwrap();
         }
-        let e = CollectionStore::open(&path).err().unwrap();
+        let e = CollectionStore::open::<TestMeta>(&path).err().unwrap();
         assert_eq!(e.kind(), &ErrorKind::Corrupt);
         assert!(e.to_string().contains("layout 3"), "{e}");
     }

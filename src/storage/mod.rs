@@ -11,10 +11,12 @@
 //! ```
 
 pub(crate) mod archive;
+pub(crate) mod atomic;
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
 pub(crate) mod migrate;
+pub(crate) mod record;
 pub(crate) mod usage_store;
 
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -76,36 +78,19 @@ pub(crate) fn create_db_atomically(
     path: &Path,
     init: impl FnOnce(&redb::Database) -> Result<()>,
 ) -> Result<()> {
-    let tmp = path.with_extension("redb.tmp");
     let fail =
         |e: &dyn std::fmt::Display| Error::io(format!("cannot create {}", path.display()), e);
-    if tmp.exists() {
-        std::fs::remove_file(&tmp).map_err(|e| fail(&e))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| fail(&e))?;
+    let out = atomic::AtomicFile::create(path).map_err(|e| fail(&e))?;
     {
         let backend = DeferredSyncFile(parking_lot::Mutex::new(
-            file.try_clone().map_err(|e| fail(&e))?,
+            out.file().try_clone().map_err(|e| fail(&e))?,
         ));
         let db = redb::Builder::new()
             .create_with_backend(backend)
             .map_err(|e| fail(&e))?;
         init(&db)?;
     }
-    file.sync_all().map_err(|e| fail(&e))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| fail(&e))?;
-    if let Some(parent) = path.parent() {
-        if let Ok(d) = std::fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    out.commit().map_err(|e| fail(&e))
 }
 
 /// A redb storage backend over a file whose syncs are left to the caller

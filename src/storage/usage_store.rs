@@ -2,13 +2,15 @@
 //! buckets of a minute, an hour and a day (each flush adds to all three, so
 //! reports read the coarsest bucket that fits). Key: (tenant, resolution in
 //! seconds, bucket start in Unix seconds); value: the counts in
-//! [`METRICS`](crate::tenant::usage::METRICS) order, then the storage gauge,
-//! as little-endian `u64`s.
+//! metered order (`tenant::usage::METRICS`), then the storage gauge, as
+//! little-endian `u64`s.
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::{Error, Result};
-use crate::tenant::usage::N;
+
+/// Number of metered counts in a row (`tenant::usage` names them).
+pub(crate) const N: usize = 11;
 
 const USAGE: TableDefinition<(&str, u32, i64), &[u8]> = TableDefinition::new("usage");
 

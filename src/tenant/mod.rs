@@ -24,13 +24,19 @@ use crate::collection::meta::CollectionMeta;
 use crate::collection::{self, Collection};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::storage::catalog::CatalogStore;
+use crate::storage::catalog::{CatalogRecord, CatalogStore};
 use crate::storage::Layout;
 use pool::{Pool, Slot};
 use record::TenantRecord;
 
 /// How long an unload waits for running statements to release a collection.
 const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl CatalogRecord for TenantRecord {
+    fn key(&self) -> &str {
+        &self.name
+    }
+}
 
 /// A loaded collection, shared by the statements using it: many readers or
 /// one writer.
@@ -255,7 +261,7 @@ impl Catalog {
             )
         })?;
         let store = CatalogStore::open(&layout.catalog())?;
-        let records = store.load_all()?;
+        let records = store.load_all::<TenantRecord>()?;
         archive::recover(&layout, &records)?;
         let tenants = records
             .into_iter()

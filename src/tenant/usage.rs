@@ -42,8 +42,8 @@ pub(crate) enum Metric {
     Errors,
 }
 
-/// Number of counted metrics.
-pub(crate) const N: usize = 11;
+/// Number of counted metrics: the width of a stored usage row.
+pub(crate) use crate::storage::usage_store::N;
 
 /// Column names of the metrics, in [`Metric`] order.
 pub(crate) const METRICS: [&str; N] = [
@@ -69,6 +69,7 @@ pub(crate) struct Counters {
 
 impl Counters {
     /// Adds `n` to `metric`: one relaxed atomic add.
+    #[cfg(any(test, feature = "bench"))]
     #[inline]
     pub(crate) fn add(&self, metric: Metric, n: u64) {
         self.counts[metric as usize].fetch_add(n, Ordering::Relaxed);

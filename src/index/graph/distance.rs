@@ -18,6 +18,7 @@ pub(crate) struct Kernels {
     /// Squared Euclidean distance.
     pub(crate) l2sq: KernelFn,
     /// Which implementation was detected (for reports).
+    #[cfg_attr(not(any(test, feature = "bench")), allow(dead_code))]
     pub(crate) name: &'static str,
 }
 

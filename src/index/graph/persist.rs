@@ -13,7 +13,7 @@
 //! checks the store's invariants, so a damaged file is refused rather than
 //! answered from.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -24,6 +24,7 @@ use super::store::{advise_huge, stride_for, Lane, Rows, Store, ABSENT, LANE};
 use super::{GraphIndex, MAX_LEVEL, NO_ENTRY};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{GraphParams, Metric};
+use crate::storage::atomic::AtomicFile;
 
 const MAGIC: &[u8; 8] = b"PQLGRAPH";
 /// Bump on any layout change; older files are refused (and rebuilt).
@@ -61,7 +62,6 @@ pub(crate) fn save(idx: &GraphIndex, dir: &Path, basename: &str) -> Result<()> {
         ));
     }
     let path = file_path(dir, basename);
-    let tmp = dir.join(format!("{basename}.graph.tmp"));
     // Inserts wait while we write; searches go on.
     let st = idx.store.read_recursive();
     let (entry, max_level) = match idx.entry() {
@@ -89,12 +89,12 @@ pub(crate) fn save(idx: &GraphIndex, dir: &Path, basename: &str) -> Result<()> {
     h[64..72].copy_from_slice(&(idx.deleted_count.load(Relaxed) as u64).to_le_bytes());
     h[72..80].copy_from_slice(&idx.seed.to_le_bytes());
 
-    let file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+    let out = AtomicFile::create(&path).map_err(|e| io_err(&path, e))?;
     let mut w = HashWriter {
-        out: BufWriter::with_capacity(1 << 20, file),
+        out: BufWriter::with_capacity(1 << 20, out.file()),
         crc: crc32fast::Hasher::new(),
     };
-    let res = (|| -> std::io::Result<()> {
+    let written = (|| -> std::io::Result<()> {
         w.put(&h)?;
         w.put(bytemuck::cast_slice(st.vectors.lanes()))?;
         w.put_atomics(&st.layer0)?;
@@ -105,27 +105,20 @@ pub(crate) fn save(idx: &GraphIndex, dir: &Path, basename: &str) -> Result<()> {
         w.put(&st.levels)?;
         let crc = w.crc.clone().finalize();
         w.out.write_all(&crc.to_le_bytes())?;
-        let file = w.out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        w.out.flush()
     })();
-    if let Err(e) = res {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(&tmp, e));
-    }
-    fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-    // Make the rename itself durable.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    drop(w);
+    written
+        .and_then(|()| out.commit())
+        .map_err(|e| io_err(&path, e))
 }
 
-struct HashWriter {
-    out: BufWriter<File>,
+struct HashWriter<'a> {
+    out: BufWriter<&'a File>,
     crc: crc32fast::Hasher,
 }
 
-impl HashWriter {
+impl HashWriter<'_> {
     fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.crc.update(b);
         self.out.write_all(b)

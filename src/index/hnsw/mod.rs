@@ -13,7 +13,7 @@
 //! 4. Parallel builds are not deterministic; tests compare recall, not ids.
 //! 5. hnsw_rs calls `process::exit` on bad parameters and on some corrupt
 //!    input: parameters are validated before it is called, and files are
-//!    checked (size and hash recorded in the `.meta` sidecar) before it reads
+//!    checked (size and CRC-32 recorded in the `.meta` sidecar, `header.rs`) before it reads
 //!    them; a panic while it reads is caught and reported as `Corrupt`.
 //!
 //! A reloaded `Hnsw` borrows the `HnswIo` that loaded it (invariant
@@ -24,8 +24,8 @@
 // until it lands, some items here are only used by tests.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +37,12 @@ use self_cell::self_cell;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::distance::{cosine_from_dot, dot, l2_squared};
 use crate::index::{AnnIndex, GraphParams, IdFilter, Metric};
+use crate::storage::atomic::{self, AtomicFile};
+
+mod hash64;
+mod header;
+
+use header::{Checksum, Meta};
 
 /// hnsw_rs must be built with 16 layers or `file_dump` fails (trap 2).
 const MAX_LAYER: usize = 16;
@@ -280,7 +286,7 @@ impl HnswIndex {
     /// Errors: `Io` when a file is missing or unreadable; `Corrupt` when a
     /// file is truncated, damaged, of another format version, or holds
     /// another metric or dimension. Never panics or exits on bad files: sizes
-    /// and hashes recorded in `<basename>.hnsw.meta` are checked before
+    /// and checksums recorded in `<basename>.hnsw.meta` are checked before
     /// hnsw_rs reads anything, and a panic inside hnsw_rs is caught.
     ///
     /// The reloaded index accepts further inserts and can be saved again
@@ -306,13 +312,16 @@ impl HnswIndex {
         if meta.count == 0 {
             return HnswIndex::new(metric, dim, meta.params, 0);
         }
-        for (suffix, len, hash) in [
-            (GRAPH_SUFFIX, meta.graph_len, meta.graph_hash),
-            (DATA_SUFFIX, meta.data_len, meta.data_hash),
+        for (suffix, len, sum) in [
+            (GRAPH_SUFFIX, meta.graph_len, meta.graph_sum),
+            (DATA_SUFFIX, meta.data_len, meta.data_sum),
         ] {
             let path = dir.join(format!("{basename}{suffix}"));
-            let (got_len, got_hash) = hash_file(&path).map_err(|e| Error::io(path.display(), e))?;
-            if got_len != len || got_hash != hash {
+            let (got_len, got_sum) = meta
+                .checksum
+                .of_file(&path)
+                .map_err(|e| Error::io(path.display(), e))?;
+            if got_len != len || got_sum != sum {
                 return Err(Error::corrupt(
                     path.display(),
                     format!(
@@ -456,73 +465,46 @@ impl AnnIndex for HnswIndex {
             params: self.params,
             count: count as u64,
             graph_len: 0,
-            graph_hash: 0,
+            graph_sum: 0,
             data_len: 0,
-            data_hash: 0,
+            data_sum: 0,
+            checksum: Checksum::Crc32,
         };
         let final_graph = dir.join(format!("{basename}{GRAPH_SUFFIX}"));
         let final_data = dir.join(format!("{basename}{DATA_SUFFIX}"));
         let final_meta = dir.join(format!("{basename}{META_SUFFIX}"));
-        let tmp = temp_basename(basename);
         // The header's temporary file is created first: it proves the
         // directory writable before hnsw_rs (which panics and prints when it
         // cannot create its files) is called.
-        let meta_tmp = dir.join(format!("{tmp}{META_SUFFIX}"));
-        let meta_file = File::create(&meta_tmp).map_err(|e| Error::io(meta_tmp.display(), e))?;
+        let meta_out =
+            AtomicFile::create(&final_meta).map_err(|e| Error::io(final_meta.display(), e))?;
 
         if count > 0 {
             // hnsw_rs cannot dump an empty graph ("entry point not
             // initialized"); an empty index is the header alone.
-            let written = match self.dump_to_temp(dir, &tmp) {
-                Ok(w) => w,
-                Err(e) => {
-                    remove_quietly(&[&meta_tmp]);
-                    return Err(e);
-                }
-            };
+            let written = self.dump_to_temp(dir, &temp_basename(basename))?;
             let graph_tmp = dir.join(format!("{written}{GRAPH_SUFFIX}"));
             let data_tmp = dir.join(format!("{written}{DATA_SUFFIX}"));
-            let sums = (|| -> io::Result<_> {
-                let (gl, gh) = hash_file(&graph_tmp)?;
-                let (dl, dh) = hash_file(&data_tmp)?;
-                sync_file(&graph_tmp)?;
-                sync_file(&data_tmp)?;
-                Ok((gl, gh, dl, dh))
+            let moved = (|| -> io::Result<()> {
+                (meta.graph_len, meta.graph_sum) = meta.checksum.of_file(&graph_tmp)?;
+                (meta.data_len, meta.data_sum) = meta.checksum.of_file(&data_tmp)?;
+                atomic::move_into_place(&data_tmp, &final_data)?;
+                atomic::move_into_place(&graph_tmp, &final_graph)
             })();
-            let (gl, gh, dl, dh) = match sums {
-                Ok(s) => s,
-                Err(e) => {
-                    remove_quietly(&[&graph_tmp, &data_tmp, &meta_tmp]);
-                    return Err(Error::io(dir.join(&written).display(), e));
-                }
-            };
-            meta.graph_len = gl;
-            meta.graph_hash = gh;
-            meta.data_len = dl;
-            meta.data_hash = dh;
-            let renamed = fs::rename(&data_tmp, &final_data)
-                .and_then(|_| fs::rename(&graph_tmp, &final_graph));
-            if let Err(e) = renamed {
-                remove_quietly(&[&graph_tmp, &data_tmp, &meta_tmp]);
-                return Err(Error::io(final_graph.display(), e));
+            if let Err(e) = moved {
+                remove_quietly(&[&graph_tmp, &data_tmp]);
+                return Err(Error::io(dir.join(&written).display(), e));
             }
         }
         // The header goes last: until it is renamed, a reader sees the old
-        // header, whose sizes and hashes no longer match the new graph and
+        // header, whose sizes and checksums no longer match the new graph and
         // data files, so a crash in between loads as `Corrupt` (and the graph,
         // a cache, is rebuilt) — never as a wrong index.
-        let written = (|| -> io::Result<()> {
-            let mut f = meta_file;
-            f.write_all(&meta.encode())?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&meta_tmp, &final_meta)?;
-            sync_dir(dir)
-        })();
-        if let Err(e) = written {
-            remove_quietly(&[&meta_tmp]);
-            return Err(Error::io(final_meta.display(), e));
-        }
+        meta_out
+            .file()
+            .write_all(&meta.encode())
+            .and_then(|()| meta_out.commit())
+            .map_err(|e| Error::io(final_meta.display(), e))?;
         if count == 0 {
             // Leftovers of an earlier, non-empty save are no longer described.
             remove_quietly(&[&final_graph, &final_data]);
@@ -586,236 +568,6 @@ fn remove_quietly(paths: &[&Path]) {
     }
 }
 
-/// fsync of a file written by someone else (hnsw_rs).
-fn sync_file(path: &Path) -> io::Result<()> {
-    OpenOptions::new().read(true).open(path)?.sync_all()
-}
-
-/// fsync of a directory, so that renames in it are durable (Unix; a no-op
-/// elsewhere).
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
-/// Length and 64-bit hash of a file's bytes (see [`Hasher64`]).
-fn hash_file(path: &Path) -> io::Result<(u64, u64)> {
-    let mut f = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut h = Hasher64::new();
-    loop {
-        // Fill the whole buffer (or reach EOF) so that every chunk but the
-        // last is a multiple of the block size.
-        let mut n = 0;
-        while n < buf.len() {
-            match f.read(&mut buf[n..]) {
-                Ok(0) => break,
-                Ok(m) => n += m,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        h.update(&buf[..n]);
-        if n < buf.len() {
-            break;
-        }
-    }
-    Ok((h.total, h.finish()))
-}
-
-/// A fast non-cryptographic 64-bit hash (the xxHash64 round function over
-/// four lanes), to detect truncated, torn or damaged files — not tampering.
-/// Every `update` but the last must be given a multiple of 32 bytes.
-struct Hasher64 {
-    lanes: [u64; 4],
-    tail: Vec<u8>,
-    total: u64,
-}
-
-const P1: u64 = 0x9E37_79B1_85EB_CA87;
-const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
-const P3: u64 = 0x1656_67B1_9E37_79F9;
-
-impl Hasher64 {
-    fn new() -> Self {
-        Hasher64 {
-            lanes: [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)],
-            tail: Vec::new(),
-            total: 0,
-        }
-    }
-
-    #[inline(always)]
-    fn round(acc: u64, word: u64) -> u64 {
-        acc.wrapping_add(word.wrapping_mul(P2))
-            .rotate_left(31)
-            .wrapping_mul(P1)
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        self.total += bytes.len() as u64;
-        let mut blocks = bytes.chunks_exact(32);
-        for block in &mut blocks {
-            for (lane, word) in self.lanes.iter_mut().zip(block.chunks_exact(8)) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                *lane = Self::round(*lane, u64::from_le_bytes(w));
-            }
-        }
-        self.tail.extend_from_slice(blocks.remainder());
-    }
-
-    fn finish(&self) -> u64 {
-        let mut h = self.lanes[0]
-            .rotate_left(1)
-            .wrapping_add(self.lanes[1].rotate_left(7))
-            .wrapping_add(self.lanes[2].rotate_left(12))
-            .wrapping_add(self.lanes[3].rotate_left(18));
-        h = h.wrapping_add(self.total);
-        for chunk in self.tail.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            h ^= Self::round(0, u64::from_le_bytes(w));
-            h = h.rotate_left(27).wrapping_mul(P1).wrapping_add(P3);
-        }
-        h ^= h >> 33;
-        h = h.wrapping_mul(P2);
-        h ^= h >> 29;
-        h = h.wrapping_mul(P3);
-        h ^ (h >> 32)
-    }
-}
-
-/// The sidecar header `<basename>.hnsw.meta`: what the hnsw_rs files hold
-/// and how to recognise them intact.
-///
-/// Layout (little-endian, 88 bytes): magic `PQLHNSW\0`; format version u32;
-/// metric u8 (0 cosine, 1 l2, 2 dot); platform u8 (pointer width in bytes ·
-/// 2 + 1 if big-endian: hnsw_rs files are in native byte order and `usize`);
-/// 2 zero bytes; dim u32; m u32; ef_construction u32; 4 zero bytes; count
-/// u64; graph file length u64 and hash u64; data file length u64 and hash
-/// u64; hash of the preceding 80 bytes u64.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Meta {
-    metric: Metric,
-    dim: usize,
-    params: GraphParams,
-    count: u64,
-    graph_len: u64,
-    graph_hash: u64,
-    data_len: u64,
-    data_hash: u64,
-}
-
-const META_MAGIC: &[u8; 8] = b"PQLHNSW\0";
-const META_VERSION: u32 = 1;
-const META_LEN: usize = 88;
-
-/// Pointer width and byte order of this build (see [`Meta`]).
-fn platform_tag() -> u8 {
-    (std::mem::size_of::<usize>() as u8) * 2 + u8::from(cfg!(target_endian = "big"))
-}
-
-fn metric_code(m: Metric) -> u8 {
-    match m {
-        Metric::Cosine => 0,
-        Metric::L2 => 1,
-        Metric::Dot => 2,
-    }
-}
-
-impl Meta {
-    fn encode(&self) -> [u8; META_LEN] {
-        let mut b = [0u8; META_LEN];
-        b[0..8].copy_from_slice(META_MAGIC);
-        b[8..12].copy_from_slice(&META_VERSION.to_le_bytes());
-        b[12] = metric_code(self.metric);
-        b[13] = platform_tag();
-        b[16..20].copy_from_slice(&(self.dim as u32).to_le_bytes());
-        b[20..24].copy_from_slice(&(self.params.m as u32).to_le_bytes());
-        b[24..28].copy_from_slice(&(self.params.ef_construction as u32).to_le_bytes());
-        b[32..40].copy_from_slice(&self.count.to_le_bytes());
-        b[40..48].copy_from_slice(&self.graph_len.to_le_bytes());
-        b[48..56].copy_from_slice(&self.graph_hash.to_le_bytes());
-        b[56..64].copy_from_slice(&self.data_len.to_le_bytes());
-        b[64..72].copy_from_slice(&self.data_hash.to_le_bytes());
-        let sum = bytes_hash(&b[..80]);
-        b[80..88].copy_from_slice(&sum.to_le_bytes());
-        b
-    }
-
-    fn decode(b: &[u8]) -> std::result::Result<Meta, String> {
-        if b.len() != META_LEN || &b[0..8] != META_MAGIC {
-            return Err("not a PQL HNSW header".into());
-        }
-        if read_u64(b, 80) != bytes_hash(&b[..80]) {
-            return Err("header checksum mismatch".into());
-        }
-        let version = read_u32(b, 8);
-        if version != META_VERSION {
-            return Err(format!("unknown format version {version}"));
-        }
-        if b[13] != platform_tag() {
-            return Err("written on a platform of another word size or byte order".into());
-        }
-        let metric = match b[12] {
-            0 => Metric::Cosine,
-            1 => Metric::L2,
-            2 => Metric::Dot,
-            other => return Err(format!("unknown metric code {other}")),
-        };
-        Ok(Meta {
-            metric,
-            dim: read_u32(b, 16) as usize,
-            params: GraphParams {
-                m: read_u32(b, 20) as usize,
-                ef_construction: read_u32(b, 24) as usize,
-            },
-            count: read_u64(b, 32),
-            graph_len: read_u64(b, 40),
-            graph_hash: read_u64(b, 48),
-            data_len: read_u64(b, 56),
-            data_hash: read_u64(b, 64),
-        })
-    }
-
-    /// Reads and checks a header file: `Io` if unreadable, `Corrupt` if
-    /// damaged.
-    fn read(path: &Path) -> Result<Meta> {
-        let mut bytes = Vec::with_capacity(META_LEN);
-        File::open(path)
-            .and_then(|f| f.take(META_LEN as u64 + 1).read_to_end(&mut bytes))
-            .map_err(|e| Error::io(path.display(), e))?;
-        Meta::decode(&bytes).map_err(|e| Error::corrupt(path.display(), e))
-    }
-}
-
-/// [`Hasher64`] of a byte slice.
-fn bytes_hash(bytes: &[u8]) -> u64 {
-    let mut h = Hasher64::new();
-    h.update(bytes);
-    h.finish()
-}
-
-fn read_u32(b: &[u8], at: usize) -> u32 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(w)
-}
-
-fn read_u64(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
-}
-
 /// Paths of the three files of a saved index, for callers that copy or
 /// delete them (e.g. archiving a tenant): graph, data, header.
 pub(crate) fn file_paths(dir: &Path, basename: &str) -> [PathBuf; 3] {
@@ -827,5 +579,4 @@ pub(crate) fn file_paths(dir: &Path, basename: &str) -> [PathBuf; 3] {
 }
 
 #[cfg(test)]
-#[path = "hnsw_tests.rs"]
 mod tests;

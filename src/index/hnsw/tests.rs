@@ -415,10 +415,71 @@ fn damage_that_passes_the_header_check_is_caught() {
     data[0] ^= 0xFF;
     fs::write(&data_path, &data).unwrap();
     let mut meta = Meta::read(&meta_path).unwrap();
-    let (len, hash) = hash_file(&data_path).unwrap();
-    meta.data_len = len;
-    meta.data_hash = hash;
+    (meta.data_len, meta.data_sum) = meta.checksum.of_file(&data_path).unwrap();
     fs::write(&meta_path, meta.encode()).unwrap();
+    assert_eq!(load_err(dir.path()), ErrorKind::Corrupt);
+}
+
+/// Rewrites the header of the index saved in `dir` as version 1 wrote it
+/// (64-bit hashes), as a data folder from before CRC-32 holds it.
+fn downgrade_header(dir: &Path) {
+    let meta_path = dir.join("s.hnsw.meta");
+    let mut meta = Meta::read(&meta_path).unwrap();
+    meta.checksum = Checksum::Hash64;
+    (meta.graph_len, meta.graph_sum) = meta.checksum.of_file(&dir.join("s.hnsw.graph")).unwrap();
+    (meta.data_len, meta.data_sum) = meta.checksum.of_file(&dir.join("s.hnsw.data")).unwrap();
+    fs::write(&meta_path, meta.encode()).unwrap();
+}
+
+fn header_version(dir: &Path) -> u32 {
+    let bytes = fs::read(dir.join("s.hnsw.meta")).unwrap();
+    u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+}
+
+#[test]
+fn new_saves_write_crc32_headers_that_catch_damage() {
+    let dir = small_saved(Metric::L2);
+    assert_eq!(header_version(dir.path()), 2);
+    let meta = Meta::read(&dir.path().join("s.hnsw.meta")).unwrap();
+    let data_path = dir.path().join("s.hnsw.data");
+    let data = fs::read(&data_path).unwrap();
+    assert_eq!(meta.checksum, Checksum::Crc32);
+    assert_eq!(meta.data_sum, u64::from(crc32fast::hash(&data)));
+    assert!(HnswIndex::load(dir.path(), "s", Metric::L2, DIM).is_ok());
+    let mut damaged = data.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x01;
+    fs::write(&data_path, &damaged).unwrap();
+    assert_eq!(load_err(dir.path()), ErrorKind::Corrupt);
+}
+
+#[test]
+fn an_old_hash64_header_still_opens_and_is_rewritten_as_crc32() {
+    let dir = small_saved(Metric::L2);
+    let fresh = HnswIndex::load(dir.path(), "s", Metric::L2, DIM).unwrap();
+    let (_, queries) = clustered(Metric::L2, 0, 5, 9);
+    downgrade_header(dir.path());
+    assert_eq!(header_version(dir.path()), 1);
+    let old = HnswIndex::load(dir.path(), "s", Metric::L2, DIM).unwrap();
+    assert_eq!(old.len(), 300);
+    for q in &queries {
+        assert_eq!(old.search(q, 5, 64, None), fresh.search(q, 5, 64, None));
+    }
+    // Saving it again writes the current version.
+    old.save(dir.path(), "s").unwrap();
+    assert_eq!(header_version(dir.path()), 2);
+    assert!(HnswIndex::load(dir.path(), "s", Metric::L2, DIM).is_ok());
+}
+
+#[test]
+fn an_old_hash64_header_still_catches_damage() {
+    let dir = small_saved(Metric::L2);
+    downgrade_header(dir.path());
+    let graph_path = dir.path().join("s.hnsw.graph");
+    let mut graph = fs::read(&graph_path).unwrap();
+    let mid = graph.len() / 2;
+    graph[mid] ^= 0x10;
+    fs::write(&graph_path, &graph).unwrap();
     assert_eq!(load_err(dir.path()), ErrorKind::Corrupt);
 }
 
@@ -434,35 +495,6 @@ fn save_to_unwritable_place_is_an_io_error() {
         &ErrorKind::InvalidOption
     );
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-}
-
-#[test]
-fn meta_roundtrip_and_hash() {
-    let meta = Meta {
-        metric: Metric::Dot,
-        dim: 48,
-        params: PARAMS,
-        count: 12345,
-        graph_len: 1,
-        graph_hash: 2,
-        data_len: 3,
-        data_hash: 4,
-    };
-    let bytes = meta.encode();
-    assert_eq!(Meta::decode(&bytes).unwrap(), meta);
-    for i in 0..META_LEN {
-        let mut b = bytes;
-        b[i] ^= 1;
-        assert!(Meta::decode(&b).is_err(), "byte {i}");
-    }
-    assert!(Meta::decode(&bytes[..META_LEN - 1]).is_err());
-    // The hash depends on every byte and on the length.
-    assert_ne!(bytes_hash(b"abc"), bytes_hash(b"abd"));
-    assert_ne!(bytes_hash(&[0u8; 40]), bytes_hash(&[0u8; 41]));
-    let long: Vec<u8> = (0..100u8).collect();
-    let mut other = long.clone();
-    other[3] ^= 0x80;
-    assert_ne!(bytes_hash(&long), bytes_hash(&other));
 }
 
 /// Resident set size of this process, in bytes (Linux).
