@@ -461,3 +461,65 @@ fn without_a_model_the_lexical_embedder_says_so_once_on_stderr() {
     let o = env.run(&["-e", "SHOW TENANTS;"], "");
     assert_eq!(stderr(&o), "");
 }
+
+#[test]
+fn usage_tenant_is_passed_as_data_not_spliced_into_pql() {
+    let env = Env::new();
+    // A backslash once produced "unterminated string" in a statement the
+    // user never wrote; a quote was silently stripped.
+    for name in [r"a\b", "a\"b", "a'b"] {
+        let o = env.run(&["usage", "--tenant", name, "--format", "json"], "");
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        let err: Json = serde_json::from_str(stderr(&o).trim()).expect("one JSON error");
+        assert_eq!(err["error"]["kind"], "InvalidName", "{name}: {err}");
+    }
+    // A valid name is looked up as given, quotes and all untouched.
+    let o = env.run(&["usage", "--tenant", "ghost", "--format", "json"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("TenantNotFound"), "{}", stderr(&o));
+}
+
+#[test]
+fn e_with_a_leading_comment_is_pql_not_a_flag() {
+    let env = Env::new();
+    let o = env.run(&["-e", "-- just a comment\nSHOW TENANTS;"], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(0 rows)"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_data_folder_in_use_says_so_in_our_words_and_in_json() {
+    let env = Env::new();
+    let engine = pql::Engine::open(env.data()).expect("open");
+    let o = env.run(&["-e", "SHOW TENANTS;", "--format", "json"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 1, "{}", stdout(&o));
+    let message = lines[0]["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("is in use by another process") && message.contains("data folder"),
+        "{message}"
+    );
+    let o = env.run(&["-e", "SHOW TENANTS;"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is in use by another process"),
+        "{}",
+        stderr(&o)
+    );
+    drop(engine);
+}
+
+#[test]
+fn a_tenant_name_in_the_wrong_case_gets_a_hint() {
+    let env = Env::new();
+    let o = env.run(
+        &["-e", "CREATE TENANT Acme; SHOW COLLECTIONS TENANT acme;"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean Acme?"), "{}", stderr(&o));
+    let o = env.run(&["-e", "CREATE TENANT IF NOT EXISTS acme;"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("use Acme"), "{}", stderr(&o));
+}
