@@ -523,3 +523,68 @@ fn a_tenant_name_in_the_wrong_case_gets_a_hint() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("use Acme"), "{}", stderr(&o));
 }
+
+#[test]
+fn repl_psql_meta_commands_through_a_pipe() {
+    let env = Env::new();
+    env.write(
+        "seed.pql",
+        "QUERY docs TENANT acme CREATE NODE { id: \"d1\", embedding: [1, 0] };\n",
+    );
+    let input = "CREATE TENANT acme;\n\\i seed.pql\n\\l\n\\dt acme\n\\d acme\n\\x\n\
+                 QUERY docs TENANT acme LIMIT 1;\n\\x off\n\\o out.txt\nSHOW COLLECTIONS TENANT acme;\n\\o\n\
+                 \\dt \"../x\"\n\\q\n";
+    let o = env.run(&[], input);
+    let out = stdout(&o);
+    // \i ran the script; \dt lists its collection; \d describes the tenant.
+    assert!(out.contains("1 node created"), "{out}");
+    assert!(out.contains(" docs "), "{out}");
+    assert!(out.contains("property"), "{out}");
+    // \x shows the row as a record.
+    assert!(out.contains("-[ RECORD 1 ]"), "{out}");
+    assert!(out.contains("_id | d1"), "{out}");
+    // \o sent that result to the file and nothing to the screen.
+    let file = std::fs::read_to_string(env.dir.path().join("out.txt")).expect("\\o file");
+    assert!(file.contains("docs") && file.contains("(1 row)"), "{file}");
+    assert_eq!(
+        out.matches("vector_field").count(),
+        1,
+        "only \\dt on screen: {out}"
+    );
+    // A hostile name given to \dt is data: refused by the engine as a name.
+    assert!(stderr(&o).contains("invalid tenant name"), "{}", stderr(&o));
+}
+
+#[test]
+fn repl_e_runs_what_the_editor_leaves() {
+    let env = Env::new();
+    let editor = env.write("editor.sh", "#!/bin/sh\necho 'SHOW TENANTS;' > \"$1\"\n");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pql"))
+        .arg("--data")
+        .arg(env.data())
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .env("PQL_HISTORY", env.history())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pql");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"CREATE TENANT acme;\n\\e\n")
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    let out = stdout(&o);
+    assert!(
+        out.contains("SHOW TENANTS;"),
+        "the edited text is echoed: {out}"
+    );
+    assert!(out.contains("acme") && out.contains("(1 row)"), "{out}");
+}
