@@ -225,21 +225,47 @@ impl fmt::Display for Error {
         if let Some(p) = &self.inner.position {
             let num = p.line.to_string();
             let pad = " ".repeat(num.len());
-            // Caret under the column; tabs copied so the caret lines up.
-            let lead: String = p
-                .source_line
-                .chars()
-                .take(p.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let (text, lead) = excerpt(&p.source_line, p.column);
             write!(
                 f,
-                "\n{pad}--> line {}, column {}\n{pad} |\n{num} | {}\n{pad} | {lead}^",
-                p.line, p.column, p.source_line
+                "\n{pad}--> line {}, column {}\n{pad} |\n{num} | {text}\n{pad} | {lead}^",
+                p.line, p.column
             )?;
         }
         Ok(())
     }
+}
+
+/// Characters of the source line shown on each side of the caret: a long
+/// line (a 12 MB vector literal) is cut to a window, marked with `…`.
+const EXCERPT_SIDE: usize = 60;
+
+/// The part of `line` shown around 1-based `column`, and the lead that puts
+/// a caret under that column (tabs copied so the caret lines up).
+fn excerpt(line: &str, column: usize) -> (String, String) {
+    let caret = column.saturating_sub(1);
+    let first = caret.saturating_sub(EXCERPT_SIDE);
+    let mut text = String::new();
+    let mut lead = String::new();
+    if first > 0 {
+        text.push('…');
+        lead.push(' ');
+    }
+    let mut chars = line.chars().skip(first);
+    for (i, c) in chars
+        .by_ref()
+        .take(caret - first + EXCERPT_SIDE)
+        .enumerate()
+    {
+        text.push(c);
+        if first + i < caret {
+            lead.push(if c == '\t' { '\t' } else { ' ' });
+        }
+    }
+    if chars.next().is_some() {
+        text.push('…');
+    }
+    (text, lead)
 }
 
 impl std::error::Error for Error {}
@@ -269,5 +295,31 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("--> line 3, column 5"), "{text}");
         assert!(text.ends_with("  |     ^"), "{text:?}");
+    }
+
+    #[test]
+    fn a_huge_line_renders_as_a_window_around_the_caret() {
+        let line = format!("{}TOPP{}", "x".repeat(6_000_000), "y".repeat(6_000_000));
+        let e = Error::new(ErrorKind::ParseError, "expected TOP").at(Position {
+            line: 1,
+            column: 6_000_001,
+            source_line: line,
+        });
+        let text = e.to_string();
+        assert!(text.len() < 400, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = lines[3].trim_start_matches("1 | ");
+        let under = lines[4].trim_start_matches("  | ");
+        // The caret sits under the T of TOPP.
+        let at = under.chars().count() - 1;
+        assert_eq!(shown.chars().nth(at), Some('T'), "{text}");
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn a_short_line_is_shown_whole() {
+        let (text, lead) = excerpt("ab\tc TOPP", 7);
+        assert_eq!(text, "ab\tc TOPP");
+        assert_eq!(lead, "  \t   ");
     }
 }

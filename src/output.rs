@@ -6,10 +6,14 @@
 //!
 //! - **Table** is for people: aligned columns (numbers right-aligned),
 //!   strings without quotes, `NULL` for null, floats with at most 4 decimals
-//!   (`0.1235`; scientific below 0.001), arrays and objects in PQL literal
+//!   (`0.1235`), small ones with 4 significant digits (`0.0001`,
+//!   `0.00001234`; scientific only below 1e-9 and from 1e15), arrays and
+//!   objects in PQL literal
 //!   form with arrays past 8 items elided, newlines and tabs in cells shown
 //!   as `\n` / `\t`, and a `(N rows)` footer. A message follows the table;
-//!   a result with neither columns nor message prints `OK`.
+//!   a result with neither columns nor message prints `OK`. Column names
+//!   are escaped like cells. [`render_expanded`] shows the same cells one
+//!   `column | value` line each, record after record (psql's `\x`).
 //! - **JSON** is [JSON Lines](https://jsonlines.org): one object per
 //!   statement, `{"columns":[..],"rows":[[..]],"message":..,"elapsed_ms":..}`,
 //!   values at full precision (non-finite floats become `null`).
@@ -83,6 +87,13 @@ pub fn render(result: &QueryResult, format: Format) -> String {
         Format::Json => render_json(result),
         Format::Csv => csv::render(result),
     }
+}
+
+/// Renders a result like the table format, but each row as a record of
+/// `column | value` lines under a `-[ RECORD n ]` rule (psql's expanded
+/// mode, `\x` in the shell), for rows too wide to read across.
+pub fn render_expanded(result: &QueryResult) -> String {
+    table::render_expanded(result)
 }
 
 /// Renders an error in `format`: JSON gives one line

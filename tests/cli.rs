@@ -462,3 +462,130 @@ fn without_a_model_the_lexical_embedder_says_so_once_on_stderr() {
     let o = env.run(&["-e", "SHOW TENANTS;"], "");
     assert_eq!(stderr(&o), "");
 }
+
+#[test]
+fn usage_tenant_is_passed_as_data_not_spliced_into_pql() {
+    let env = Env::new();
+    // A backslash once produced "unterminated string" in a statement the
+    // user never wrote; a quote was silently stripped.
+    for name in [r"a\b", "a\"b", "a'b"] {
+        let o = env.run(&["usage", "--tenant", name, "--format", "json"], "");
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        let err: Json = serde_json::from_str(stderr(&o).trim()).expect("one JSON error");
+        assert_eq!(err["error"]["kind"], "InvalidName", "{name}: {err}");
+    }
+    // A valid name is looked up as given, quotes and all untouched.
+    let o = env.run(&["usage", "--tenant", "ghost", "--format", "json"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("TenantNotFound"), "{}", stderr(&o));
+}
+
+#[test]
+fn e_with_a_leading_comment_is_pql_not_a_flag() {
+    let env = Env::new();
+    let o = env.run(&["-e", "-- just a comment\nSHOW TENANTS;"], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(0 rows)"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_data_folder_in_use_says_so_in_our_words_and_in_json() {
+    let env = Env::new();
+    let engine = pql::Engine::open(env.data()).expect("open");
+    let o = env.run(&["-e", "SHOW TENANTS;", "--format", "json"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 1, "{}", stdout(&o));
+    let message = lines[0]["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("is in use by another process") && message.contains("data folder"),
+        "{message}"
+    );
+    let o = env.run(&["-e", "SHOW TENANTS;"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is in use by another process"),
+        "{}",
+        stderr(&o)
+    );
+    drop(engine);
+}
+
+#[test]
+fn a_tenant_name_in_the_wrong_case_gets_a_hint() {
+    let env = Env::new();
+    let o = env.run(
+        &["-e", "CREATE TENANT Acme; SHOW COLLECTIONS TENANT acme;"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean Acme?"), "{}", stderr(&o));
+    let o = env.run(&["-e", "CREATE TENANT IF NOT EXISTS acme;"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("use Acme"), "{}", stderr(&o));
+}
+
+#[test]
+fn repl_psql_meta_commands_through_a_pipe() {
+    let env = Env::new();
+    env.write(
+        "seed.pql",
+        "QUERY docs TENANT acme CREATE NODE { id: \"d1\", embedding: [1, 0] };\n",
+    );
+    let input = "CREATE TENANT acme;\n\\i seed.pql\n\\l\n\\dt acme\n\\d acme\n\\x\n\
+                 QUERY docs TENANT acme LIMIT 1;\n\\x off\n\\o out.txt\nSHOW COLLECTIONS TENANT acme;\n\\o\n\
+                 \\dt \"../x\"\n\\q\n";
+    let o = env.run(&[], input);
+    let out = stdout(&o);
+    // \i ran the script; \dt lists its collection; \d describes the tenant.
+    assert!(out.contains("1 node created"), "{out}");
+    assert!(out.contains(" docs "), "{out}");
+    assert!(out.contains("property"), "{out}");
+    // \x shows the row as a record.
+    assert!(out.contains("-[ RECORD 1 ]"), "{out}");
+    assert!(out.contains("_id | d1"), "{out}");
+    // \o sent that result to the file and nothing to the screen.
+    let file = std::fs::read_to_string(env.dir.path().join("out.txt")).expect("\\o file");
+    assert!(file.contains("docs") && file.contains("(1 row)"), "{file}");
+    assert_eq!(
+        out.matches("vector_field").count(),
+        1,
+        "only \\dt on screen: {out}"
+    );
+    // A hostile name given to \dt is data: refused by the engine as a name.
+    assert!(stderr(&o).contains("invalid tenant name"), "{}", stderr(&o));
+}
+
+#[test]
+fn repl_e_runs_what_the_editor_leaves() {
+    let env = Env::new();
+    let editor = env.write("editor.sh", "#!/bin/sh\necho 'SHOW TENANTS;' > \"$1\"\n");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pql"))
+        .arg("--data")
+        .arg(env.data())
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .env("PQL_HISTORY", env.history())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pql");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"CREATE TENANT acme;\n\\e\n")
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    let out = stdout(&o);
+    assert!(
+        out.contains("SHOW TENANTS;"),
+        "the edited text is echoed: {out}"
+    );
+    assert!(out.contains("acme") && out.contains("(1 row)"), "{out}");
+}

@@ -218,8 +218,9 @@ fn regressions() {
 }
 
 /// `examples/quickstart.pql` (a DROP TENANT IF EXISTS, then the seed's
-/// examples unchanged) runs clean: every statement succeeds, ARCHIVE and
-/// RESTORE TENANT included.
+/// examples unchanged, with three more products) runs clean: every statement
+/// succeeds, ARCHIVE and RESTORE TENANT included, and the seed's query finds
+/// the tools, so a newcomer's first run shows a real result.
 #[test]
 fn quickstart_example_file_runs() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.pql");
@@ -238,16 +239,21 @@ fn quickstart_example_file_runs() {
         .iter()
         .map(|o| o.as_ref().err().copied().unwrap_or("ok"))
         .collect();
-    assert_eq!(kinds, ["ok"; 7], "{outcomes:?}");
+    assert_eq!(kinds, ["ok"; 8], "{outcomes:?}");
+    // The seed's query (the fifth statement) finds the two tools.
+    let found: Vec<&Value> = outcomes[4]
+        .as_ref()
+        .map(|r| r.rows.iter().map(|row| &row[0]).collect())
+        .unwrap_or_default();
+    assert_eq!(found.len(), 2, "{outcomes:?}");
+    assert!(found.contains(&&Value::Str("prod_002".into())), "{found:?}");
     let rows = engine
         .execute("QUERY products TENANT acme_corp RETURN id, name")
         .unwrap();
+    assert_eq!(rows[0].rows.len(), 4);
     assert_eq!(
-        rows[0].rows,
-        [vec![
-            Value::Str("prod_001".into()),
-            Value::Str("Widget".into())
-        ]]
+        rows[0].rows[0],
+        [Value::Str("prod_001".into()), Value::Str("Widget".into())]
     );
 }
 

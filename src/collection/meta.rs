@@ -88,6 +88,25 @@ impl MetaRecord for CollectionMeta {
     }
 }
 
+/// Names a node field may not take because they are result columns.
+pub(crate) const RESERVED_FIELDS: [&str; 2] = ["_id", "_distance"];
+
+/// Refuses a vector field name that is empty, the node key `id`, or a
+/// reserved result column (which would make `_distance` or `_id` ambiguous).
+pub(crate) fn check_vector_field(name: &str) -> Result<()> {
+    if name.is_empty() || name == "id" {
+        return Err(Error::invalid_option(format!(
+            "'{name}' cannot be the vector field"
+        )));
+    }
+    if RESERVED_FIELDS.contains(&name) {
+        return Err(Error::invalid_option(format!(
+            "'{name}' is a reserved result column and cannot be the vector field"
+        )));
+    }
+    Ok(())
+}
+
 /// Defaults for a new collection.
 pub(crate) const DEFAULT_M: usize = 16;
 pub(crate) const DEFAULT_EF_CONSTRUCTION: usize = 100;
@@ -172,11 +191,7 @@ impl CollectionMeta {
             "ef_search" => self.ef_search = int_in(opt, 1, 4096)?,
             "vector_field" => {
                 let s = text(opt)?;
-                if s.is_empty() || s == "id" {
-                    return Err(Error::invalid_option(format!(
-                        "'{s}' cannot be the vector field"
-                    )));
-                }
+                check_vector_field(s)?;
                 self.vector_field = s.to_string();
             }
             "index" => {

@@ -120,8 +120,11 @@ pub(crate) fn file_name(name: &str) -> String {
 }
 
 impl Collection {
-    /// Creates the collection's file in `dir`.
+    /// Creates the collection's file in `dir`. Refuses a reserved vector
+    /// field before anything is written, whichever path chose it (an option
+    /// or the first node's only `embed(...)` field).
     pub(crate) fn create(dir: &Path, meta: CollectionMeta) -> Result<Self> {
+        meta::check_vector_field(&meta.vector_field)?;
         let store = CollectionStore::create(&dir.join(file_name(&meta.name)), &meta)?;
         Ok(Self::empty(dir, meta, store))
     }

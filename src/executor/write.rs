@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::clock::now_ms;
 use crate::collection::filter::matching_ids;
-use crate::collection::meta::{CollectionMeta, DEFAULT_VECTOR_FIELD};
+use crate::collection::meta::{CollectionMeta, DEFAULT_VECTOR_FIELD, RESERVED_FIELDS};
 use crate::collection::{Collection, NewNode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::metering::{embed_metered, note};
@@ -26,9 +26,6 @@ pub(crate) enum Mode {
     Create,
     Upsert,
 }
-
-/// Attribute names a node may not use: they are result columns.
-const RESERVED: [&str; 2] = ["_id", "_distance"];
 
 /// A vector before embedding: literal numbers or text to embed.
 enum RawVector {
@@ -108,7 +105,7 @@ fn raw_vector(field: &str, value: &FieldValue) -> Result<Option<RawVector>> {
 
 /// Checks an attribute assignment (not the vector field).
 fn attribute(field: &str, value: &FieldValue, vector_field: &str) -> Result<Value> {
-    if RESERVED.contains(&field) {
+    if RESERVED_FIELDS.contains(&field) {
         return Err(Error::type_error(format!(
             "'{field}' is a reserved result column and cannot be a node attribute"
         )));

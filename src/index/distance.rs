@@ -44,8 +44,8 @@ pub(crate) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
 /// The distance between two vectors prepared for `metric`
 /// ([`crate::index::vectors::prepare`]); smaller is nearer.
 ///
-/// - [`Metric::Cosine`]: `max(0, 1 − a·b)` (both unit length, so `0..=2`;
-///   the clamp absorbs rounding that makes a self-dot exceed 1).
+/// - [`Metric::Cosine`]: `1 − a·b` clamped to `0..=2` (both unit length;
+///   the clamp absorbs rounding that makes a dot exceed ±1).
 /// - [`Metric::Dot`]: `−a·b` (may be negative).
 /// - [`Metric::L2`]: `‖a − b‖`, the Euclidean distance (with the square root).
 ///
@@ -64,15 +64,12 @@ pub(crate) fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// `max(0, 1 − dot)`, keeping NaN as NaN (unlike `f32::max`).
+/// `1 − dot` clamped to `[0, 2]` (rounding can push the dot of two unit
+/// vectors just past ±1), keeping NaN as NaN for the caller to order last.
 #[inline]
 pub(crate) fn cosine_from_dot(dot: f32) -> f32 {
-    let d = 1.0 - dot;
-    if d < 0.0 {
-        0.0
-    } else {
-        d
-    }
+    // `clamp` keeps NaN.
+    (1.0 - dot).clamp(0.0, 2.0)
 }
 
 #[cfg(test)]
@@ -141,5 +138,7 @@ mod tests {
         assert_eq!(dot(&[1.0, 2.0, 3.0], &[1.0, 1.0]), 3.0);
         assert!(distance(Metric::Cosine, &[f32::NAN], &[1.0]).is_nan());
         assert_eq!(cosine_from_dot(1.0000002), 0.0);
+        assert_eq!(cosine_from_dot(-1.0000002), 2.0);
+        assert!(cosine_from_dot(f32::NAN).is_nan());
     }
 }

@@ -26,7 +26,8 @@ const PARALLEL_CHUNK: usize = 16_384;
 /// id is worse, so ties keep the smaller id whatever the scan order.
 #[derive(Clone, Copy, Debug)]
 struct Candidate {
-    /// Distance, with NaN replaced by +∞ and −0 by +0 (total order).
+    /// Distance, with every NaN made the positive NaN (after +∞ in the total
+    /// order) and −0 made +0.
     dist: f32,
     /// Internal id.
     id: u32,
@@ -55,11 +56,12 @@ impl Ord for Candidate {
 }
 
 /// Makes a distance totally ordered the way callers expect: NaN sorts after
-/// every number (as +∞) and −0 equals +0.
+/// every number, +∞ included (`total_cmp` puts the positive NaN last,
+/// a negative one first), and −0 equals +0.
 #[inline(always)]
 fn order_key(d: f32) -> f32 {
     if d.is_nan() {
-        f32::INFINITY
+        f32::NAN
     } else {
         d + 0.0
     }
@@ -185,8 +187,10 @@ pub(crate) fn exact_top_k(
         scan(store, metric, query, k, ids)
     };
     let mut out = top.into_sorted();
-    if metric == Metric::L2 {
-        for (_, d) in &mut out {
+    for (_, d) in &mut out {
+        if d.is_nan() {
+            *d = f32::INFINITY;
+        } else if metric == Metric::L2 {
             *d = d.sqrt();
         }
     }

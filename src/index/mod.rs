@@ -4,6 +4,8 @@
 //! file that imports that crate).
 
 pub(crate) mod distance;
+#[cfg(test)]
+mod extreme_tests;
 pub(crate) mod flat;
 pub(crate) mod graph;
 #[cfg(feature = "hnsw-rs")]

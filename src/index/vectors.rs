@@ -11,7 +11,6 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::distance;
 use crate::index::Metric;
 use crate::storage::collection::VectorSink;
 
@@ -135,16 +134,22 @@ impl VectorSink for VectorStore {
 /// [`Metric::L2`] and [`Metric::Dot`].
 ///
 /// Both stored vectors and queries must be prepared before they reach
-/// [`distance::distance`], the exact scan or a graph index.
+/// [`crate::index::distance::distance`], the exact scan or a graph index.
+///
+/// The norm is computed in `f64`: the squared norm of a finite `f32` vector
+/// (at most 65,536 components of at most `f32::MAX`) always fits there,
+/// whereas in `f32` it overflows to ∞ from components near `1.8e19` or
+/// underflows to 0 below `1e-19`, which would leave such a vector
+/// unnormalised and its cosine distances out of `[0, 2]`.
 pub(crate) fn prepare(metric: Metric, vector: &mut [f32]) {
     if metric != Metric::Cosine {
         return;
     }
-    let norm_sq = distance::dot(vector, vector);
+    let norm_sq: f64 = vector.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
     if norm_sq > 0.0 && norm_sq.is_finite() {
-        let inv = 1.0 / norm_sq.sqrt();
+        let norm = norm_sq.sqrt();
         for x in vector.iter_mut() {
-            *x *= inv;
+            *x = (f64::from(*x) / norm) as f32;
         }
     }
 }

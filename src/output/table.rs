@@ -10,19 +10,18 @@ use crate::value::{write_key, Value};
 pub(super) fn render(result: &QueryResult) -> String {
     let mut out = String::new();
     if !result.columns.is_empty() {
+        let header = escaped_columns(result);
         let cells: Vec<Vec<(String, bool)>> = result
             .rows
             .iter()
             .map(|row| row.iter().map(|v| (table_cell(v), is_number(v))).collect())
             .collect();
-        let mut widths: Vec<usize> = result.columns.iter().map(|c| c.width()).collect();
+        let mut widths: Vec<usize> = header.iter().map(|(c, _)| c.width()).collect();
         for row in &cells {
             for (i, (text, _)) in row.iter().enumerate().take(widths.len()) {
                 widths[i] = widths[i].max(text.width());
             }
         }
-        let header: Vec<(String, bool)> =
-            result.columns.iter().map(|c| (c.clone(), false)).collect();
         push_table_row(&mut out, &header, &widths);
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
         out.push_str(rule.join("+").trim_end());
@@ -30,9 +29,53 @@ pub(super) fn render(result: &QueryResult) -> String {
         for row in &cells {
             push_table_row(&mut out, row, &widths);
         }
-        let n = result.rows.len();
-        let _ = writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" });
+        push_row_count(&mut out, result.rows.len());
     }
+    push_message(&mut out, result);
+    out
+}
+
+/// Expanded rows: each row a `-[ RECORD n ]` rule and one `column | value`
+/// line per column, column names padded to the widest.
+pub(super) fn render_expanded(result: &QueryResult) -> String {
+    let mut out = String::new();
+    if !result.columns.is_empty() {
+        let header = escaped_columns(result);
+        let width = header.iter().map(|(c, _)| c.width()).max().unwrap_or(0);
+        for (i, row) in result.rows.iter().enumerate() {
+            let _ = writeln!(out, "-[ RECORD {} ]{}", i + 1, "-".repeat(width.max(4)));
+            for ((name, _), value) in header.iter().zip(row) {
+                let pad = " ".repeat(width.saturating_sub(name.width()));
+                let cell = table_cell(value);
+                let _ = writeln!(out, "{name}{pad} | {cell}");
+            }
+        }
+        push_row_count(&mut out, result.rows.len());
+    }
+    push_message(&mut out, result);
+    out
+}
+
+/// Column names are attribute names a node chose: escaped like values, so
+/// that a name holding terminal escapes cannot drive the terminal.
+fn escaped_columns(result: &QueryResult) -> Vec<(String, bool)> {
+    result
+        .columns
+        .iter()
+        .map(|c| {
+            let mut text = String::new();
+            escape_controls(&mut text, c);
+            (text, false)
+        })
+        .collect()
+}
+
+fn push_row_count(out: &mut String, n: usize) {
+    let _ = writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" });
+}
+
+/// The message after the rows; `OK` when there is nothing else to show.
+fn push_message(out: &mut String, result: &QueryResult) {
     if let Some(message) = &result.message {
         out.push_str(message);
         out.push('\n');
@@ -40,7 +83,6 @@ pub(super) fn render(result: &QueryResult) -> String {
     if out.is_empty() {
         out.push_str("OK\n");
     }
-    out
 }
 
 /// One line of a table: ` a | b `, numbers right-aligned, others left.
@@ -124,7 +166,7 @@ fn write_literal(out: &mut String, v: &Value) {
             out.push('{');
             for (i, (k, item)) in map.iter().enumerate() {
                 out.push_str(if i > 0 { ", " } else { " " });
-                out.push_str(&Key(k).to_string());
+                escape_controls(out, &Key(k).to_string());
                 out.push_str(": ");
                 write_literal(out, item);
             }
@@ -146,17 +188,24 @@ impl fmt::Display for Key<'_> {
 }
 
 /// A float for people: at most 4 decimals, trailing zeros dropped (but one
-/// kept, so `2.0` still reads as a float); scientific when very small or
-/// very large.
+/// kept, so `2.0` still reads as a float). Small amounts (a cost of
+/// `0.0001`, a distance of `0.00002345`) keep 4 significant digits in plain
+/// decimals; only below `1e-9` and from `1e15` up is it scientific.
 fn short_float(x: f64) -> String {
     if !x.is_finite() {
         return format!("{x}");
     }
     let a = x.abs();
-    if x != 0.0 && !(1e-3..1e15).contains(&a) {
+    if x != 0.0 && !(1e-9..1e15).contains(&a) {
         return format!("{x:.3e}");
     }
-    let mut s = format!("{x:.4}");
+    // Decimals for 4 significant digits, at least 4.
+    let decimals = if a > 0.0 && a < 1e-3 {
+        (3 - a.log10().floor() as i32).max(4) as usize
+    } else {
+        4
+    };
+    let mut s = format!("{x:.decimals$}");
     while s.ends_with('0') && !s.ends_with(".0") {
         s.pop();
     }
@@ -216,11 +265,54 @@ mod tests {
     }
 
     #[test]
+    fn header_escapes_terminal_controls_like_cells() {
+        let name = "h\u{1b}[2Jx";
+        let r = QueryResult::rows(vec![name.into()], vec![vec![Value::Str(name.into())]]);
+        let text = render(&r, Format::Table);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        let header = text.lines().next().unwrap_or_default();
+        assert_eq!(header, " h\\u{1b}[2Jx");
+        let rule = text.lines().nth(1).unwrap_or_default();
+        assert_eq!(rule.len(), header.len() + 1, "{text}");
+    }
+
+    #[test]
+    fn expanded_shows_one_line_per_column_and_record() {
+        let text = crate::output::render_expanded(&sample());
+        let expected = concat!(
+            "-[ RECORD 1 ]---------\n",
+            "_id       | p1\n",
+            "name      | Widget, \"deluxe\"\n",
+            "_distance | 0.1235\n",
+            "meta      | { tags: [\"a\"] }\n",
+            "-[ RECORD 2 ]---------\n",
+            "_id       | p2\n",
+            "name      | Größe 日本\n",
+            "_distance | 1.0\n",
+            "meta      | NULL\n",
+            "(2 rows)\n",
+        );
+        assert_eq!(text, expected);
+        let bad = QueryResult::rows(vec!["a\u{1b}[2J".into()], vec![vec![Value::Int(1)]]);
+        assert!(!crate::output::render_expanded(&bad).contains('\u{1b}'));
+        let message = QueryResult::message("Tenant acme created");
+        assert_eq!(
+            crate::output::render_expanded(&message),
+            "Tenant acme created\n"
+        );
+    }
+
+    #[test]
     fn short_floats() {
         assert_eq!(short_float(0.123456), "0.1235");
         assert_eq!(short_float(10.5), "10.5");
         assert_eq!(short_float(2.0), "2.0");
-        assert_eq!(short_float(-0.00001), "-1.000e-5");
+        assert_eq!(short_float(-0.00001), "-0.00001");
+        assert_eq!(short_float(0.0001), "0.0001");
+        assert_eq!(short_float(0.000012345), "0.00001234");
+        assert_eq!(short_float(0.0009999), "0.0009999");
+        assert_eq!(short_float(1e-12), "1.000e-12");
+        assert_eq!(short_float(2e15), "2.000e15");
         assert_eq!(short_float(0.0), "0.0");
         assert_eq!(short_float(-0.00001_f64.abs() * 0.0), "0.0");
         assert_eq!(short_float(f64::NAN), "NaN");

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The tables of every PQL file, by name and key type. A file holding any
 /// other table is not PQL's and is not migrated.
@@ -24,6 +24,7 @@ const USAGE: &str = "usage";
 /// wrote it.
 pub(crate) fn open(builder: &redb::Builder, path: &Path) -> Result<redb::Database> {
     match builder.open(path) {
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(in_use(path)),
         Err(redb::DatabaseError::UpgradeRequired(_)) => {
             migrate(path)?;
             builder
@@ -32,6 +33,21 @@ pub(crate) fn open(builder: &redb::Builder, path: &Path) -> Result<redb::Databas
         }
         other => other.map_err(|e| Error::io(format!("cannot open {}", path.display()), e)),
     }
+}
+
+/// The error for a file another process holds open: the data folder when
+/// it is the catalog (whose lock guards the whole folder), else the file.
+fn in_use(path: &Path) -> Error {
+    let what = match path.parent() {
+        Some(dir) if path.file_name().is_some_and(|n| n == "catalog.redb") => {
+            format!("data folder {}", dir.display())
+        }
+        _ => path.display().to_string(),
+    };
+    Error::new(
+        ErrorKind::Io,
+        format!("{what} is in use by another process (a data folder can be open in one process at a time)"),
+    )
 }
 
 /// Copies table `name`, keys of type `$key` and byte-string values, from the

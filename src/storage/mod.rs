@@ -9,6 +9,9 @@
 //!     <collection>.hnsw.*     persisted graph: a cache, rebuilt when stale
 //!   archive/<tenant>.tar.zst  cold storage of an archived tenant
 //! ```
+//!
+//! Files written atomically go through a temporary name first; open removes
+//! the temporaries a crash left (`temporaries`).
 
 pub(crate) mod archive;
 pub(crate) mod atomic;
@@ -17,6 +20,7 @@ pub(crate) mod codec;
 pub(crate) mod collection;
 pub(crate) mod migrate;
 pub(crate) mod record;
+pub(crate) mod temporaries;
 pub(crate) mod usage_store;
 
 use std::io::{Read, Seek, SeekFrom, Write};

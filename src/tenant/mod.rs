@@ -25,7 +25,7 @@ use crate::collection::{self, Collection};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::catalog::{CatalogRecord, CatalogStore};
-use crate::storage::Layout;
+use crate::storage::{temporaries, Layout};
 use pool::{Pool, Slot};
 use record::TenantRecord;
 
@@ -263,6 +263,8 @@ impl Catalog {
         let store = CatalogStore::open(&layout.catalog())?;
         let records = store.load_all::<TenantRecord>()?;
         archive::recover(&layout, &records)?;
+        // After the catalog's lock is held: no other process writes here.
+        temporaries::clean_temporaries(&layout)?;
         let tenants = records
             .into_iter()
             .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
@@ -280,19 +282,32 @@ impl Catalog {
         self.store.db()
     }
 
-    /// The tenant `name` (validated first).
+    /// The tenant `name` (validated first). When only a tenant whose name
+    /// differs in case exists, the error names it ("did you mean Acme?").
     pub(crate) fn get(&self, name: &str) -> Result<Arc<Tenant>> {
         names::validate("tenant", name)?;
-        self.tenants
-            .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| not_found(name))
+        let tenants = self.tenants.read();
+        if let Some(t) = tenants.get(name) {
+            return Ok(t.clone());
+        }
+        let err = not_found(name);
+        Err(
+            match tenants.keys().find(|k| k.eq_ignore_ascii_case(name)) {
+                Some(other) => {
+                    let message = format!("{} (did you mean {other}?)", err.message());
+                    Error::new(err.kind().clone(), message)
+                }
+                None => err,
+            },
+        )
     }
 
     /// Creates a tenant from `record`; `Ok(false)` if it exists and
     /// `if_not_exists` is set. Names differing only in case are refused,
-    /// so that no two tenants can share a folder on a case-insensitive disk.
+    /// so that no two tenants can share a folder on a case-insensitive disk;
+    /// `IF NOT EXISTS` does not skip that case (a script would go on with a
+    /// name that does not exist), it fails with `TenantExists` naming the
+    /// existing tenant.
     pub(crate) fn create(&self, record: TenantRecord, if_not_exists: bool) -> Result<bool> {
         names::validate("tenant", &record.name)?;
         let mut tenants = self.tenants.write();
@@ -303,15 +318,16 @@ impl Catalog {
             if if_not_exists && *existing == record.name {
                 return Ok(false);
             }
-            let detail = if *existing == record.name {
-                String::new()
+            let message = if *existing == record.name {
+                format!("Tenant already exists: {existing}")
             } else {
-                format!(" (as {existing}; names differing only in case are not allowed)")
+                format!(
+                    "Tenant already exists: {} as {existing}; tenant names differing only \
+                     in case are not allowed (use {existing}, or choose another name)",
+                    record.name
+                )
             };
-            return Err(Error::new(
-                ErrorKind::TenantExists,
-                format!("Tenant already exists: {}{detail}", record.name),
-            ));
+            return Err(Error::new(ErrorKind::TenantExists, message));
         }
         // A folder left by a drop interrupted before its removal finished.
         let dir = self.layout.tenant_dir(&record.name);

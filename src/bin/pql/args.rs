@@ -32,7 +32,13 @@ pub struct Args {
     pub format: Format,
 
     /// Run these statements and exit (e.g. -e "SHOW TENANTS;")
-    #[arg(short = 'e', long = "execute", value_name = "STATEMENTS")]
+    /// (a value starting with `-`, such as "-- comment", is taken as PQL)
+    #[arg(
+        short = 'e',
+        long = "execute",
+        value_name = "STATEMENTS",
+        allow_hyphen_values = true
+    )]
     pub execute: Option<String>,
 
     /// With `run` or `-e`: run every statement even after one fails (exit

@@ -1,11 +1,15 @@
 //! Running PQL text and printing what each statement returns, as it returns.
 
+use std::fs::File;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use pql::ast::{Located, Script, Statement};
 use pql::output::{self, Format};
 use pql::{Error, QueryResult, Session};
+
+use crate::pager;
 
 /// Where and how results and errors are printed.
 ///
@@ -13,7 +17,7 @@ use pql::{Error, QueryResult, Session};
 /// the stream stays one object per statement) and to stderr otherwise.
 /// Everything is flushed per statement, so what is on screen is exactly what
 /// the engine has acknowledged.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Printer {
     /// The output format.
     pub format: Format,
@@ -22,15 +26,50 @@ pub struct Printer {
     /// Whether to name the failing statement's number when the error has no
     /// position (scripts, where "which one?" is the first question).
     pub number_statements: bool,
+    /// Table rows as records, one `column | value` line each (`\x`).
+    pub expanded: bool,
+    /// Page results that do not fit the terminal (the interactive shell,
+    /// when stdout is a terminal; never for scripts).
+    pub pager: bool,
+    /// Results go to this file instead of stdout (`\o FILE`).
+    pub file: Option<File>,
 }
 
 impl Printer {
+    /// A printer to stdout in `format`, everything else off.
+    pub fn new(format: Format) -> Printer {
+        Printer {
+            format,
+            timing: false,
+            number_statements: false,
+            expanded: false,
+            pager: false,
+            file: None,
+        }
+    }
+
     /// Prints one result. `Err` means stdout is gone (e.g. a closed pipe).
     pub fn result(&self, result: &QueryResult) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        out.write_all(output::render(result, self.format).as_bytes())?;
-        out.flush()?;
-        drop(out);
+        let text = if self.expanded && self.format == Format::Table {
+            output::render_expanded(result)
+        } else {
+            output::render(result, self.format)
+        };
+        if let Some(mut file) = self.file.as_ref() {
+            // A full disk is worth a warning, not the end of the shell.
+            if let Err(e) = file.write_all(text.as_bytes()).and_then(|_| file.flush()) {
+                eprintln!("warning: cannot write the output file: {e}");
+            }
+        } else if self.pager
+            && pager::terminal_size().is_some_and(|s| pager::does_not_fit(&text, s))
+        {
+            io::stdout().flush()?;
+            pager::show(&text)?;
+        } else {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
         if self.timing {
             self.time(result.elapsed)?;
         }
@@ -97,17 +136,52 @@ impl Outcome {
     }
 }
 
+/// A script of one statement built by the shell (`\d`, `\l`, `pql usage`):
+/// names given on the command line stay data, never spliced into PQL text.
+pub fn script_of(statement: Statement) -> Script {
+    Script {
+        statements: vec![Located {
+            statement,
+            line: 1,
+            column: 1,
+        }],
+    }
+}
+
 /// Runs `text` in `session`, printing each result as soon as its statement
 /// completes. Stops at the first failing statement unless
-/// `continue_on_error`.
+/// `continue_on_error`. A text that does not parse runs nothing.
 pub fn run(
     session: &mut Session,
     text: &str,
     printer: &Printer,
     continue_on_error: bool,
 ) -> Outcome {
+    match pql::parse(text) {
+        Ok(script) => run_script(session, &script, text, printer, continue_on_error),
+        Err(e) => {
+            let mut outcome = Outcome {
+                parse_error: true,
+                ..Outcome::default()
+            };
+            if printer.error(&e, None).is_err() {
+                outcome.output_closed = true;
+            }
+            outcome
+        }
+    }
+}
+
+/// [`run`] for a parsed `script`; `text` is what error excerpts quote.
+pub fn run_script(
+    session: &mut Session,
+    script: &Script,
+    text: &str,
+    printer: &Printer,
+    continue_on_error: bool,
+) -> Outcome {
     let mut outcome = Outcome::default();
-    let parsed = session.execute_each(text, |result| {
+    session.execute_script(script, text, |result| {
         let n = outcome.succeeded + outcome.failed + 1;
         let printed = match &result {
             Ok(r) => {
@@ -129,11 +203,5 @@ pub fn run(
             ControlFlow::Continue(())
         }
     });
-    if let Err(e) = parsed {
-        outcome.parse_error = true;
-        if printer.error(&e, None).is_err() {
-            outcome.output_closed = true;
-        }
-    }
     outcome
 }

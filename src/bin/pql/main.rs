@@ -10,7 +10,9 @@ mod args;
 mod commands;
 mod complete;
 mod embedder;
+mod interrupt;
 mod meta;
+mod pager;
 mod repl;
 mod scan;
 mod usage;
@@ -19,6 +21,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
+use pql::output::{render_error, Format};
 use pql::Engine;
 
 use crate::args::{Args, Command};
@@ -73,9 +76,8 @@ fn run_text(args: &Args, text: &str) -> ExitCode {
         Err(code) => return code,
     };
     let printer = Printer {
-        format: args.format,
-        timing: false,
         number_statements: true,
+        ..Printer::new(args.format)
     };
     let mut session = engine.session();
     let outcome = commands::run(&mut session, text, &printer, args.continue_on_error);
@@ -86,14 +88,24 @@ fn run_text(args: &Args, text: &str) -> ExitCode {
     }
 }
 
+/// Opens the engine; on failure prints why (as a JSON line on stdout under
+/// `--format json`, like every other error) and gives exit code 2.
 fn open(args: &Args) -> Result<Engine, ExitCode> {
     let dir = args.data_dir();
     Engine::open_with(embedder::config(args)?).map_err(|e| {
-        eprintln!(
-            "pql: cannot open data folder {}: {}",
-            dir.display(),
-            e.message()
-        );
+        if args.format == Format::Json {
+            print!("{}", render_error(&e, args.format));
+        } else if e.message().starts_with("data folder ") {
+            // Already says which folder and why ("... is in use by another
+            // process").
+            eprintln!("pql: {}", e.message());
+        } else {
+            eprintln!(
+                "pql: cannot open data folder {}: {}",
+                dir.display(),
+                e.message()
+            );
+        }
         ExitCode::from(2)
     })
 }

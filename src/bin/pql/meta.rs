@@ -1,4 +1,5 @@
-//! REPL meta-commands (`\help`, `\timing`, `\format`, `\q`).
+//! REPL meta-commands: psql's habits (`\d`, `\dt`, `\l`, `\i`, `\o`,
+//! `\x`, `\e`) and the shell's own (`\help`, `\timing`, `\format`, `\q`).
 
 use pql::output::Format;
 
@@ -13,10 +14,37 @@ pub enum Meta {
     Format(Option<Format>),
     /// `\q`, `\quit`, `exit`, `quit`: leave the shell.
     Quit,
+    /// `\d [name]`: describe tenant `name`, or the tenant in use; with no
+    /// tenant in use, list the tenants.
+    Describe(Option<String>),
+    /// `\dt [tenant]`: the collections of `tenant` or of the tenant in use.
+    Collections(Option<String>),
+    /// `\l`: the tenants.
+    Tenants,
+    /// `\i FILE`: run a script file.
+    Include(String),
+    /// `\o [FILE]`: send results to `FILE`; alone, back to stdout.
+    Output(Option<String>),
+    /// `\x [on|off]`: toggle (or set) expanded rows.
+    Expanded(Option<bool>),
+    /// `\e`: edit the last statement in `$EDITOR`, then run it.
+    Edit,
 }
 
 /// Meta-command names, for completion.
-pub const NAMES: &[&str] = &["\\help", "\\timing", "\\format", "\\q"];
+pub const NAMES: &[&str] = &[
+    "\\help", "\\timing", "\\format", "\\q", "\\d", "\\dt", "\\l", "\\i", "\\o", "\\x", "\\e",
+];
+
+/// `on` / `off` (any case) for a toggle; `None` toggles.
+fn switch(command: &str, arg: Option<&str>) -> Result<Option<bool>, String> {
+    match arg.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("on") => Ok(Some(true)),
+        Some("off") => Ok(Some(false)),
+        Some(other) => Err(format!("\\{command}: expected on or off, got '{other}'")),
+    }
+}
 
 /// Parses a line that starts with `\` (or is `exit` / `quit`). `None` when
 /// the line is not a meta-command; `Err` with a message for a bad one.
@@ -29,6 +57,20 @@ pub fn parse(line: &str) -> Option<Result<Meta, String>> {
     let rest = line.strip_prefix('\\')?;
     let mut words = rest.split_whitespace();
     let name = words.next().unwrap_or("");
+    // A file name is the rest of the line, spaces included.
+    let path = rest.trim_start()[name.len()..].trim();
+    match name {
+        "i" | "include" if path.is_empty() => {
+            return Some(Err("\\i: give the script file to run".into()))
+        }
+        "i" | "include" => return Some(Ok(Meta::Include(path.to_string()))),
+        "o" | "out" => {
+            return Some(Ok(Meta::Output(
+                (!path.is_empty()).then(|| path.to_string()),
+            )))
+        }
+        _ => {}
+    }
     let arg = words.next();
     if let Some(extra) = words.next() {
         return Some(Err(format!("\\{name}: unexpected argument '{extra}'")));
@@ -36,11 +78,17 @@ pub fn parse(line: &str) -> Option<Result<Meta, String>> {
     let meta = match name {
         "help" | "h" | "?" => Ok(Meta::Help),
         "q" | "quit" => Ok(Meta::Quit),
-        "timing" => match arg.map(str::to_ascii_lowercase).as_deref() {
-            None => Ok(Meta::Timing(None)),
-            Some("on") => Ok(Meta::Timing(Some(true))),
-            Some("off") => Ok(Meta::Timing(Some(false))),
-            Some(other) => Err(format!("\\timing: expected on or off, got '{other}'")),
+        "timing" => switch(name, arg).map(Meta::Timing),
+        "x" => switch(name, arg).map(Meta::Expanded),
+        "d" => Ok(Meta::Describe(arg.map(str::to_string))),
+        "dt" => Ok(Meta::Collections(arg.map(str::to_string))),
+        "l" | "list" => match arg {
+            None => Ok(Meta::Tenants),
+            Some(a) => Err(format!("\\l: unexpected argument '{a}'")),
+        },
+        "e" | "edit" => match arg {
+            None => Ok(Meta::Edit),
+            Some(a) => Err(format!("\\e: unexpected argument '{a}'")),
         },
         "format" => match arg {
             None => Ok(Meta::Format(None)),
@@ -83,12 +131,22 @@ Usage
   SHOW STATS;
 
 Meta-commands
+  \\l                    list tenants (SHOW TENANTS)
+  \\d [name]             describe tenant name, or the tenant in use
+  \\dt [tenant]          list the collections of tenant, or of the tenant in use
+  \\i FILE               run the statements of a script file
+  \\o [FILE]             send results to FILE; \\o alone: back to the screen
+  \\x [on|off]           expanded rows: one 'column | value' line per field
+  \\e                    edit the last statement in $VISUAL / $EDITOR (vi), then run it
   \\help                 this text (also \\h, \\?)
   \\timing [on|off]      print the time each statement took
   \\format [table|json|csv]  show or set the output format
   \\q                    quit (also exit, quit, Ctrl-D)
 
-Ctrl-C clears the statement being typed; Tab completes keywords, tenants and collections.
+Ctrl-C clears the statement being typed; while a statement runs, it lets the
+statement finish safely (statements are atomic) and returns to the prompt.
+Results wider or taller than the terminal go through $PAGER (default less -S).
+Tab completes keywords, tenants and collections.
 ";
 
 #[cfg(test)]
@@ -109,6 +167,37 @@ mod tests {
             parse("\\format csv"),
             Some(Ok(Meta::Format(Some(Format::Csv))))
         );
+    }
+
+    #[test]
+    fn parses_psql_habits() {
+        assert_eq!(parse("\\d"), Some(Ok(Meta::Describe(None))));
+        assert_eq!(
+            parse("\\d Acme"),
+            Some(Ok(Meta::Describe(Some("Acme".into()))))
+        );
+        assert_eq!(parse("\\dt"), Some(Ok(Meta::Collections(None))));
+        assert_eq!(
+            parse("\\dt t1"),
+            Some(Ok(Meta::Collections(Some("t1".into()))))
+        );
+        assert_eq!(parse("\\l"), Some(Ok(Meta::Tenants)));
+        assert_eq!(
+            parse("\\i my scripts/seed.pql "),
+            Some(Ok(Meta::Include("my scripts/seed.pql".into())))
+        );
+        assert_eq!(
+            parse("\\o out.txt"),
+            Some(Ok(Meta::Output(Some("out.txt".into()))))
+        );
+        assert_eq!(parse("\\o"), Some(Ok(Meta::Output(None))));
+        assert_eq!(parse("\\x"), Some(Ok(Meta::Expanded(None))));
+        assert_eq!(parse("\\x off"), Some(Ok(Meta::Expanded(Some(false)))));
+        assert_eq!(parse("\\e"), Some(Ok(Meta::Edit)));
+        assert!(matches!(parse("\\i"), Some(Err(_))));
+        assert!(matches!(parse("\\l extra"), Some(Err(_))));
+        assert!(matches!(parse("\\x sideways"), Some(Err(_))));
+        assert!(matches!(parse("\\d a b"), Some(Err(_))));
     }
 
     #[test]

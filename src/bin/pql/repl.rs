@@ -1,6 +1,7 @@
 //! The interactive shell: multi-line statements, history, completion,
 //! meta-commands. One `Session` lives as long as the shell, so `USE TENANT`
-//! persists between statements.
+//! persists between statements. Statements run on a worker thread
+//! (`interrupt`), so Ctrl-C while one runs does not end the shell.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,11 +12,13 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{CompletionType, Editor};
 
+use pql::ast::{Script, Statement};
 use pql::output::Format;
 use pql::{Engine, Session};
 
-use crate::commands::{self, Printer};
+use crate::commands::{self, script_of, Outcome, Printer};
 use crate::complete::PqlHelper;
+use crate::interrupt;
 use crate::meta::{self, Meta};
 use crate::scan::{self, State};
 
@@ -31,6 +34,8 @@ struct Repl {
     history: Option<PathBuf>,
     history_warned: bool,
     any_failed: bool,
+    /// The last statement text run, for `\e`.
+    last: String,
 }
 
 /// Runs the shell until `\q` or end of input. When stdin is not a terminal
@@ -50,6 +55,7 @@ pub fn run(engine: Engine, data_dir: &Path, format: Format) -> ExitCode {
         }
     };
     editor.set_helper(Some(PqlHelper::new(engine.clone())));
+    interrupt::install();
     let history = if interactive { history_path() } else { None };
     if let Some(path) = &history {
         if let Err(e) = editor.load_history(path) {
@@ -73,15 +79,15 @@ pub fn run(engine: Engine, data_dir: &Path, format: Format) -> ExitCode {
         session: engine.session(),
         editor,
         printer: Printer {
-            format,
-            timing: false,
-            number_statements: false,
+            pager: interactive && std::io::stdout().is_terminal(),
+            ..Printer::new(format)
         },
         buffer: String::new(),
         typed: String::new(),
         history,
         history_warned: false,
         any_failed: false,
+        last: String::new(),
     };
     repl.run_loop();
     repl.save_history();
@@ -193,6 +199,54 @@ impl Repl {
                 self.printer.format = f;
                 format!("Output format is {f}.")
             }
+            Meta::Expanded(set) => {
+                self.printer.expanded = set.unwrap_or(!self.printer.expanded);
+                format!(
+                    "Expanded display is {}.",
+                    if self.printer.expanded { "on" } else { "off" }
+                )
+            }
+            Meta::Tenants => {
+                return self.run_statement(Statement::ShowTenants {
+                    filter: None,
+                    limit: None,
+                })
+            }
+            Meta::Collections(tenant) => {
+                return self.run_statement(Statement::ShowCollections { tenant })
+            }
+            Meta::Describe(name) => {
+                let current = self.session.current_tenant().map(str::to_string);
+                return match name.or(current) {
+                    Some(name) => self.run_statement(Statement::DescribeTenant { name }),
+                    None => self.run_statement(Statement::ShowTenants {
+                        filter: None,
+                        limit: None,
+                    }),
+                };
+            }
+            Meta::Include(path) => {
+                return match std::fs::read_to_string(&path) {
+                    Ok(text) => self.execute(&text),
+                    Err(e) => {
+                        eprintln!("\\i: cannot read {path}: {e}");
+                        self.any_failed = true;
+                        true
+                    }
+                }
+            }
+            Meta::Output(None) => {
+                self.printer.file = None;
+                "Results go to the screen.".to_string()
+            }
+            Meta::Output(Some(path)) => match std::fs::File::create(&path) {
+                Ok(file) => {
+                    self.printer.file = Some(file);
+                    format!("Results go to {path}.")
+                }
+                Err(e) => format!("\\o: cannot create {path}: {e}"),
+            },
+            Meta::Edit => return self.edit(),
         };
         // Feedback goes where Printer puts notes, so that JSON and CSV on
         // stdout stay machine-readable.
@@ -203,7 +257,66 @@ impl Repl {
     /// Runs statements, going on after errors as psql does; `false` when
     /// stdout has gone away and the shell should stop.
     fn execute(&mut self, text: &str) -> bool {
-        let outcome = commands::run(&mut self.session, text, &self.printer, true);
+        self.last = text.trim().to_string();
+        let (session, printer) = (&mut self.session, &self.printer);
+        let outcome = interrupt::run_guarded(|| commands::run(session, text, printer, true));
+        self.after(outcome)
+    }
+
+    /// Runs one statement the shell built (names stay data).
+    fn run_statement(&mut self, statement: Statement) -> bool {
+        let script: Script = script_of(statement);
+        let text = script.to_string();
+        let (session, printer) = (&mut self.session, &self.printer);
+        let outcome =
+            interrupt::run_guarded(|| commands::run_script(session, &script, &text, printer, true));
+        self.after(outcome)
+    }
+
+    /// `\e`: the last statement in `$VISUAL` / `$EDITOR` (else `vi`), run
+    /// when the editor exits with the text changed or not.
+    fn edit(&mut self) -> bool {
+        let path = std::env::temp_dir().join(format!("pql-edit-{}.pql", std::process::id()));
+        if let Err(e) = std::fs::write(&path, format!("{}\n", self.last)) {
+            eprintln!("\\e: cannot write {}: {e}", path.display());
+            return true;
+        }
+        let editor = ["VISUAL", "EDITOR"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
+            .unwrap_or_else(|| "vi".to_string());
+        let mut words = editor.split_whitespace();
+        let status = words.next().map(|program| {
+            std::process::Command::new(program)
+                .args(words)
+                .arg(&path)
+                .status()
+        });
+        let text = std::fs::read_to_string(&path);
+        let _ = std::fs::remove_file(&path);
+        match (status, text) {
+            (Some(Ok(s)), Ok(text)) if s.success() => {
+                if scan::is_blank(&text) {
+                    return true;
+                }
+                println!("{}", text.trim_end());
+                self.remember(text.trim_end());
+                self.execute(&text)
+            }
+            (Some(Ok(s)), _) => {
+                eprintln!("\\e: {editor} exited with {s}; nothing run");
+                true
+            }
+            (Some(Err(e)), _) => {
+                eprintln!("\\e: cannot start {editor}: {e}");
+                true
+            }
+            (None, _) => true,
+        }
+    }
+
+    /// Records a run's outcome; `false` when stdout is gone.
+    fn after(&mut self, outcome: Outcome) -> bool {
         if outcome.is_failure() {
             self.any_failed = true;
         }

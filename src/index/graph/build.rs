@@ -237,8 +237,18 @@ impl GraphIndex {
 
     /// Internal distance between two padded rows.
     #[inline]
+    ///
+    /// NaN (from `∞ − ∞` in a dot product of huge vectors) becomes the
+    /// positive NaN, whose [`key`](super::scratch::key) orders after every
+    /// number, +∞ included, whatever the sign bit the kernel produced; a
+    /// comparison with it is false, so the greedy descent never moves to it.
     pub(crate) fn dist(&self, a: &[f32], b: &[f32]) -> f32 {
-        (self.dist_fn)(a, b)
+        let d = (self.dist_fn)(a, b);
+        if d.is_nan() {
+            f32::NAN
+        } else {
+            d
+        }
     }
 }
 

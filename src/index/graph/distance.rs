@@ -78,11 +78,14 @@ impl Kernels {
 }
 
 /// Converts an internal distance to the one reported to callers: cosine as
-/// `1 − cos`, dot as `−dot`, L2 as the Euclidean distance.
+/// `1 − cos`, dot as `−dot`, L2 as the Euclidean distance; NaN as +∞.
 #[inline]
 pub(crate) fn external(metric: Metric, d: f32) -> f32 {
+    if d.is_nan() {
+        return f32::INFINITY;
+    }
     match metric {
-        Metric::Cosine => 1.0 + d,
+        Metric::Cosine => crate::index::distance::cosine_from_dot(-d),
         Metric::Dot => d,
         Metric::L2 => d.max(0.0).sqrt(),
     }

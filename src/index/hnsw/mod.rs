@@ -78,6 +78,10 @@ const DATA_SUFFIX: &str = ".hnsw.data";
 /// Suffix of our sidecar header.
 const META_SUFFIX: &str = ".hnsw.meta";
 
+/// Graph distances from here up stand for ∞ (and `f32::MAX` for NaN): room
+/// above every real distance so that NaN ranks after ∞.
+const BEYOND: f32 = f32::MAX / 2.0;
+
 /// The metric's distance in the units hnsw_rs works with: never negative,
 /// never NaN (trap 1), and a strictly increasing function of the metric's own
 /// distance, so the graph built and the order of results are exactly those of
@@ -88,7 +92,9 @@ const META_SUFFIX: &str = ".hnsw.meta";
 /// - Dot: `x = −a·b` mapped to `1 + x` when `x ≥ 0` and `1 / (1 − x)` when
 ///   `x < 0`, a continuous increasing bijection of ℝ onto `(0, ∞)`.
 ///
-/// NaN (from NaN inputs) becomes `f32::MAX`: the farthest possible.
+/// NaN (from NaN inputs, or `∞ − ∞` in the dot product of huge vectors)
+/// becomes `f32::MAX`: the farthest possible, after every distance of ∞,
+/// which is held at [`BEYOND`].
 ///
 /// hnsw_rs records this type's name in its dump and refuses to reload a dump
 /// made with another name; renaming or moving the type makes old dumps load
@@ -120,10 +126,12 @@ impl HnswDistance {
                 }
             }
         };
+        // hnsw_rs wants finite distances: NaN (∞ − ∞ in a dot product of
+        // huge vectors) is the largest, after every number, ∞ included.
         if d.is_nan() {
             f32::MAX
         } else {
-            d
+            d.min(BEYOND)
         }
     }
 
@@ -131,7 +139,7 @@ impl HnswDistance {
     /// ([`crate::index::distance::distance`]).
     #[inline]
     pub(crate) fn to_metric_units(self, g: f32) -> f32 {
-        if g >= f32::MAX {
+        if g >= BEYOND {
             return f32::INFINITY;
         }
         match self.metric {
@@ -372,18 +380,21 @@ impl HnswIndex {
 
     /// Converts hnsw_rs results to `(id, distance)` in metric units, nearest
     /// first, ties by smaller id.
+    ///
+    /// Sorted by graph distance, which orders like the metric but keeps a
+    /// NaN distance (`f32::MAX`) after an infinite one (`BEYOND`), both
+    /// reported as ∞.
     fn convert(&self, found: Vec<Neighbour>, k: usize) -> Vec<(u32, f32)> {
         let dist = HnswDistance::new(self.metric);
         let mut out: Vec<(u32, f32)> = found
             .into_iter()
-            .filter_map(|n| {
-                u32::try_from(n.d_id)
-                    .ok()
-                    .map(|id| (id, dist.to_metric_units(n.distance)))
-            })
+            .filter_map(|n| u32::try_from(n.d_id).ok().map(|id| (id, n.distance)))
             .collect();
         out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         out.truncate(k);
+        for (_, d) in &mut out {
+            *d = dist.to_metric_units(*d);
+        }
         out
     }
 }
