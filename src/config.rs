@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::embed::{CachedEmbedder, Embedder, HashEmbedder, MiniLmEmbedder};
 use crate::error::Result;
+use crate::storage::object::ObjectStoreConfig;
 use crate::tenant::billing::Prices;
 
 /// Settings of an [`Engine`](crate::Engine). `Config::new(dir)` gives the
@@ -49,6 +50,9 @@ pub struct Config {
     /// The wall clock (ms since the Unix epoch) the retention purge reads.
     /// Default: the system clock; tests move it forward.
     pub clock: fn() -> i64,
+    /// Where offloaded tenants and archives live (docs/object-storage.md).
+    /// Default `None`: no object store, everything stays in `data_dir`.
+    pub object_store: Option<ObjectStoreConfig>,
 }
 
 impl Config {
@@ -66,6 +70,7 @@ impl Config {
             max_loaded_tenants: None,
             idle_ttl: None,
             clock: crate::clock::now_ms,
+            object_store: None,
         }
     }
 }
@@ -78,6 +83,16 @@ impl Config {
     pub fn with_minilm(mut self, dir: impl AsRef<Path>) -> Result<Config> {
         let model = Arc::new(MiniLmEmbedder::load(dir)?);
         self.embedder = Arc::new(CachedEmbedder::new(model, CachedEmbedder::DEFAULT_CAPACITY));
+        Ok(self)
+    }
+}
+
+impl Config {
+    /// Sets the object store to `url`: `s3://bucket/prefix` or
+    /// `file:///path` ([`ObjectStoreConfig::parse`]). Nothing is contacted
+    /// until the engine opens it.
+    pub fn with_object_store(mut self, url: &str) -> Result<Config> {
+        self.object_store = Some(ObjectStoreConfig::parse(url)?);
         Ok(self)
     }
 }
@@ -95,6 +110,7 @@ impl fmt::Debug for Config {
             .field("memory_budget_bytes", &self.memory_budget_bytes)
             .field("max_loaded_tenants", &self.max_loaded_tenants)
             .field("idle_ttl", &self.idle_ttl)
+            .field("object_store", &self.object_store)
             .finish()
     }
 }

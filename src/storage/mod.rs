@@ -15,6 +15,7 @@ pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
 pub(crate) mod migrate;
+pub(crate) mod object;
 pub(crate) mod usage_store;
 
 use std::io::{Read, Seek, SeekFrom, Write};
