@@ -15,6 +15,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+mod glove_files;
+use glove_files::{loadavg, next_u64};
 use pql::{ObjectStoreConfig, ObjectTier};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,7 +42,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let src = tmp.path().join("tenant");
     let bytes = write_tenant(&src, mb)?;
-    println!("{url}: tenant folder of {:.1} MB", bytes as f64 / 1e6);
+    println!(
+        "{url}: tenant folder of {:.1} MB; {}",
+        bytes as f64 / 1e6,
+        loadavg()
+    );
     let mut up = Vec::new();
     let mut down = Vec::new();
     for round in 0..rounds {
@@ -80,16 +86,11 @@ fn write_tenant(dir: &Path, mb: usize) -> std::io::Result<u64> {
         ("notes.redb", total * 2 / 100),
         ("tags.redb", total * 2 / 100),
     ];
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut state = 42u64;
     let mut written = 0;
     for (name, size) in files {
         let bytes: Vec<u8> = (0..size / 8)
-            .flat_map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x.to_le_bytes()
-            })
+            .flat_map(|_| next_u64(&mut state).to_le_bytes())
             .collect();
         std::fs::write(dir.join(name), &bytes)?;
         written += bytes.len() as u64;

@@ -8,6 +8,8 @@
 
 #![cfg(feature = "s3")]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
@@ -101,16 +103,9 @@ fn list(raw: &AmazonS3, prefix: &str) -> Vec<String> {
 /// A tenant-like folder: `files` files of `size` bytes, seeded.
 fn write_tenant(dir: &Path, files: usize, size: usize, seed: u64) {
     std::fs::create_dir_all(dir).unwrap();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = common::Rng(seed);
     for i in 0..files {
-        let bytes: Vec<u8> = (0..size)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let bytes: Vec<u8> = (0..size).map(|_| rng.next() as u8).collect();
         std::fs::write(dir.join(format!("c{i}.redb")), bytes).unwrap();
     }
 }

@@ -214,7 +214,16 @@ fn archives_round_trip_and_are_checked() {
     let e = tier.get_archive("acme", &dest).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Corrupt);
     assert!(e.message().contains("pfx/archive/acme.tar.zst"), "{e}");
-    assert!(!dest.exists());
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        b"archive bytes",
+        "the earlier good download is left as it was"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        2,
+        "no partial file"
+    );
     tier.delete_archive("acme").unwrap();
     assert_eq!(
         tier.get_archive("acme", &dest).unwrap_err().kind(),

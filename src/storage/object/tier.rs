@@ -178,14 +178,19 @@ impl ObjectTier {
         })
     }
 
-    /// Downloads the archive of `tenant` into `dest` (synced) and checks its
-    /// size and CRC-32; returns the CRC-32. No archive is `TenantNotFound`;
-    /// a mismatch is `Corrupt` and removes `dest`.
+    /// Downloads the archive of `tenant` into `dest` and checks its size and
+    /// CRC-32; returns the CRC-32. The bytes go to `dest` + `.download`
+    /// (synced) and are renamed into place only when they check out, so
+    /// `dest` is never half-written. No archive is `TenantNotFound`; a
+    /// mismatch is `Corrupt`.
     pub fn get_archive(&self, tenant: &str, dest: &Path) -> Result<u32> {
         let key = self.keys.key(tenant, Target::Archive)?;
         let meta_key = self.keys.key(tenant, Target::ArchiveMeta)?;
+        let mut part = dest.as_os_str().to_owned();
+        part.push(".download");
+        let part = std::path::PathBuf::from(part);
         let remote = self.remote.clone();
-        let result = self.block_on(async move {
+        let fetched = self.block_on(async {
             let Some(meta) = remote.get_bytes(&meta_key).await? else {
                 return Err(Error::new(
                     ErrorKind::TenantNotFound,
@@ -198,17 +203,17 @@ impl ObjectTier {
                 size: want.size,
                 crc32: want.crc32,
             };
-            remote.get_file(&key, dest, Some(want)).await
+            remote.get_file(&key, &part, Some(want)).await
         });
-        match result {
-            Ok(got) => Ok(got.crc32),
-            Err(e) => {
-                if e.kind() == &ErrorKind::Corrupt {
-                    let _ = std::fs::remove_file(dest);
-                }
-                Err(e)
-            }
+        let placed = fetched.and_then(|got| {
+            std::fs::rename(&part, dest)
+                .map(|()| got.crc32)
+                .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))
+        });
+        if placed.is_err() {
+            let _ = std::fs::remove_file(&part);
         }
+        placed
     }
 
     /// Deletes the archive of `tenant` (and its checksum) if there is one.
