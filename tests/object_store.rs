@@ -492,3 +492,28 @@ fn seaweedfs_honours_conditional_writes() {
         assert_eq!(&body[..], b"c");
     });
 }
+
+/// `file://` needs no server: the same snapshot API on a local folder.
+#[test]
+fn file_store_round_trip_and_missing_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let url = format!("file://{}", store.display());
+    let e = ObjectTier::open(&ObjectStoreConfig::parse(&url).unwrap()).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::StorageUnavailable, "{e}");
+    assert!(e.message().contains("does not exist"), "{e}");
+    std::fs::create_dir(&store).unwrap();
+    let tier = ObjectTier::open(&ObjectStoreConfig::parse(&url).unwrap()).unwrap();
+    let src = tmp.path().join("acme");
+    write_tenant(&src, 2, 5_000, 8);
+    std::fs::write(src.join("big.redb"), vec![3u8; (16 << 20) + 1]).unwrap();
+    let g1 = tier.upload_tenant("acme", &src, b"r1").unwrap();
+    let g2 = tier.upload_tenant("acme", &src, b"r2").unwrap();
+    assert_eq!(tier.gc_tenant("acme").unwrap(), 3);
+    assert!(!store.join("tenants/acme").join(&g1.generation_id).exists());
+    let staging = tmp.path().join("staging");
+    assert_eq!(tier.download_tenant("acme", &staging).unwrap(), g2);
+    assert_same_folder(&src, &staging);
+    tier.delete_tenant("acme").unwrap();
+    assert!(tier.read_manifest("acme").unwrap().is_none());
+}
