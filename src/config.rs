@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::embed::{Embedder, HashEmbedder};
 use crate::error::Result;
+use crate::storage::object::ObjectStoreConfig;
 use crate::tenant::billing::Prices;
 
 /// Settings of an [`Engine`](crate::Engine). `Config::new(dir)` gives the
@@ -49,6 +50,9 @@ pub struct Config {
     /// The wall clock (ms since the Unix epoch) the retention purge reads.
     /// Default: the system clock; tests move it forward.
     pub clock: fn() -> i64,
+    /// Where offloaded tenants and archives live (docs/object-storage.md).
+    /// Default `None`: no object store, everything stays in `data_dir`.
+    pub object_store: Option<ObjectStoreConfig>,
 }
 
 impl Config {
@@ -66,6 +70,7 @@ impl Config {
             max_loaded_tenants: None,
             idle_ttl: None,
             clock: crate::clock::now_ms,
+            object_store: None,
         }
     }
 }
@@ -83,6 +88,16 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Sets the object store to `url`: `s3://bucket/prefix` or
+    /// `file:///path` ([`ObjectStoreConfig::parse`]). Nothing is contacted
+    /// until the engine opens it.
+    pub fn with_object_store(mut self, url: &str) -> Result<Config> {
+        self.object_store = Some(ObjectStoreConfig::parse(url)?);
+        Ok(self)
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -96,6 +111,7 @@ impl fmt::Debug for Config {
             .field("memory_budget_bytes", &self.memory_budget_bytes)
             .field("max_loaded_tenants", &self.max_loaded_tenants)
             .field("idle_ttl", &self.idle_ttl)
+            .field("object_store", &self.object_store)
             .finish()
     }
 }

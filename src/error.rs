@@ -64,6 +64,9 @@ pub enum ErrorKind {
     Io,
     /// Stored data is damaged or of an unknown format.
     Corrupt,
+    /// The object store cannot be reached or refuses access: a network
+    /// failure, a missing bucket or rejected credentials.
+    StorageUnavailable,
 }
 
 impl ErrorKind {
@@ -92,6 +95,7 @@ impl ErrorKind {
             ErrorKind::NoTenant => "NoTenant",
             ErrorKind::Io => "Io",
             ErrorKind::Corrupt => "Corrupt",
+            ErrorKind::StorageUnavailable => "StorageUnavailable",
         }
     }
 
@@ -120,6 +124,7 @@ impl ErrorKind {
             ErrorKind::NoTenant => "tenant.missing",
             ErrorKind::Io => "storage.io",
             ErrorKind::Corrupt => "storage.corrupt",
+            ErrorKind::StorageUnavailable => "storage.unavailable",
         }
     }
 }

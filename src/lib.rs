@@ -55,6 +55,9 @@ pub use parser::ast;
 pub use parser::parse;
 pub use planner::{Access, Plan};
 pub use result::QueryResult;
+pub use storage::object::ObjectStoreConfig;
+#[cfg(feature = "s3")]
+pub use storage::object::{Manifest, ManifestObject, ObjectTier};
 pub use tenant::billing::Prices;
 pub use tenant::pool::PoolStats;
 pub use value::Value;

@@ -19,6 +19,7 @@ pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
 pub(crate) mod migrate;
+pub(crate) mod object;
 pub(crate) mod record;
 pub(crate) mod temporaries;
 pub(crate) mod usage_store;

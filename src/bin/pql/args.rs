@@ -26,6 +26,11 @@ pub struct Args {
     #[arg(long, global = true, value_name = "DIR", env = "PQL_EMBED_MODEL")]
     pub embed_model: Option<PathBuf>,
 
+    /// Object store for offloaded tenants and archives: s3://bucket/prefix
+    /// (credentials and endpoint from AWS_* variables) or file:///path
+    #[arg(long, global = true, value_name = "URL", env = "PQL_OBJECT_STORE")]
+    pub object_store: Option<String>,
+
     /// How results are printed: table, json (JSON Lines) or csv
     #[arg(long, global = true, value_name = "FORMAT", default_value = "table",
           value_parser = parse_format)]

@@ -16,9 +16,15 @@ pub const LEXICAL_NOTE: &str =
      (scripts/fetch-minilm.sh fetches it)";
 
 /// The engine's configuration for `args`; exit code 2 when the model
-/// folder cannot be loaded.
+/// folder cannot be loaded or the object store URL is invalid.
 pub fn config(args: &Args) -> Result<Config, ExitCode> {
-    let config = Config::new(args.data_dir());
+    let mut config = Config::new(args.data_dir());
+    if let Some(url) = &args.object_store {
+        config = config.with_object_store(url).map_err(|e| {
+            eprintln!("pql: {}", e.message());
+            ExitCode::from(2)
+        })?;
+    }
     match &args.embed_model {
         Some(dir) => config.with_minilm(dir).map_err(|e| {
             eprintln!("pql: cannot load the embedding model: {}", e.message());

@@ -1,0 +1,179 @@
+//! Object keys: the one place a key in the bucket is built. Every name is
+//! checked before it becomes part of a key, so no tenant, generation or file
+//! name can reach outside `PREFIX/`.
+//!
+//! ```text
+//! PREFIX/tenants/<tenant>/manifest.json            the tenant's latest manifest
+//! PREFIX/tenants/<tenant>/<generation>/<file>      immutable snapshot objects
+//! PREFIX/archive/<tenant>.tar.zst                  an archived tenant
+//! PREFIX/archive/<tenant>.tar.zst.json             its size and CRC-32, written after it
+//! ```
+
+use object_store::path::Path as Key;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::tenant::names::validate;
+
+/// Builds every key of the tier under one prefix.
+#[derive(Debug, Clone)]
+pub(super) struct Keys {
+    /// The prefix without a trailing '/'; empty for none.
+    prefix: String,
+}
+
+/// What a key addresses.
+pub(super) enum Target<'a> {
+    /// The folder holding all of a tenant's objects.
+    TenantRoot,
+    /// The tenant's manifest.
+    Manifest,
+    /// The folder of one generation.
+    Generation(&'a str),
+    /// One file of one generation.
+    Object { generation: &'a str, file: &'a str },
+    /// The archive of the tenant.
+    Archive,
+    /// The archive's size and checksum.
+    ArchiveMeta,
+}
+
+impl Keys {
+    pub(super) fn new(prefix: &str) -> Self {
+        Keys {
+            prefix: prefix.trim_matches('/').to_string(),
+        }
+    }
+
+    /// The prefix itself (checked when the URL was parsed).
+    pub(super) fn root(&self) -> Key {
+        Key::from_iter(self.prefix.split('/').filter(|s| !s.is_empty()))
+    }
+
+    /// The key of `target` for `tenant`. The tenant name is validated
+    /// (`tenant::names`), and generation and file names are checked with
+    /// [`check_file_name`], so each is one plain key segment.
+    pub(super) fn key(&self, tenant: &str, target: Target<'_>) -> Result<Key> {
+        validate("tenant", tenant)?;
+        let rel = match target {
+            Target::TenantRoot => format!("tenants/{tenant}"),
+            Target::Manifest => format!("tenants/{tenant}/manifest.json"),
+            Target::Generation(g) => {
+                check_file_name("generation", g)?;
+                format!("tenants/{tenant}/{g}")
+            }
+            Target::Object { generation, file } => {
+                check_file_name("generation", generation)?;
+                check_file_name("file", file)?;
+                format!("tenants/{tenant}/{generation}/{file}")
+            }
+            Target::Archive => format!("archive/{tenant}.tar.zst"),
+            Target::ArchiveMeta => format!("archive/{tenant}.tar.zst.json"),
+        };
+        let full = if self.prefix.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.prefix)
+        };
+        Key::parse(&full).map_err(|e| Error::new(ErrorKind::InvalidName, e.to_string()))
+    }
+}
+
+/// A file or generation name that may become one key segment: 1-255 ASCII
+/// characters of `[A-Za-z0-9._-]`, not starting with '.'.
+pub(super) fn check_file_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidName,
+            format!(
+                "invalid {what} name {name:?} for the object store: use 1-255 characters \
+                 of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.'"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let k = Keys::new("prod/eu");
+        let key = |t| k.key("acme", t).unwrap().to_string();
+        assert_eq!(key(Target::Manifest), "prod/eu/tenants/acme/manifest.json");
+        assert_eq!(
+            key(Target::Object {
+                generation: "00000000000000000001-ab",
+                file: "docs.redb"
+            }),
+            "prod/eu/tenants/acme/00000000000000000001-ab/docs.redb"
+        );
+        assert_eq!(key(Target::Archive), "prod/eu/archive/acme.tar.zst");
+        assert_eq!(
+            Keys::new("")
+                .key("acme", Target::TenantRoot)
+                .unwrap()
+                .to_string(),
+            "tenants/acme"
+        );
+    }
+
+    #[test]
+    fn hostile_names_never_leave_the_prefix() {
+        let k = Keys::new("p");
+        let long = "x".repeat(65);
+        let tenants = [
+            "",
+            "..",
+            ".",
+            "a/b",
+            "../x",
+            "%2F",
+            "a%2Fb",
+            "ａｃｍｅ",
+            "café",
+            "a b",
+            "a\0b",
+            "/abs",
+            &long,
+        ];
+        for t in tenants {
+            for target in [Target::Manifest, Target::Archive, Target::TenantRoot] {
+                let e = k.key(t, target).unwrap_err();
+                assert_eq!(e.kind(), &ErrorKind::InvalidName, "{t:?}");
+            }
+        }
+        for f in ["", "..", ".", ".hidden", "a/b", "../x", "%2F", "a\\b", "é"] {
+            let obj = Target::Object {
+                generation: "g1",
+                file: f,
+            };
+            assert_eq!(
+                k.key("acme", obj).unwrap_err().kind(),
+                &ErrorKind::InvalidName,
+                "{f:?}"
+            );
+            assert!(k.key("acme", Target::Generation(f)).is_err(), "{f:?}");
+        }
+        // Every accepted key stays under the prefix and the tenant's folder.
+        let key = k
+            .key(
+                "a-b_9",
+                Target::Object {
+                    generation: "g..1",
+                    file: "x..redb",
+                },
+            )
+            .unwrap();
+        assert!(key.as_ref().starts_with("p/tenants/a-b_9/"), "{key}");
+        assert_eq!(key.parts().count(), 5);
+    }
+}
