@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+pub(crate) use crate::index::graph::distance::cosine_from_dot;
 use crate::index::graph::distance::Kernels;
 use crate::index::Metric;
 
@@ -62,14 +63,6 @@ pub(crate) fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
         Metric::Dot => -dot(a, b),
         Metric::L2 => l2_squared(a, b).sqrt(),
     }
-}
-
-/// `1 − dot` clamped to `[0, 2]` (rounding can push the dot of two unit
-/// vectors just past ±1), keeping NaN as NaN for the caller to order last.
-#[inline]
-pub(crate) fn cosine_from_dot(dot: f32) -> f32 {
-    // `clamp` keeps NaN.
-    (1.0 - dot).clamp(0.0, 2.0)
 }
 
 #[cfg(test)]

@@ -77,6 +77,14 @@ impl Kernels {
     }
 }
 
+/// `1 − dot` clamped to `[0, 2]` (rounding can push the dot of two unit
+/// vectors just past ±1), keeping NaN as NaN for the caller to order last.
+#[inline]
+pub(crate) fn cosine_from_dot(dot: f32) -> f32 {
+    // `clamp` keeps NaN.
+    (1.0 - dot).clamp(0.0, 2.0)
+}
+
 /// Converts an internal distance to the one reported to callers: cosine as
 /// `1 − cos`, dot as `−dot`, L2 as the Euclidean distance; NaN as +∞.
 #[inline]
@@ -85,7 +93,7 @@ pub(crate) fn external(metric: Metric, d: f32) -> f32 {
         return f32::INFINITY;
     }
     match metric {
-        Metric::Cosine => crate::index::distance::cosine_from_dot(-d),
+        Metric::Cosine => cosine_from_dot(-d),
         Metric::Dot => d,
         Metric::L2 => d.max(0.0).sqrt(),
     }
