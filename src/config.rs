@@ -49,6 +49,9 @@ pub struct Config {
     /// The wall clock (ms since the Unix epoch) the retention purge reads.
     /// Default: the system clock; tests move it forward.
     pub clock: fn() -> i64,
+    /// The admin key, which may do anything ([`Engine::key_scope`](crate::Engine::key_scope)).
+    /// Default `None`: no admin key (the server's local development mode).
+    pub admin_key: Option<String>,
 }
 
 impl Config {
@@ -66,6 +69,7 @@ impl Config {
             max_loaded_tenants: None,
             idle_ttl: None,
             clock: crate::clock::now_ms,
+            admin_key: None,
         }
     }
 }
@@ -95,6 +99,7 @@ impl fmt::Debug for Config {
             .field("memory_budget_bytes", &self.memory_budget_bytes)
             .field("max_loaded_tenants", &self.max_loaded_tenants)
             .field("idle_ttl", &self.idle_ttl)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "(set)"))
             .finish()
     }
 }

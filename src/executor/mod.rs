@@ -2,6 +2,7 @@
 //! (`write`), reads and `EXPLAIN` (`search`).
 
 mod ddl;
+mod keys;
 mod pool_stats;
 mod report;
 pub(crate) mod search;
@@ -86,6 +87,9 @@ pub(crate) fn execute(ctx: &mut Context<'_>, stmt: &Statement) -> Result<QueryRe
             report::show_usage(ctx, tenant.as_deref(), period.as_ref())
         }
         Statement::ShowStats => show::show_stats(ctx),
+        Statement::CreateApiKey { tenant } => keys::create(ctx, tenant),
+        Statement::ShowApiKeys { tenant } => keys::show(ctx, tenant.as_deref()),
+        Statement::DropApiKey { id, tenant } => keys::drop(ctx, id, tenant),
     }
 }
 

@@ -29,6 +29,7 @@ pub(super) fn run_query(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult>
         QueryOp::CreateNode(n) => write::insert(ctx, q, std::slice::from_ref(n), Mode::Create),
         QueryOp::CreateNodes(ns) => write::insert(ctx, q, ns, Mode::Create),
         QueryOp::UpsertNode(n) => write::insert(ctx, q, std::slice::from_ref(n), Mode::Upsert),
+        QueryOp::UpsertNodes(ns) => write::insert(ctx, q, ns, Mode::Upsert),
         QueryOp::Update { filter, set } => write::update(ctx, q, filter.as_ref(), set),
         QueryOp::Delete { filter } => write::delete(ctx, q, filter.as_ref()),
         QueryOp::Select(s) => select(ctx, q, s),
@@ -323,6 +324,7 @@ pub(super) fn explain(ctx: &mut Context<'_>, q: &Query) -> Result<QueryResult> {
         QueryOp::CreateNode(_) => lines.push("operation: insert 1 node".into()),
         QueryOp::CreateNodes(n) => lines.push(format!("operation: insert {} nodes", n.len())),
         QueryOp::UpsertNode(_) => lines.push("operation: upsert 1 node".into()),
+        QueryOp::UpsertNodes(n) => lines.push(format!("operation: upsert {} nodes", n.len())),
         QueryOp::Update { .. } => lines.push("operation: update matching nodes".into()),
         QueryOp::Delete { .. } => lines.push("operation: delete matching nodes".into()),
     }

@@ -69,6 +69,7 @@ fn grows(op: &QueryOp) -> bool {
         QueryOp::CreateNode(_)
             | QueryOp::CreateNodes(_)
             | QueryOp::UpsertNode(_)
+            | QueryOp::UpsertNodes(_)
             | QueryOp::Update { .. }
     )
 }
@@ -86,7 +87,7 @@ pub(crate) fn ensure_counted(tenant: &Tenant) -> Result<()> {
 fn admit_checks(tenant: &Tenant, q: &Query) -> Result<()> {
     let limits = tenant.quota.limits();
     match &q.op {
-        QueryOp::CreateNodes(ns) => check_max(
+        QueryOp::CreateNodes(ns) | QueryOp::UpsertNodes(ns) => check_max(
             "batch_size",
             "Batch size exceeds limit",
             ns.len() as u64,

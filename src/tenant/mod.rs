@@ -2,6 +2,7 @@
 //! name validation, and each tenant's lazily loaded collections.
 
 pub(crate) mod billing;
+pub(crate) mod keys;
 mod lifecycle;
 pub(crate) mod names;
 pub(crate) mod pool;
@@ -363,6 +364,7 @@ impl Catalog {
         let Some(tenant) = tenants.get(name).cloned() else {
             return Ok(false);
         };
+        self.drop_keys_of(name)?;
         self.store.delete(name)?;
         tenants.remove(name);
         drop(tenants);
