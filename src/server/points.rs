@@ -19,6 +19,7 @@ use crate::ast::{
     VectorExpr,
 };
 use crate::value::Value;
+use crate::KeyScope;
 
 /// The vector field when the request names none.
 const DEFAULT_VECTOR_FIELD: &str = "embedding";
@@ -89,9 +90,7 @@ pub(crate) async fn upsert(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Json_>, ApiError> {
-    let scope = auth::scope(&state, &headers).await?;
-    auth::tenant(&scope, &tenant)?;
-    let req: UpsertBody = body::read_json(&state, &headers, body).await?;
+    let (scope, req) = tenant_request::<UpsertBody>(&state, &tenant, &headers, body).await?;
     let vector_field = req
         .vector_field
         .unwrap_or_else(|| DEFAULT_VECTOR_FIELD.to_string());
@@ -100,12 +99,42 @@ pub(crate) async fn upsert(
         .into_iter()
         .map(|p| node(p, &vector_field))
         .collect::<Result<Vec<_>, _>>()?;
+    run(
+        &state,
+        scope,
+        tenant,
+        collection,
+        QueryOp::UpsertNodes(nodes),
+    )
+    .await
+}
+
+/// Checks the key against the path's tenant, then reads the JSON body.
+async fn tenant_request<T: serde::de::DeserializeOwned>(
+    state: &Shared,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(KeyScope, T), ApiError> {
+    let scope = auth::scope(state, headers).await?;
+    auth::tenant(&scope, tenant)?;
+    Ok((scope, body::read_json(state, headers, body).await?))
+}
+
+/// Runs `QUERY collection TENANT tenant op` and answers `{"results": [...]}`.
+async fn run(
+    state: &Shared,
+    scope: KeyScope,
+    tenant: String,
+    collection: String,
+    op: QueryOp,
+) -> Result<Json<Json_>, ApiError> {
     let statement = Statement::Query(Query {
         collection,
         tenant: Some(tenant),
-        op: QueryOp::UpsertNodes(nodes),
+        op,
     });
-    let result = script::run_one(&state, scope, statement).await?;
+    let result = script::run_one(state, scope, statement).await?;
     Ok(Json(json!({ "results": script::results_json(&[result]) })))
 }
 
@@ -147,16 +176,15 @@ pub(crate) async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Json_>, ApiError> {
-    let scope = auth::scope(&state, &headers).await?;
-    auth::tenant(&scope, &tenant)?;
-    let req: SearchBody = body::read_json(&state, &headers, body).await?;
-    let statement = Statement::Query(Query {
+    let (scope, req) = tenant_request::<SearchBody>(&state, &tenant, &headers, body).await?;
+    run(
+        &state,
+        scope,
+        tenant,
         collection,
-        tenant: Some(tenant),
-        op: QueryOp::Select(select(req)?),
-    });
-    let result = script::run_one(&state, scope, statement).await?;
-    Ok(Json(json!({ "results": script::results_json(&[result]) })))
+        QueryOp::Select(select(req)?),
+    )
+    .await
 }
 
 fn select(req: SearchBody) -> Result<Select, ApiError> {

@@ -1,7 +1,7 @@
 //! The `api_keys` table of `catalog.redb`: one row per tenant API key,
 //! keyed by the SHA-256 of the key. The key itself is never stored.
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -28,6 +28,16 @@ fn db_err(e: impl std::fmt::Display) -> Error {
     Error::io("catalog api keys", e)
 }
 
+/// The table for reading; `None` before the first key is created.
+fn open_read(db: &Database) -> Result<Option<ReadOnlyTable<&'static [u8], &'static [u8]>>> {
+    let tx = db.begin_read().map_err(db_err)?;
+    match tx.open_table(API_KEYS) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 /// Stores `record` under `hash`, durably.
 pub(crate) fn insert(db: &Database, hash: &[u8; 32], record: &KeyRecord) -> Result<()> {
     let bytes = codec::encode(record)?;
@@ -43,11 +53,8 @@ pub(crate) fn insert(db: &Database, hash: &[u8; 32], record: &KeyRecord) -> Resu
 
 /// The stored hash and record of the key whose hash is `hash`, if any.
 pub(crate) fn find(db: &Database, hash: &[u8; 32]) -> Result<Option<([u8; 32], KeyRecord)>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(API_KEYS) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(db_err(e)),
+    let Some(table) = open_read(db)? else {
+        return Ok(None);
     };
     let Some((stored, value)) = table
         .range(hash.as_slice()..=hash.as_slice())
@@ -67,11 +74,8 @@ pub(crate) fn find(db: &Database, hash: &[u8; 32]) -> Result<Option<([u8; 32], K
 
 /// Every key record (of `tenant` only, if given), by tenant then creation.
 pub(crate) fn list(db: &Database, tenant: Option<&str>) -> Result<Vec<KeyRecord>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(API_KEYS) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
+    let Some(table) = open_read(db)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for row in table.iter().map_err(db_err)? {
