@@ -53,6 +53,9 @@ pub struct Config {
     /// Where offloaded tenants and archives live (docs/object-storage.md).
     /// Default `None`: no object store, everything stays in `data_dir`.
     pub object_store: Option<ObjectStoreConfig>,
+    /// The admin key, which may do anything ([`Engine::key_scope`](crate::Engine::key_scope)).
+    /// Default `None`: no admin key (the server's local development mode).
+    pub admin_key: Option<String>,
 }
 
 impl Config {
@@ -71,6 +74,7 @@ impl Config {
             idle_ttl: None,
             clock: crate::clock::now_ms,
             object_store: None,
+            admin_key: None,
         }
     }
 }
@@ -112,6 +116,7 @@ impl fmt::Debug for Config {
             .field("max_loaded_tenants", &self.max_loaded_tenants)
             .field("idle_ttl", &self.idle_ttl)
             .field("object_store", &self.object_store)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "(set)"))
             .finish()
     }
 }

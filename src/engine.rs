@@ -12,6 +12,7 @@ use crate::parser::ast::{Script, Statement};
 use crate::planner::{self, Plan};
 use crate::result::QueryResult;
 use crate::storage::Layout;
+use crate::tenant::keys::KeyScope;
 use crate::tenant::pool::{Pool, PoolStats};
 use crate::tenant::usage::Metering;
 use crate::tenant::Catalog;
@@ -105,6 +106,17 @@ impl Engine {
     /// in-memory lookup every statement starts with, nothing read from disk.
     pub fn tenant_status(&self, name: &str) -> Result<&'static str> {
         Ok(self.inner.catalog.get(name)?.status().name())
+    }
+
+    /// What the API key `presented` may do: [`KeyScope::Admin`] for the
+    /// configured admin key ([`Config::admin_key`]), [`KeyScope::Tenant`]
+    /// for a live key made by `CREATE API KEY`, `None` for anything else
+    /// (unknown, revoked, or its tenant dropped). Keys are compared by
+    /// SHA-256, in constant time.
+    pub fn key_scope(&self, presented: &str) -> Result<Option<KeyScope>> {
+        self.inner
+            .catalog
+            .key_scope(presented, self.inner.config.admin_key.as_deref())
     }
 
     /// Statistics of the pool of loaded tenants.

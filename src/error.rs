@@ -34,6 +34,8 @@ pub enum ErrorKind {
     NodeExists,
     /// A node referenced by id does not exist.
     NodeNotFound,
+    /// No API key of that id for the tenant.
+    KeyNotFound,
     /// A resource limit would be passed.
     QuotaExceeded {
         /// The limited resource, e.g. `vectors`.
@@ -85,6 +87,7 @@ impl ErrorKind {
             ErrorKind::CollectionExists => "CollectionExists",
             ErrorKind::NodeExists => "NodeExists",
             ErrorKind::NodeNotFound => "NodeNotFound",
+            ErrorKind::KeyNotFound => "KeyNotFound",
             ErrorKind::QuotaExceeded { .. } => "QuotaExceeded",
             ErrorKind::RateLimited { .. } => "RateLimited",
             ErrorKind::InvalidName => "InvalidName",
@@ -114,6 +117,7 @@ impl ErrorKind {
             ErrorKind::CollectionExists => "collection.exists",
             ErrorKind::NodeExists => "node.exists",
             ErrorKind::NodeNotFound => "node.not_found",
+            ErrorKind::KeyNotFound => "key.not_found",
             ErrorKind::QuotaExceeded { .. } => "quota.exceeded",
             ErrorKind::RateLimited { .. } => "quota.rate_limited",
             ErrorKind::InvalidName => "name.invalid",

@@ -43,6 +43,8 @@ mod value;
 #[doc(hidden)]
 pub mod bench_support;
 pub mod output;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use config::Config;
 #[cfg(feature = "minilm")]
@@ -52,12 +54,13 @@ pub use engine::{Engine, Session};
 pub use error::{Error, ErrorKind, Position, Result};
 pub use index::Metric;
 pub use parser::ast;
-pub use parser::parse;
+pub use parser::{parse, parse_filter};
 pub use planner::{Access, Plan};
 pub use result::QueryResult;
 pub use storage::object::ObjectStoreConfig;
 #[cfg(feature = "s3")]
 pub use storage::object::{Manifest, ManifestObject, ObjectTier};
 pub use tenant::billing::Prices;
+pub use tenant::keys::KeyScope;
 pub use tenant::pool::PoolStats;
 pub use value::Value;

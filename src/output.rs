@@ -102,32 +102,47 @@ pub fn render_expanded(result: &QueryResult) -> String {
 /// the error's rustc-style `Display`, with a caret when it has a position.
 pub fn render_error(err: &Error, format: Format) -> String {
     match format {
-        Format::Json => {
-            let (resource, current, limit, retry_after_ms) = match err.kind() {
-                ErrorKind::QuotaExceeded {
-                    resource,
-                    current,
-                    limit,
-                } => (Some(resource.as_str()), Some(*current), Some(*limit), None),
-                ErrorKind::RateLimited { retry_after } => {
-                    (None, None, None, Some(retry_after.as_millis() as u64))
-                }
-                _ => (None, None, None, None),
-            };
-            let body = JsonError {
-                kind: err.kind().name(),
-                code: err.kind().code(),
-                message: err.message(),
-                line: err.position().map(|p| p.line),
-                column: err.position().map(|p| p.column),
-                resource,
-                current,
-                limit,
-                retry_after_ms,
-            };
-            json_line(&JsonErrorLine { error: body })
-        }
+        Format::Json => json_line(&JsonErrorLine {
+            error: json_error(err),
+        }),
         Format::Table | Format::Csv => format!("{err}\n"),
+    }
+}
+
+/// One statement's result as the object a JSON Line holds
+/// (`{"columns","rows","message","elapsed_ms"}`), for the HTTP server.
+pub fn result_value(result: &QueryResult) -> serde_json::Value {
+    serde_json::to_value(json_result(result)).unwrap_or(serde_json::Value::Null)
+}
+
+/// An error as the object under `"error"` in a JSON Line
+/// (`{"kind","code","message","line","column",...}`), for the HTTP server.
+pub fn error_value(err: &Error) -> serde_json::Value {
+    serde_json::to_value(json_error(err)).unwrap_or(serde_json::Value::Null)
+}
+
+fn json_error(err: &Error) -> JsonError<'_> {
+    let (resource, current, limit, retry_after_ms) = match err.kind() {
+        ErrorKind::QuotaExceeded {
+            resource,
+            current,
+            limit,
+        } => (Some(resource.as_str()), Some(*current), Some(*limit), None),
+        ErrorKind::RateLimited { retry_after } => {
+            (None, None, None, Some(retry_after.as_millis() as u64))
+        }
+        _ => (None, None, None, None),
+    };
+    JsonError {
+        kind: err.kind().name(),
+        code: err.kind().code(),
+        message: err.message(),
+        line: err.position().map(|p| p.line),
+        column: err.position().map(|p| p.column),
+        resource,
+        current,
+        limit,
+        retry_after_ms,
     }
 }
 
@@ -175,8 +190,12 @@ fn json_line(value: &impl Serialize) -> String {
 }
 
 fn render_json(result: &QueryResult) -> String {
+    json_line(&json_result(result))
+}
+
+fn json_result(result: &QueryResult) -> JsonResult<'_> {
     let elapsed_ms = (result.elapsed.as_secs_f64() * 1e6).round() / 1e3;
-    json_line(&JsonResult {
+    JsonResult {
         columns: &result.columns,
         rows: result
             .rows
@@ -185,7 +204,7 @@ fn render_json(result: &QueryResult) -> String {
             .collect(),
         message: result.message.as_deref(),
         elapsed_ms,
-    })
+    }
 }
 
 #[cfg(test)]

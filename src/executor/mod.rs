@@ -4,6 +4,7 @@
 //! counts what a data statement did.
 
 mod ddl;
+mod keys;
 pub(crate) mod metering;
 mod pool_stats;
 pub(crate) mod read;
@@ -90,6 +91,9 @@ pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResu
             report::show_usage(ctx, tenant.as_deref(), period.as_ref())
         }
         Statement::ShowStats => show::show_stats(ctx),
+        Statement::CreateApiKey { tenant } => keys::create(ctx, tenant),
+        Statement::ShowApiKeys { tenant } => keys::show(ctx, tenant.as_deref()),
+        Statement::DropApiKey { id, tenant } => keys::drop(ctx, id, tenant),
     }
 }
 
@@ -103,6 +107,7 @@ fn query(ctx: &Context<'_>, tenant: &Tenant, q: &Query) -> Result<QueryResult> {
         QueryOp::UpsertNode(n) => {
             write::insert(ctx, tenant, q, std::slice::from_ref(n), Mode::Upsert)
         }
+        QueryOp::UpsertNodes(ns) => write::insert(ctx, tenant, q, ns, Mode::Upsert),
         QueryOp::Update { filter, set } => write::update(ctx, tenant, q, filter.as_ref(), set),
         QueryOp::Delete { filter } => write::delete(ctx, tenant, q, filter.as_ref()),
         QueryOp::Select(s) => read::select(ctx, tenant, q, s),

@@ -11,14 +11,14 @@ use crate::storage::dir_size;
 use crate::tenant::Tenant;
 use crate::value::Value;
 
-fn time(ms: i64) -> Value {
+pub(super) fn time(ms: i64) -> Value {
     match chrono::DateTime::from_timestamp_millis(ms) {
         Some(t) => Value::Str(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         None => Value::Null,
     }
 }
 
-fn strs(cols: &[&str]) -> Vec<String> {
+pub(super) fn strs(cols: &[&str]) -> Vec<String> {
     cols.iter().map(|c| c.to_string()).collect()
 }
 

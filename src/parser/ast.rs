@@ -131,6 +131,23 @@ pub enum Statement {
     },
     /// `SHOW STATS`
     ShowStats,
+    /// `CREATE API KEY FOR TENANT t`: a new key bound to `t`, shown once.
+    CreateApiKey {
+        /// The tenant the key is bound to.
+        tenant: String,
+    },
+    /// `SHOW API KEYS [FOR TENANT t]`: ids and creation times, never keys.
+    ShowApiKeys {
+        /// Only this tenant's keys, or every tenant's.
+        tenant: Option<String>,
+    },
+    /// `DROP API KEY 'id' FOR TENANT t`: revokes a key.
+    DropApiKey {
+        /// The key's id (as `SHOW API KEYS` lists it).
+        id: String,
+        /// The tenant the key is bound to.
+        tenant: String,
+    },
 }
 
 /// A reporting period of `SHOW USAGE`.
@@ -162,6 +179,8 @@ pub enum QueryOp {
     CreateNodes(Vec<NodeLiteral>),
     /// `UPSERT NODE { ... }`
     UpsertNode(NodeLiteral),
+    /// `UPSERT NODES [ {...}, ... ]` (one atomic batch)
+    UpsertNodes(Vec<NodeLiteral>),
     /// `[WHERE filter] UPDATE SET field = value, ...`
     Update {
         /// Which nodes; `None` means all.

@@ -144,6 +144,19 @@ impl Display for Statement {
                 }
             }
             Statement::ShowStats => f.write_str("SHOW STATS"),
+            Statement::CreateApiKey { tenant } => {
+                write!(f, "CREATE API KEY FOR TENANT {}", Name(tenant))
+            }
+            Statement::ShowApiKeys { tenant } => {
+                f.write_str("SHOW API KEYS")?;
+                match tenant {
+                    Some(t) => write!(f, " FOR TENANT {}", Name(t)),
+                    None => Ok(()),
+                }
+            }
+            Statement::DropApiKey { id, tenant } => {
+                write!(f, "DROP API KEY {} FOR TENANT {}", Quoted(id), Name(tenant))
+            }
         }
     }
 }
@@ -177,6 +190,11 @@ impl Display for QueryOp {
             QueryOp::UpsertNode(n) => write!(f, " UPSERT NODE {n}"),
             QueryOp::CreateNodes(nodes) => {
                 f.write_str(" CREATE NODES [")?;
+                list(f, nodes.iter())?;
+                f.write_str("]")
+            }
+            QueryOp::UpsertNodes(nodes) => {
+                f.write_str(" UPSERT NODES [")?;
                 list(f, nodes.iter())?;
                 f.write_str("]")
             }

@@ -217,6 +217,9 @@ pub(crate) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_contains
             | Rule::kw_is
             | Rule::kw_null
+            | Rule::kw_api
+            | Rule::kw_key
+            | Rule::kw_keys
     )
 }
 

@@ -16,6 +16,7 @@ mod display;
 mod display_lit;
 mod errors;
 mod expr;
+mod keys;
 mod literal;
 mod nesting;
 mod query;
@@ -46,6 +47,22 @@ pub(crate) struct PqlParser;
 /// expected there.
 pub fn parse(text: &str) -> Result<ast::Script> {
     parse_with(text, true)
+}
+
+/// Parses a filter expression on its own, as written after `WHERE`
+/// (`category = 'tools' AND price < 10`): for clients that build the rest
+/// of a statement as data (the HTTP search endpoint). Errors are
+/// [`ErrorKind::ParseError`](crate::ErrorKind::ParseError) with a position.
+pub fn parse_filter(text: &str) -> Result<ast::Expr> {
+    let src = Source::new(text);
+    nesting::check(&src)?;
+    ensure_call_limit(text.len());
+    let mut pairs = PqlParser::parse(Rule::filter_only, text).map_err(|e| src.pest_error(e))?;
+    let top = pairs
+        .next()
+        .ok_or_else(|| crate::Error::new(crate::ErrorKind::ParseError, "empty filter"))?;
+    let filter = literal::only(&src, top)?;
+    expr::filter(&src, filter)
 }
 
 /// [`parse`] with the grammar alone: no `fast_script`, every list read
@@ -99,6 +116,9 @@ fn statement(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<ast::Statement> {
         return Ok(s);
     }
     if let Some(s) = collection::statement(src, &pair)? {
+        return Ok(s);
+    }
+    if let Some(s) = keys::statement(src, &pair)? {
         return Ok(s);
     }
     match pair.as_rule() {

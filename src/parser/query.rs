@@ -30,6 +30,10 @@ pub(crate) fn query(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Query> {
                 let nodes = significant(p).map(|n| node(src, n));
                 op = Some(QueryOp::CreateNodes(nodes.collect::<Result<_>>()?));
             }
+            Rule::upsert_nodes => {
+                let nodes = significant(p).map(|n| node(src, n));
+                op = Some(QueryOp::UpsertNodes(nodes.collect::<Result<_>>()?));
+            }
             Rule::update_op => {
                 let set = significant(p).map(|a| assignment(src, a));
                 op = Some(QueryOp::Update {

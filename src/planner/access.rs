@@ -13,7 +13,7 @@ use crate::tenant::names;
 ///
 /// | access | statements |
 /// |---|---|
-/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS |
+/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
 /// | `Write` | CREATE/ALTER/DROP COLLECTION, CREATE NODE(S), UPSERT, `WHERE … UPDATE SET`, `WHERE … DELETE` |
 /// | `Read` | reads and `COUNT(*)`, EXPLAIN, SHOW COLLECTIONS, DESCRIBE TENANT, SHOW USAGE FOR TENANT, USE TENANT |
 ///
@@ -57,6 +57,9 @@ pub(crate) fn required(stmt: &Statement) -> Access {
         | Statement::DropTenant { .. }
         | Statement::ShowTenants { .. }
         | Statement::ShowStats
+        | Statement::CreateApiKey { .. }
+        | Statement::ShowApiKeys { .. }
+        | Statement::DropApiKey { .. }
         | Statement::ShowUsage { tenant: None, .. } => Access::Admin,
         Statement::CreateCollection { .. }
         | Statement::AlterCollection { .. }
@@ -79,6 +82,7 @@ fn query_access(q: &Query) -> Access {
         QueryOp::CreateNode(_)
         | QueryOp::CreateNodes(_)
         | QueryOp::UpsertNode(_)
+        | QueryOp::UpsertNodes(_)
         | QueryOp::Update { .. }
         | QueryOp::Delete { .. } => Access::Write,
     }
@@ -96,7 +100,13 @@ pub(crate) fn tenants(stmt: &Statement, session_tenant: Option<&str>) -> Result<
         | Statement::RestoreTenant { name }
         | Statement::DropTenant { name, .. }
         | Statement::DescribeTenant { name }
-        | Statement::UseTenant { name } => Some(name),
+        | Statement::UseTenant { name }
+        | Statement::CreateApiKey { tenant: name }
+        | Statement::DropApiKey { tenant: name, .. } => Some(name),
+        Statement::ShowApiKeys { tenant } => match tenant {
+            Some(t) => Some(t),
+            None => return Ok(Vec::new()),
+        },
         Statement::ShowTenants { .. } | Statement::ShowStats => return Ok(Vec::new()),
         Statement::ShowUsage { tenant, .. } => match tenant {
             Some(t) => Some(t),

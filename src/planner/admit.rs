@@ -59,6 +59,7 @@ fn grows(op: &QueryOp) -> bool {
         QueryOp::CreateNode(_)
             | QueryOp::CreateNodes(_)
             | QueryOp::UpsertNode(_)
+            | QueryOp::UpsertNodes(_)
             | QueryOp::Update { .. }
     )
 }
@@ -70,7 +71,7 @@ fn sizes(stmt: &Statement, tenant: &Tenant) -> Result<()> {
     };
     let limits = tenant.quota.limits();
     match &q.op {
-        QueryOp::CreateNodes(ns) => check_max(
+        QueryOp::CreateNodes(ns) | QueryOp::UpsertNodes(ns) => check_max(
             "batch_size",
             "Batch size exceeds limit",
             ns.len() as u64,

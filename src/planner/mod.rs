@@ -120,6 +120,7 @@ pub(crate) fn operation(q: &Query) -> String {
         QueryOp::CreateNode(_) => "insert 1 node".into(),
         QueryOp::CreateNodes(n) => format!("insert {} nodes", n.len()),
         QueryOp::UpsertNode(_) => "upsert 1 node".into(),
+        QueryOp::UpsertNodes(n) => format!("upsert {} nodes", n.len()),
         QueryOp::Update { .. } => "update matching nodes".into(),
         QueryOp::Delete { .. } => "delete matching nodes".into(),
     }
@@ -160,5 +161,8 @@ fn statement_kind(stmt: &Statement) -> &'static str {
         Statement::Explain(_) => "EXPLAIN",
         Statement::ShowUsage { .. } => "SHOW USAGE",
         Statement::ShowStats => "SHOW STATS",
+        Statement::CreateApiKey { .. } => "CREATE API KEY",
+        Statement::ShowApiKeys { .. } => "SHOW API KEYS",
+        Statement::DropApiKey { .. } => "DROP API KEY",
     }
 }

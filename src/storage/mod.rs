@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! DATA/
-//!   catalog.redb              tenants and their options
+//!   catalog.redb              tenants and their options, API key hashes
 //!   tenants/<tenant>/
 //!     <collection>.redb       meta, node chunks and vector chunks by internal id
 //!     <collection>.hnsw.*     persisted graph: a cache, rebuilt when stale
@@ -18,6 +18,7 @@ pub(crate) mod atomic;
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
+pub(crate) mod keys;
 pub(crate) mod migrate;
 pub(crate) mod object;
 pub(crate) mod record;

@@ -3,6 +3,7 @@
 
 mod archive;
 pub(crate) mod billing;
+pub(crate) mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
 pub(crate) mod pool;
@@ -399,6 +400,7 @@ impl Catalog {
         let Some(tenant) = tenants.get(name).cloned() else {
             return Ok(false);
         };
+        self.drop_keys_of(name)?;
         self.store.delete(name)?;
         tenants.remove(name);
         drop(tenants);

@@ -91,6 +91,10 @@ pub enum Command {
         #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
         to: Option<String>,
     },
+    /// Serve the data folder over HTTP (docs/http.md), e.g.
+    /// `pql serve --listen 127.0.0.1:7878 --admin-key-file KEYFILE`
+    #[cfg(feature = "server")]
+    Serve(crate::serve::ServeArgs),
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

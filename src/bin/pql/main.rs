@@ -15,6 +15,8 @@ mod meta;
 mod pager;
 mod repl;
 mod scan;
+#[cfg(feature = "server")]
+mod serve;
 mod usage;
 
 use std::io::Read;
@@ -58,6 +60,11 @@ fn main() -> ExitCode {
                 (_, Err(code)) => code,
             }
         }
+        #[cfg(feature = "server")]
+        Some(Command::Serve(serve_args)) => match embedder::config(&args) {
+            Ok(config) => serve::run(config, serve_args),
+            Err(code) => code,
+        },
         None => match &args.execute {
             Some(text) => run_text(&args, text),
             None => match open(&args) {

@@ -92,9 +92,9 @@ fn unknown_statement_and_subcommand() {
         "SHOW FOO",
         1,
         6,
-        "expected TENANTS, COLLECTIONS, USAGE or STATS",
+        "expected TENANTS, COLLECTIONS, USAGE, STATS or API",
     );
-    check("CREATE thing", 1, 8, "expected TENANT or COLLECTION");
+    check("CREATE thing", 1, 8, "expected TENANT, COLLECTION or API");
     check("EXPLAIN SHOW STATS", 1, 9, "expected QUERY");
 }
 

@@ -1,0 +1,63 @@
+//! `pql serve`: an HTTP server over [`Engine`](crate::Engine) (feature
+//! `server`, on by default). The server is a thin layer: every request
+//! becomes PQL statements (parsed from a body, or built as an AST by the
+//! JSON endpoints), authorised with [`Session::plan_script`](crate::Session::plan_script)
+//! before any of them runs, then executed on the blocking pool.
+//!
+//! - `app`: the router, its layers and the graceful shutdown;
+//! - `auth`: bearer keys, their scope, and the authorisation of plans;
+//! - `body`: reading a body (size limit, timeout, content type, UTF-8, JSON);
+//! - `script`: running statements for a request (shared by every endpoint);
+//! - `query`, `points`: the data plane; `admin`: the admin plane;
+//! - `health`, `metrics`, `openapi`; `errors`: error bodies and statuses;
+//! - `json`: JSON values to PQL values.
+//!
+//! See `docs/http.md` for the endpoints.
+
+mod admin;
+mod app;
+mod auth;
+mod body;
+mod errors;
+mod health;
+mod json;
+mod metrics;
+mod openapi;
+mod points;
+mod query;
+mod script;
+mod state;
+
+use std::time::Duration;
+
+pub use app::serve;
+pub use errors::{status_of, ApiError};
+
+/// How the server runs (the `pql serve` flags).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// `/metrics` without the admin key (`--metrics-public`).
+    pub metrics_public: bool,
+    /// Largest request body, in bytes; larger ones get 413.
+    pub body_limit: usize,
+    /// Longest wait for a request body; a slower client gets 408.
+    pub body_timeout: Duration,
+    /// Per-tenant request series for the `n` busiest tenants; `None`
+    /// (the default) emits none, so that the number of series never grows
+    /// with the number of tenants.
+    pub tenant_metrics_top: Option<usize>,
+    /// The longest header value accepted, in bytes; longer gets 431.
+    pub max_header_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            metrics_public: false,
+            body_limit: 32 << 20,
+            body_timeout: Duration::from_secs(30),
+            tenant_metrics_top: None,
+            max_header_bytes: 8 << 10,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Tenant API keys: random 256-bit tokens, shown once when created. The
+//! catalog keeps only their SHA-256 (`storage::keys`); a presented key is
+//! looked up by its hash and the hashes are compared in constant time.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::Catalog;
+use crate::error::{Error, ErrorKind, Result};
+use crate::storage::keys::{self, KeyRecord};
+
+/// Prefix of every tenant key, so that a leaked key is recognisable.
+const KEY_PREFIX: &str = "pql_";
+
+/// What a presented key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    /// The admin key: everything.
+    Admin,
+    /// A key bound to this tenant: `Read` and `Write` on it only.
+    Tenant(String),
+}
+
+/// The SHA-256 of `key`.
+fn hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// `n` random bytes from the operating system, as lower-case hex.
+fn random_hex(n: usize) -> Result<String> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| Error::io("random key", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether two hashes are equal, in time independent of where they differ.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.ct_eq(b).into()
+}
+
+impl Catalog {
+    /// Creates a key bound to `tenant` (which must exist); returns its
+    /// record and the key, which is not stored and cannot be shown again.
+    pub(crate) fn create_key(&self, tenant: &str, now_ms: i64) -> Result<(KeyRecord, String)> {
+        let t = self.get(tenant)?;
+        let key = format!("{KEY_PREFIX}{}", random_hex(32)?);
+        let record = KeyRecord {
+            id: random_hex(8)?,
+            tenant: t.name.clone(),
+            created_at_ms: now_ms,
+            tenant_created_ms: t.record.read().created_at_ms,
+        };
+        keys::insert(&self.db(), &hash(&key), &record)?;
+        Ok((record, key))
+    }
+
+    /// The keys of `tenant` (validated, must exist), or of every tenant.
+    pub(crate) fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>> {
+        if let Some(t) = tenant {
+            self.get(t)?;
+        }
+        keys::list(&self.db(), tenant)
+    }
+
+    /// Revokes key `id` of `tenant`; an unknown id is an error.
+    pub(crate) fn drop_key(&self, tenant: &str, id: &str) -> Result<()> {
+        let t = self.get(tenant)?;
+        if keys::remove(&self.db(), &t.name, |r| r.id == id)? == 0 {
+            return Err(Error::new(
+                ErrorKind::KeyNotFound,
+                format!("API key not found: {id} (tenant {tenant})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Removes every key of `tenant` (when it is dropped).
+    pub(crate) fn drop_keys_of(&self, tenant: &str) -> Result<()> {
+        keys::remove(&self.db(), tenant, |_| true).map(|_| ())
+    }
+
+    /// What `presented` may do: the admin key, a live tenant key, or
+    /// `None` for a key that is unknown, revoked, or whose tenant is gone.
+    pub(crate) fn key_scope(
+        &self,
+        presented: &str,
+        admin_key: Option<&str>,
+    ) -> Result<Option<KeyScope>> {
+        let presented_hash = hash(presented);
+        if admin_key.is_some_and(|admin| same(&hash(admin), &presented_hash)) {
+            return Ok(Some(KeyScope::Admin));
+        }
+        let Some((stored, record)) = keys::find(&self.db(), &presented_hash)? else {
+            return Ok(None);
+        };
+        if !same(&stored, &presented_hash) {
+            return Ok(None);
+        }
+        let live = self
+            .get(&record.tenant)
+            .is_ok_and(|t| t.record.read().created_at_ms == record.tenant_created_ms);
+        Ok(live.then_some(KeyScope::Tenant(record.tenant)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_compare_by_value() {
+        assert!(same(&hash("a"), &hash("a")));
+        assert!(!same(&hash("a"), &hash("b")));
+    }
+
+    #[test]
+    fn random_keys_differ_and_are_hex() {
+        let a = random_hex(32).unwrap();
+        let b = random_hex(32).unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
