@@ -8,6 +8,7 @@
 
 pub(crate) mod attributes;
 pub(crate) mod filter;
+pub(crate) mod graph_stats;
 pub(crate) mod meta;
 mod persist;
 
@@ -55,6 +56,10 @@ struct Ann {
     /// Some tombstone could not be marked in the index itself, so searches
     /// must filter dead ids out (hnsw_rs cannot delete).
     filter_tombstones: bool,
+    /// Nodes inserted since the graph was last saved.
+    unsaved_inserts: u64,
+    /// Nodes the load inserted into an older checkpoint.
+    caught_up: u64,
 }
 
 impl Ann {
@@ -125,6 +130,9 @@ impl Collection {
     /// or the first node's only `embed(...)` field).
     pub(crate) fn create(dir: &Path, meta: CollectionMeta) -> Result<Self> {
         meta::check_vector_field(&meta.vector_field)?;
+        // Graph files left by a dropped collection of the same name (a crash
+        // while it was removed) must never be read as this one's checkpoint.
+        persist::remove_graph(dir, &meta.name);
         let store = CollectionStore::create(&dir.join(file_name(&meta.name)), &meta)?;
         Ok(Self::empty(dir, meta, store))
     }
@@ -174,6 +182,7 @@ impl Collection {
         );
         c.attrs = attrs;
         c.ann = ann;
+        c.catch_up_ann();
         if let Some(last) = loaded.nodes.last() {
             c.nodes.0.reserve_exact(last.iid as usize + 1);
         }
@@ -244,11 +253,15 @@ impl Collection {
     }
 
     /// Where the graph index came from, for `EXPLAIN`.
-    pub(crate) fn graph_origin(&self) -> &'static str {
+    pub(crate) fn graph_origin(&self) -> String {
         match &self.ann {
-            None => "none",
-            Some(a) if a.loaded_from_disk => "loaded from disk",
-            Some(_) => "built in this process",
+            None => "none".into(),
+            Some(a) if a.loaded_from_disk && a.caught_up > 0 => format!(
+                "loaded from a checkpoint, {} nodes inserted since",
+                a.caught_up
+            ),
+            Some(a) if a.loaded_from_disk => "loaded from disk".into(),
+            Some(_) => "built in this process".into(),
         }
     }
 
@@ -370,11 +383,46 @@ impl Collection {
             fresh.retain(|i| !ann.indexed.contains(*i));
             let items: Vec<(u32, &[f32])> = fresh.iter().map(|i| (*i, store.get(*i))).collect();
             ann.index.insert(&items);
+            ann.unsaved_inserts += items.len() as u64;
             ann.indexed.extend(fresh);
         }
         // Index maintenance failing (bad params) must not fail a committed write.
         let _ = self.maintain_ann(config);
+        self.checkpoint_if_due(config);
         Ok(())
+    }
+
+    /// Inserts into a graph loaded from an older checkpoint the vectors
+    /// committed after it, so a crash costs those inserts, not a rebuild.
+    fn catch_up_ann(&mut self) {
+        let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) else {
+            return;
+        };
+        let missing = &self.with_vector - &ann.indexed;
+        if missing.is_empty() {
+            return;
+        }
+        let items: Vec<(u32, &[f32])> = missing.iter().map(|i| (i, store.get(i))).collect();
+        ann.index.insert(&items);
+        let n = items.len() as u64;
+        ann.unsaved_inserts += n;
+        ann.caught_up += n;
+        ann.indexed |= missing;
+        graph_stats::note_caught_up(n);
+    }
+
+    /// Saves the graph as a checkpoint once the nodes inserted since the last
+    /// save pass `config.graph_checkpoint_nodes` and
+    /// `config.graph_checkpoint_fraction` of the graph, so that a crash costs
+    /// at most that many inserts at the next load. The data is durable
+    /// already: a failed save is retried at the next write.
+    fn checkpoint_if_due(&mut self, config: &Config) {
+        let Some(ann) = &self.ann else { return };
+        let due = (config.graph_checkpoint_nodes as u64)
+            .max((config.graph_checkpoint_fraction * ann.indexed.len() as f64) as u64);
+        if ann.unsaved_inserts >= due.max(1) && self.flush().is_ok() {
+            graph_stats::note_checkpoint();
+        }
     }
 
     /// Builds the graph when the collection outgrows the exact scan, and
@@ -410,12 +458,15 @@ impl Collection {
         let items: Vec<(u32, &[f32])> =
             self.with_vector.iter().map(|i| (i, store.get(i))).collect();
         index.insert(&items);
+        graph_stats::note_full_rebuild();
         self.ann = Some(Ann {
             index,
             indexed: self.with_vector.clone(),
             saved_generation: None,
             loaded_from_disk: false,
             filter_tombstones: false,
+            unsaved_inserts: items.len() as u64,
+            caught_up: 0,
         });
         Ok(())
     }
@@ -428,6 +479,7 @@ impl Collection {
             if ann.saved_generation != Some(generation) {
                 persist::save_graph(&self.dir, &self.meta, ann.index.as_ref(), &ann.indexed)?;
                 ann.saved_generation = Some(generation);
+                ann.unsaved_inserts = 0;
             }
         }
         Ok(())
