@@ -1,6 +1,6 @@
 //! Process-wide counters of graph index work, shown by `SHOW STATS`: how
-//! often a graph was built from scratch, how many nodes a load inserted to
-//! bring a checkpoint up to date, and how many checkpoints were written.
+//! often a graph was built from scratch, how many vectors loads found newer
+//! than a graph's checkpoint, and how many checkpoints were written.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -15,7 +15,8 @@ pub(crate) struct GraphStats {
     /// `flat_threshold`, a compaction of tombstones, or a load that found no
     /// usable checkpoint.
     pub(crate) full_rebuilds: u64,
-    /// Nodes inserted at load into a checkpoint older than the data.
+    /// Vectors a load found committed after the graph's checkpoint (searched
+    /// exactly beside it, then inserted by the next write or save).
     pub(crate) caught_up_nodes: u64,
     /// Graph checkpoints written while writes went on (not at close).
     pub(crate) checkpoints: u64,

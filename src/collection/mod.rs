@@ -58,8 +58,10 @@ struct Ann {
     filter_tombstones: bool,
     /// Nodes inserted since the graph was last saved.
     unsaved_inserts: u64,
-    /// Nodes the load inserted into an older checkpoint.
-    caught_up: u64,
+    /// Vectors committed after the loaded checkpoint and not yet in the
+    /// graph: searched exactly beside it until the next write or save
+    /// inserts them, so no read waits for them. Always live, with vectors.
+    pending: RoaringBitmap,
 }
 
 impl Ann {
@@ -182,7 +184,10 @@ impl Collection {
         );
         c.attrs = attrs;
         c.ann = ann;
-        c.catch_up_ann();
+        if let Some(ann) = &mut c.ann {
+            ann.pending = &c.with_vector - &ann.indexed;
+            graph_stats::note_caught_up(ann.pending.len());
+        }
         if let Some(last) = loaded.nodes.last() {
             c.nodes.0.reserve_exact(last.iid as usize + 1);
         }
@@ -256,9 +261,9 @@ impl Collection {
     pub(crate) fn graph_origin(&self) -> String {
         match &self.ann {
             None => "none".into(),
-            Some(a) if a.loaded_from_disk && a.caught_up > 0 => format!(
-                "loaded from a checkpoint, {} nodes inserted since",
-                a.caught_up
+            Some(a) if !a.pending.is_empty() => format!(
+                "loaded from a checkpoint; {} newer vectors scanned exactly beside it",
+                a.pending.len()
             ),
             Some(a) if a.loaded_from_disk => "loaded from disk".into(),
             Some(_) => "built in this process".into(),
@@ -300,13 +305,23 @@ impl Collection {
             None if ann.filter_tombstones => Some(&self.with_vector),
             None => None,
         };
-        match allowed {
+        let mut found = match allowed {
             Some(a) => {
                 let filter = |iid: u32| a.contains(iid);
                 ann.index.search(query, k, ef.max(k), Some(&filter))
             }
             None => ann.index.search(query, k, ef.max(k), None),
+        };
+        if !ann.pending.is_empty() {
+            let newer = match allowed {
+                Some(a) => &ann.pending & a,
+                None => ann.pending.clone(),
+            };
+            found.extend(self.exact_search(query, k, &newer));
+            found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            found.truncate(k);
         }
+        found
     }
 
     /// Writes new or replacing nodes and deletes `deletes`, durably and
@@ -378,6 +393,7 @@ impl Collection {
                 },
             );
         }
+        self.insert_pending();
         if let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) {
             // An attribute-only update keeps its internal id, already in the graph.
             fresh.retain(|i| !ann.indexed.contains(*i));
@@ -392,23 +408,20 @@ impl Collection {
         Ok(())
     }
 
-    /// Inserts into a graph loaded from an older checkpoint the vectors
-    /// committed after it, so a crash costs those inserts, not a rebuild.
-    fn catch_up_ann(&mut self) {
+    /// Inserts into the graph the vectors committed after its checkpoint
+    /// (those still live), so a crash costs those inserts, not a rebuild.
+    fn insert_pending(&mut self) {
         let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) else {
             return;
         };
-        let missing = &self.with_vector - &ann.indexed;
-        if missing.is_empty() {
+        if ann.pending.is_empty() {
             return;
         }
-        let items: Vec<(u32, &[f32])> = missing.iter().map(|i| (i, store.get(i))).collect();
+        let ids = std::mem::take(&mut ann.pending) & &self.with_vector;
+        let items: Vec<(u32, &[f32])> = ids.iter().map(|i| (i, store.get(i))).collect();
         ann.index.insert(&items);
-        let n = items.len() as u64;
-        ann.unsaved_inserts += n;
-        ann.caught_up += n;
-        ann.indexed |= missing;
-        graph_stats::note_caught_up(n);
+        ann.unsaved_inserts += items.len() as u64;
+        ann.indexed |= ids;
     }
 
     /// Saves the graph as a checkpoint once the nodes inserted since the last
@@ -466,7 +479,7 @@ impl Collection {
             loaded_from_disk: false,
             filter_tombstones: false,
             unsaved_inserts: items.len() as u64,
-            caught_up: 0,
+            pending: RoaringBitmap::new(),
         });
         Ok(())
     }
@@ -474,6 +487,7 @@ impl Collection {
     /// Persists the graph index if it changed since it was last saved, so
     /// that the next load does not rebuild it.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        self.insert_pending();
         let generation = self.meta.generation;
         if let Some(ann) = &mut self.ann {
             if ann.saved_generation != Some(generation) {

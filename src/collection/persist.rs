@@ -9,8 +9,9 @@
 //! The saved graph is a **checkpoint**: it may be older than the collection
 //! (a crash after later commits). Vectors never change under an internal id
 //! (a new vector gets a new id), so an older graph is still right for the
-//! ids it holds: the load tombstones those deleted since and inserts those
-//! added since (`Collection::load`), instead of rebuilding. A state from a
+//! ids it holds: the load tombstones those deleted since, and the vectors
+//! added since are searched exactly beside the graph until the next write or
+//! save inserts them (`Collection::load`), instead of rebuilding. A state from a
 //! later generation than the collection's, or a missing or damaged file,
 //! means "rebuild".
 
@@ -71,7 +72,7 @@ fn read_index(dir: &Path, meta: &CollectionMeta, dim: usize) -> Option<Box<dyn A
 
 /// Loads the persisted graph checkpoint if its state is not newer than
 /// `meta.generation`. Ids deleted since are tombstoned here; ids added since
-/// (`with_vector` minus the returned `indexed`) are the caller's to insert.
+/// (`with_vector` minus the returned `indexed`) are the caller's to handle.
 pub(super) fn load_graph(
     dir: &Path,
     meta: &CollectionMeta,
@@ -96,7 +97,7 @@ pub(super) fn load_graph(
         loaded_from_disk: true,
         filter_tombstones: false,
         unsaved_inserts: 0,
-        caught_up: 0,
+        pending: RoaringBitmap::new(),
     };
     // Ids in the graph that are no longer live: tombstone them again (the
     // native graph may have them marked already; hnsw_rs needs a filter).
