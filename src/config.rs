@@ -34,6 +34,12 @@ pub struct Config {
     pub exact_filter_threshold: usize,
     /// ... or at most this fraction of the collection. Default 0.05.
     pub exact_filter_fraction: f64,
+    /// Above those, the planner compares an exact scan of the matches (one
+    /// distance each) with a filtered graph walk, costed at this many
+    /// distances × `ef` / the filter's pass rate. Default 110, measured on
+    /// 399k GloVe-50 (BENCHMARKS.md): the walk at 10% took 779 µs at ef 64,
+    /// the scan of its 39,900 matches 415 µs, about 10 ns a distance each.
+    pub filter_walk_cost: f64,
     /// When tombstones pass this fraction of a graph index, it is rebuilt.
     /// Default 0.25.
     pub compact_fraction: f64,
@@ -72,6 +78,7 @@ impl Config {
             flat_threshold: 5_000,
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
+            filter_walk_cost: 110.0,
             compact_fraction: 0.25,
             graph_checkpoint_nodes: 10_000,
             graph_checkpoint_fraction: 0.125,
@@ -116,6 +123,7 @@ impl fmt::Debug for Config {
             .field("flat_threshold", &self.flat_threshold)
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)
+            .field("filter_walk_cost", &self.filter_walk_cost)
             .field("compact_fraction", &self.compact_fraction)
             .field("graph_checkpoint_nodes", &self.graph_checkpoint_nodes)
             .field("graph_checkpoint_fraction", &self.graph_checkpoint_fraction)
