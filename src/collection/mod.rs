@@ -550,7 +550,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut meta = CollectionMeta::new("c", &[], 0).unwrap();
         meta.next_iid = 3;
-        let store = CollectionStore::create(&dir.path().join(file_name("c")), &meta).unwrap();
+        let mut store = CollectionStore::create(&dir.path().join(file_name("c")), &meta).unwrap();
         let batch = WriteBatch {
             put_nodes: vec![StoredNode {
                 iid: 7,
