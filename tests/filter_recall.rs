@@ -9,22 +9,12 @@
 use pql::{Config, Engine};
 
 mod common;
-use common::Rng;
+use common::{brute_force, normalise, vector_literal as literal, Rng};
 
 const N: usize = 30_000;
 const DIM: usize = 16;
 const QUERIES: usize = 30;
 const MIN_RECALL: f64 = 0.99;
-
-fn normalise(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.iter_mut().for_each(|x| *x /= n);
-}
-
-fn literal(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
-    format!("[{}]", parts.join(", "))
-}
 
 /// Clustered unit vectors: 40 centres, points scattered around them.
 fn data(rng: &mut Rng) -> Vec<Vec<f32>> {
@@ -78,20 +68,6 @@ const CASES: [Case; 16] = [
     ("b < 10", |i| i % 1000 < 10, "1%"),
     ("b < 1", |i| i % 1000 < 1, "0.1%"),
 ];
-
-fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: fn(usize) -> bool) -> Vec<String> {
-    let mut d: Vec<(f32, usize)> = data
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| allowed(*i))
-        .map(|(i, v)| (1.0 - v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), i))
-        .collect();
-    d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    d.into_iter()
-        .take(10)
-        .map(|(_, i)| format!("n{i}"))
-        .collect()
-}
 
 fn load(engine: &Engine, vectors: &[Vec<f32>]) {
     engine.execute("CREATE TENANT t;").unwrap();

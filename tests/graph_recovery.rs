@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use pql::{Config, Engine, Value};
 
 mod common;
-use common::Rng;
+use common::{ids, vector_literal as literal, Rng};
 
 const ENV_DIR: &str = "PQL_GRAPH_RECOVERY_DIR";
 const DIM: usize = 8;
@@ -37,11 +37,6 @@ fn config(dir: &Path) -> Config {
 
 fn vector(rng: &mut Rng) -> Vec<f32> {
     (0..DIM).map(|_| rng.gauss()).collect()
-}
-
-fn literal(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
-    format!("[{}]", parts.join(", "))
 }
 
 fn insert_statement(rng: &mut Rng, batch: usize) -> String {
@@ -123,13 +118,6 @@ fn stat(engine: &Engine, name: &str) -> i64 {
         Value::Int(n) => *n,
         other => panic!("{name} = {other:?}"),
     }
-}
-
-fn ids(r: &pql::QueryResult) -> Vec<String> {
-    r.column_values("_id")
-        .into_iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect()
 }
 
 #[test]

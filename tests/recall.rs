@@ -6,23 +6,11 @@
 use pql::{Engine, Value};
 
 mod common;
-use common::Rng;
+use common::{brute_force, ids, normalise, vector_literal, Rng};
 
 const N: usize = 6_000;
 const DIM: usize = 24;
 const QUERIES: usize = 40;
-
-fn normalise(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if n > 0.0 {
-        v.iter_mut().for_each(|x| *x /= n);
-    }
-}
-
-fn vector_literal(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
-    format!("[{}]", parts.join(", "))
-}
 
 /// Clustered data: 30 centres, points scattered around them.
 fn data(rng: &mut Rng) -> Vec<Vec<f32>> {
@@ -36,28 +24,6 @@ fn data(rng: &mut Rng) -> Vec<Vec<f32>> {
             normalise(&mut v);
             v
         })
-        .collect()
-}
-
-fn ids(results: &pql::QueryResult) -> Vec<String> {
-    results
-        .column_values("_id")
-        .into_iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect()
-}
-
-fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: impl Fn(usize) -> bool) -> Vec<String> {
-    let mut d: Vec<(f32, usize)> = data
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| allowed(*i))
-        .map(|(i, v)| (1.0 - v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), i))
-        .collect();
-    d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    d.into_iter()
-        .take(10)
-        .map(|(_, i)| format!("n{i}"))
         .collect()
 }
 
