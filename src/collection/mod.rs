@@ -132,10 +132,15 @@ impl Collection {
     /// or the first node's only `embed(...)` field).
     pub(crate) fn create(dir: &Path, meta: CollectionMeta) -> Result<Self> {
         meta::check_vector_field(&meta.vector_field)?;
+        let path = dir.join(file_name(&meta.name));
         // Graph files left by a dropped collection of the same name (a crash
         // while it was removed) must never be read as this one's checkpoint.
-        persist::remove_graph(dir, &meta.name);
-        let store = CollectionStore::create(&dir.join(file_name(&meta.name)), &meta)?;
+        // Only when there is no such collection: creating one that exists
+        // fails below and must change nothing.
+        if !path.exists() {
+            persist::remove_graph(dir, &meta.name);
+        }
+        let store = CollectionStore::create(&path, &meta)?;
         Ok(Self::empty(dir, meta, store))
     }
 
@@ -565,6 +570,23 @@ mod tests {
         let e = Collection::load(dir.path(), "c", &config).err().unwrap();
         assert_eq!(e.kind(), &ErrorKind::Corrupt);
         assert!(e.to_string().contains("internal id 7"), "{e}");
+    }
+
+    /// Creating a collection removes graph files a dropped one of the same
+    /// name left behind, but creating one that exists fails and keeps its
+    /// graph files.
+    #[test]
+    fn create_clears_leftover_graph_files_only_for_a_new_collection() {
+        let dir = tempfile::tempdir().unwrap();
+        let leftover = dir.path().join("c.ann.state");
+        std::fs::write(&leftover, b"old").unwrap();
+        let meta = CollectionMeta::new("c", &[], 0).unwrap();
+        drop(Collection::create(dir.path(), meta.clone()).unwrap());
+        assert!(!leftover.exists());
+        std::fs::write(&leftover, b"current").unwrap();
+        let e = Collection::create(dir.path(), meta).err().unwrap();
+        assert_eq!(e.kind(), &ErrorKind::CollectionExists);
+        assert_eq!(std::fs::read(&leftover).unwrap(), b"current");
     }
 
     /// A collection file that names the hnsw_rs backend, on a build
