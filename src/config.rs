@@ -34,9 +34,23 @@ pub struct Config {
     pub exact_filter_threshold: usize,
     /// ... or at most this fraction of the collection. Default 0.05.
     pub exact_filter_fraction: f64,
+    /// Above those, the planner compares an exact scan of the matches (one
+    /// distance each) with a filtered graph walk, costed at this many
+    /// distances × `ef` / the filter's pass rate. Default 110, measured on
+    /// 399k GloVe-50 (BENCHMARKS.md): the walk at 10% took 779 µs at ef 64,
+    /// the scan of its 39,900 matches 415 µs, about 10 ns a distance each.
+    pub filter_walk_cost: f64,
     /// When tombstones pass this fraction of a graph index, it is rebuilt.
     /// Default 0.25.
     pub compact_fraction: f64,
+    /// A graph index is saved as a checkpoint once at least this many nodes
+    /// were inserted since its last save (and see
+    /// `graph_checkpoint_fraction`), so that after a crash the next load
+    /// inserts at most those instead of rebuilding. Default 10,000.
+    pub graph_checkpoint_nodes: usize,
+    /// ... and at least this fraction of the graph's nodes. Default 0.125:
+    /// checkpoints then write about 9× the final graph size in total.
+    pub graph_checkpoint_fraction: f64,
     /// Price table of the estimated cost in `SHOW USAGE` (defaults in
     /// [`Prices`]).
     pub prices: Prices,
@@ -67,7 +81,10 @@ impl Config {
             flat_threshold: 5_000,
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
+            filter_walk_cost: 110.0,
             compact_fraction: 0.25,
+            graph_checkpoint_nodes: 10_000,
+            graph_checkpoint_fraction: 0.125,
             prices: Prices::default(),
             memory_budget_bytes: None,
             max_loaded_tenants: None,
@@ -110,7 +127,10 @@ impl fmt::Debug for Config {
             .field("flat_threshold", &self.flat_threshold)
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)
+            .field("filter_walk_cost", &self.filter_walk_cost)
             .field("compact_fraction", &self.compact_fraction)
+            .field("graph_checkpoint_nodes", &self.graph_checkpoint_nodes)
+            .field("graph_checkpoint_fraction", &self.graph_checkpoint_fraction)
             .field("prices", &self.prices)
             .field("memory_budget_bytes", &self.memory_budget_bytes)
             .field("max_loaded_tenants", &self.max_loaded_tenants)

@@ -8,6 +8,7 @@
 
 pub(crate) mod attributes;
 pub(crate) mod filter;
+pub(crate) mod graph_stats;
 pub(crate) mod meta;
 mod persist;
 
@@ -55,6 +56,12 @@ struct Ann {
     /// Some tombstone could not be marked in the index itself, so searches
     /// must filter dead ids out (hnsw_rs cannot delete).
     filter_tombstones: bool,
+    /// Nodes inserted since the graph was last saved.
+    unsaved_inserts: u64,
+    /// Vectors committed after the loaded checkpoint and not yet in the
+    /// graph: searched exactly beside it until the next write or save
+    /// inserts them, so no read waits for them. Always live, with vectors.
+    pending: RoaringBitmap,
 }
 
 impl Ann {
@@ -125,7 +132,15 @@ impl Collection {
     /// or the first node's only `embed(...)` field).
     pub(crate) fn create(dir: &Path, meta: CollectionMeta) -> Result<Self> {
         meta::check_vector_field(&meta.vector_field)?;
-        let store = CollectionStore::create(&dir.join(file_name(&meta.name)), &meta)?;
+        let path = dir.join(file_name(&meta.name));
+        // Graph files left by a dropped collection of the same name (a crash
+        // while it was removed) must never be read as this one's checkpoint.
+        // Only when there is no such collection: creating one that exists
+        // fails below and must change nothing.
+        if !path.exists() {
+            persist::remove_graph(dir, &meta.name);
+        }
+        let store = CollectionStore::create(&path, &meta)?;
         Ok(Self::empty(dir, meta, store))
     }
 
@@ -174,6 +189,10 @@ impl Collection {
         );
         c.attrs = attrs;
         c.ann = ann;
+        if let Some(ann) = &mut c.ann {
+            ann.pending = &c.with_vector - &ann.indexed;
+            graph_stats::note_caught_up(ann.pending.len());
+        }
         if let Some(last) = loaded.nodes.last() {
             c.nodes.0.reserve_exact(last.iid as usize + 1);
         }
@@ -244,11 +263,15 @@ impl Collection {
     }
 
     /// Where the graph index came from, for `EXPLAIN`.
-    pub(crate) fn graph_origin(&self) -> &'static str {
+    pub(crate) fn graph_origin(&self) -> String {
         match &self.ann {
-            None => "none",
-            Some(a) if a.loaded_from_disk => "loaded from disk",
-            Some(_) => "built in this process",
+            None => "none".into(),
+            Some(a) if !a.pending.is_empty() => format!(
+                "loaded from a checkpoint; {} newer vectors scanned exactly beside it",
+                a.pending.len()
+            ),
+            Some(a) if a.loaded_from_disk => "loaded from disk".into(),
+            Some(_) => "built in this process".into(),
         }
     }
 
@@ -287,13 +310,23 @@ impl Collection {
             None if ann.filter_tombstones => Some(&self.with_vector),
             None => None,
         };
-        match allowed {
+        let mut found = match allowed {
             Some(a) => {
                 let filter = |iid: u32| a.contains(iid);
                 ann.index.search(query, k, ef.max(k), Some(&filter))
             }
             None => ann.index.search(query, k, ef.max(k), None),
+        };
+        if !ann.pending.is_empty() {
+            let newer = match allowed {
+                Some(a) => &ann.pending & a,
+                None => ann.pending.clone(),
+            };
+            found.extend(self.exact_search(query, k, &newer));
+            found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            found.truncate(k);
         }
+        found
     }
 
     /// Writes new or replacing nodes and deletes `deletes`, durably and
@@ -365,16 +398,49 @@ impl Collection {
                 },
             );
         }
+        self.insert_pending();
         if let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) {
             // An attribute-only update keeps its internal id, already in the graph.
             fresh.retain(|i| !ann.indexed.contains(*i));
             let items: Vec<(u32, &[f32])> = fresh.iter().map(|i| (*i, store.get(*i))).collect();
             ann.index.insert(&items);
+            ann.unsaved_inserts += items.len() as u64;
             ann.indexed.extend(fresh);
         }
         // Index maintenance failing (bad params) must not fail a committed write.
         let _ = self.maintain_ann(config);
+        self.checkpoint_if_due(config);
         Ok(())
+    }
+
+    /// Inserts into the graph the vectors committed after its checkpoint
+    /// (those still live), so a crash costs those inserts, not a rebuild.
+    fn insert_pending(&mut self) {
+        let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) else {
+            return;
+        };
+        if ann.pending.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut ann.pending) & &self.with_vector;
+        let items: Vec<(u32, &[f32])> = ids.iter().map(|i| (i, store.get(i))).collect();
+        ann.index.insert(&items);
+        ann.unsaved_inserts += items.len() as u64;
+        ann.indexed |= ids;
+    }
+
+    /// Saves the graph as a checkpoint once the nodes inserted since the last
+    /// save pass `config.graph_checkpoint_nodes` and
+    /// `config.graph_checkpoint_fraction` of the graph, so that a crash costs
+    /// at most that many inserts at the next load. The data is durable
+    /// already: a failed save is retried at the next write.
+    fn checkpoint_if_due(&mut self, config: &Config) {
+        let Some(ann) = &self.ann else { return };
+        let due = (config.graph_checkpoint_nodes as u64)
+            .max((config.graph_checkpoint_fraction * ann.indexed.len() as f64) as u64);
+        if ann.unsaved_inserts >= due.max(1) && self.flush().is_ok() {
+            graph_stats::note_checkpoint();
+        }
     }
 
     /// Builds the graph when the collection outgrows the exact scan, and
@@ -410,12 +476,15 @@ impl Collection {
         let items: Vec<(u32, &[f32])> =
             self.with_vector.iter().map(|i| (i, store.get(i))).collect();
         index.insert(&items);
+        graph_stats::note_full_rebuild();
         self.ann = Some(Ann {
             index,
             indexed: self.with_vector.clone(),
             saved_generation: None,
             loaded_from_disk: false,
             filter_tombstones: false,
+            unsaved_inserts: items.len() as u64,
+            pending: RoaringBitmap::new(),
         });
         Ok(())
     }
@@ -423,11 +492,13 @@ impl Collection {
     /// Persists the graph index if it changed since it was last saved, so
     /// that the next load does not rebuild it.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        self.insert_pending();
         let generation = self.meta.generation;
         if let Some(ann) = &mut self.ann {
             if ann.saved_generation != Some(generation) {
                 persist::save_graph(&self.dir, &self.meta, ann.index.as_ref(), &ann.indexed)?;
                 ann.saved_generation = Some(generation);
+                ann.unsaved_inserts = 0;
             }
         }
         Ok(())
@@ -484,7 +555,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut meta = CollectionMeta::new("c", &[], 0).unwrap();
         meta.next_iid = 3;
-        let store = CollectionStore::create(&dir.path().join(file_name("c")), &meta).unwrap();
+        let mut store = CollectionStore::create(&dir.path().join(file_name("c")), &meta).unwrap();
         let batch = WriteBatch {
             put_nodes: vec![StoredNode {
                 iid: 7,
@@ -499,6 +570,23 @@ mod tests {
         let e = Collection::load(dir.path(), "c", &config).err().unwrap();
         assert_eq!(e.kind(), &ErrorKind::Corrupt);
         assert!(e.to_string().contains("internal id 7"), "{e}");
+    }
+
+    /// Creating a collection removes graph files a dropped one of the same
+    /// name left behind, but creating one that exists fails and keeps its
+    /// graph files.
+    #[test]
+    fn create_clears_leftover_graph_files_only_for_a_new_collection() {
+        let dir = tempfile::tempdir().unwrap();
+        let leftover = dir.path().join("c.ann.state");
+        std::fs::write(&leftover, b"old").unwrap();
+        let meta = CollectionMeta::new("c", &[], 0).unwrap();
+        drop(Collection::create(dir.path(), meta.clone()).unwrap());
+        assert!(!leftover.exists());
+        std::fs::write(&leftover, b"current").unwrap();
+        let e = Collection::create(dir.path(), meta).err().unwrap();
+        assert_eq!(e.kind(), &ErrorKind::CollectionExists);
+        assert_eq!(std::fs::read(&leftover).unwrap(), b"current");
     }
 
     /// A collection file that names the hnsw_rs backend, on a build

@@ -1,11 +1,19 @@
 //! A collection's graph index: which backend, and its files on disk.
 //!
 //! The graph files are a cache of the collection file. Next to them,
-//! `<name>.hnsw.state` records the data generation the graph indexes and the
-//! set of internal ids inserted into it. It is written (atomically) only
-//! after the graph files, so a state file that matches the collection's
-//! current generation proves the graph files are complete and current;
-//! anything else means "rebuild".
+//! `<name>.ann.state` records the data generation the graph indexes and the
+//! set of internal ids inserted into it. A save removes the state file
+//! first, writes the graph files, then writes the state (each atomically),
+//! so a state file proves the graph files hold exactly its ids.
+//!
+//! The saved graph is a **checkpoint**: it may be older than the collection
+//! (a crash after later commits). Vectors never change under an internal id
+//! (a new vector gets a new id), so an older graph is still right for the
+//! ids it holds: the load tombstones those deleted since, and the vectors
+//! added since are searched exactly beside the graph until the next write or
+//! save inserts them (`Collection::load`), instead of rebuilding. A state from a
+//! later generation than the collection's, or a missing or damaged file,
+//! means "rebuild".
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -62,7 +70,9 @@ fn read_index(dir: &Path, meta: &CollectionMeta, dim: usize) -> Option<Box<dyn A
     }
 }
 
-/// Loads the persisted graph if its state matches `meta.generation`.
+/// Loads the persisted graph checkpoint if its state is not newer than
+/// `meta.generation`. Ids deleted since are tombstoned here; ids added since
+/// (`with_vector` minus the returned `indexed`) are the caller's to handle.
 pub(super) fn load_graph(
     dir: &Path,
     meta: &CollectionMeta,
@@ -75,13 +85,10 @@ pub(super) fn load_graph(
         return None;
     }
     let generation = u64::from_le_bytes(head[8..16].try_into().ok()?);
-    if generation != meta.generation {
+    if generation > meta.generation {
         return None;
     }
     let indexed = RoaringBitmap::deserialize_from(rest).ok()?;
-    if !with_vector.is_subset(&indexed) {
-        return None;
-    }
     let index = read_index(dir, meta, dim)?;
     let mut ann = Ann {
         index,
@@ -89,6 +96,8 @@ pub(super) fn load_graph(
         saved_generation: Some(generation),
         loaded_from_disk: true,
         filter_tombstones: false,
+        unsaved_inserts: 0,
+        pending: RoaringBitmap::new(),
     };
     // Ids in the graph that are no longer live: tombstone them again (the
     // native graph may have them marked already; hnsw_rs needs a filter).
@@ -99,13 +108,21 @@ pub(super) fn load_graph(
     Some(ann)
 }
 
-/// Saves the graph, then its state file (both atomically).
+/// Removes the state file, saves the graph, then writes its state file
+/// (each atomically): a crash in between leaves no state, so no graph file
+/// is ever read with the ids of another.
 pub(super) fn save_graph(
     dir: &Path,
     meta: &CollectionMeta,
     index: &dyn AnnIndex,
     indexed: &RoaringBitmap,
 ) -> Result<()> {
+    let path = state_path(dir, &meta.name);
+    match fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(format!("cannot remove {}", path.display()), e)),
+    }
     index.save(dir, &meta.name)?;
     let mut bytes = Vec::with_capacity(16 + indexed.serialized_size());
     bytes.extend_from_slice(MAGIC);
@@ -113,7 +130,6 @@ pub(super) fn save_graph(
     indexed
         .serialize_into(&mut bytes)
         .map_err(|e| Error::io("graph state", e))?;
-    let path = state_path(dir, &meta.name);
     write_atomically(&path, &bytes)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }

@@ -42,3 +42,42 @@ impl Rng {
         ((0..6).map(|_| self.unit()).sum::<f64>() - 3.0) as f32
     }
 }
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn normalise(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// `v` as a PQL vector literal.
+pub fn vector_literal(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The `_id` column of a result.
+pub fn ids(result: &pql::QueryResult) -> Vec<String> {
+    result
+        .column_values("_id")
+        .into_iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect()
+}
+
+/// Exact top-10 by cosine distance over the rows `allowed` admits, as the
+/// ids `n<row>` (ties broken by row), for unit vectors.
+pub fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: impl Fn(usize) -> bool) -> Vec<String> {
+    let mut d: Vec<(f32, usize)> = data
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| allowed(*i))
+        .map(|(i, v)| (1.0 - v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), i))
+        .collect();
+    d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    d.into_iter()
+        .take(10)
+        .map(|(_, i)| format!("n{i}"))
+        .collect()
+}
