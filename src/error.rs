@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::parser::ast::Span;
+
 /// The kind of an error: what callers match on. Each kind has a stable name
 /// ([`ErrorKind::name`]) and a stable dotted code ([`ErrorKind::code`]) that
 /// JSON output and tests rely on.
@@ -163,6 +165,10 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     position: Option<Position>,
+    /// The part of the script the error is about, until
+    /// [`Session::execute_script`](crate::Session::execute_script) turns it
+    /// into a position.
+    span: Option<Span>,
 }
 
 /// The crate's result type.
@@ -176,6 +182,7 @@ impl Error {
                 kind,
                 message: message.into(),
                 position: None,
+                span: None,
             }),
         }
     }
@@ -186,6 +193,20 @@ impl Error {
             self.inner.position = Some(position);
         }
         self
+    }
+
+    /// The same error, about the part `span` of the script (kept if one is
+    /// set already; an empty span, as in a tree built by hand, is ignored).
+    pub(crate) fn with_span(mut self, span: Span) -> Self {
+        if self.inner.span.is_none() && span.end > span.start {
+            self.inner.span = Some(span);
+        }
+        self
+    }
+
+    /// The part of the script the error is about, if known.
+    pub(crate) fn span(&self) -> Option<Span> {
+        self.inner.span
     }
 
     /// The kind, to match on.
