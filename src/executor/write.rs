@@ -52,23 +52,23 @@ fn implicit_vector_field(first: Option<&NodeLiteral>) -> String {
 }
 
 /// The collection, created with defaults if it does not exist (a collection
-/// is created by its first insert).
+/// is created by its first insert), and whether this call created it.
 fn collection_for_insert(
     ctx: &Context<'_>,
     tenant: &Tenant,
     name: &str,
     first: Option<&NodeLiteral>,
-) -> Result<SharedCollection> {
+) -> Result<(SharedCollection, bool)> {
     match tenant.collection(name, ctx.config) {
         Err(e) if e.kind() == &ErrorKind::CollectionNotFound => {
             let mut meta = CollectionMeta::new(name, &[], now_ms())?;
             meta.vector_field = implicit_vector_field(first);
             match tenant.create_collection(meta, true)? {
-                Some(c) => Ok(c),
-                None => tenant.collection(name, ctx.config),
+                Some(c) => Ok((c, true)),
+                None => Ok((tenant.collection(name, ctx.config)?, false)),
             }
         }
-        other => other,
+        other => other.map(|c| (c, false)),
     }
 }
 
@@ -253,7 +253,10 @@ fn read_node(
     Ok((id, attrs, raw, replaces))
 }
 
-/// CREATE NODE, CREATE NODES, UPSERT NODE.
+/// CREATE NODE, CREATE NODES, UPSERT NODE. An empty batch changes nothing
+/// (it creates no collection either). A refused first insert removes the
+/// collection it created, and the tenant folder if it made that too: a
+/// refused statement changes nothing.
 pub(super) fn insert(
     ctx: &Context<'_>,
     tenant: &Tenant,
@@ -261,7 +264,35 @@ pub(super) fn insert(
     nodes: &[NodeLiteral],
     mode: Mode,
 ) -> Result<QueryResult> {
-    let shared = collection_for_insert(ctx, tenant, &q.collection, nodes.first())?;
+    if nodes.is_empty() {
+        return Ok(QueryResult::message("0 nodes created"));
+    }
+    let had_folder = tenant.dir.exists();
+    let (shared, created) = collection_for_insert(ctx, tenant, &q.collection, nodes.first())?;
+    let result = insert_into(ctx, tenant, q, nodes, mode, &shared);
+    if created && result.is_err() {
+        let c = shared.write();
+        // Unless a concurrent statement has filled it meanwhile.
+        if c.len() == 0 {
+            tenant.drop_collection(&q.collection)?;
+            if !had_folder {
+                // Only if empty: never removes anything else.
+                let _ = std::fs::remove_dir(&tenant.dir);
+            }
+        }
+    }
+    result
+}
+
+/// [`insert`] into `shared`, the collection `q` names.
+fn insert_into(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+    q: &Query,
+    nodes: &[NodeLiteral],
+    mode: Mode,
+    shared: &SharedCollection,
+) -> Result<QueryResult> {
     let mut c = shared.write();
     let mut meta = c.meta.clone();
     let vector_field = meta.vector_field.clone();
