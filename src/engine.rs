@@ -209,15 +209,21 @@ impl Session {
                     r
                 })
                 .map_err(|e| {
-                    e.at(Position {
-                        line: located.line,
-                        column: located.column,
-                        source_line: pql
-                            .lines()
-                            .nth(located.line.saturating_sub(1))
-                            .map(|l| l.to_string())
-                            .unwrap_or_default(),
-                    })
+                    // The name or literal the error is about, else the
+                    // statement's start.
+                    let position = match e.span() {
+                        Some(span) => crate::parser::position(pql, span.start),
+                        None => Position {
+                            line: located.line,
+                            column: located.column,
+                            source_line: pql
+                                .lines()
+                                .nth(located.line.saturating_sub(1))
+                                .map(|l| l.to_string())
+                                .unwrap_or_default(),
+                        },
+                    };
+                    e.at(position)
                 });
             // The statement has released its collections: evict if needed.
             self.engine
@@ -248,7 +254,7 @@ impl Session {
         for located in &script.statements {
             let plan = planner::plan(&located.statement, tenant.as_deref())?;
             if let Statement::UseTenant { name } = &located.statement {
-                tenant = Some(name.clone());
+                tenant = Some(name.text.clone());
             }
             plans.push(plan);
         }

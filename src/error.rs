@@ -2,7 +2,10 @@
 //! understands, and (for parse and plan errors) a position in the PQL text.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::parser::ast::Span;
 
 /// The kind of an error: what callers match on. Each kind has a stable name
 /// ([`ErrorKind::name`]) and a stable dotted code ([`ErrorKind::code`]) that
@@ -162,12 +165,44 @@ pub struct Error {
     inner: Box<Inner>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Inner {
     kind: ErrorKind,
     message: String,
     position: Option<Position>,
+    /// The part of the script the error is about, until
+    /// [`Session::execute_script`](crate::Session::execute_script) turns it
+    /// into a position.
+    span: Option<Span>,
+    /// The underlying failure of an I/O error, for
+    /// [`source`](std::error::Error::source).
+    cause: Option<Cause>,
 }
+
+/// A shared underlying error.
+type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+impl PartialEq for Inner {
+    /// Kind, message and position; the cause is told by the message.
+    fn eq(&self, other: &Inner) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.position == other.position
+            && self.span == other.span
+    }
+}
+
+/// The cause of an I/O error when only its text is known.
+#[derive(Debug)]
+struct CauseText(String);
+
+impl fmt::Display for CauseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CauseText {}
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -180,6 +215,8 @@ impl Error {
                 kind,
                 message: message.into(),
                 position: None,
+                span: None,
+                cause: None,
             }),
         }
     }
@@ -190,6 +227,20 @@ impl Error {
             self.inner.position = Some(position);
         }
         self
+    }
+
+    /// The same error, about the part `span` of the script (kept if one is
+    /// set already; an empty span, as in a tree built by hand, is ignored).
+    pub(crate) fn with_span(mut self, span: Span) -> Self {
+        if self.inner.span.is_none() && span.end > span.start {
+            self.inner.span = Some(span);
+        }
+        self
+    }
+
+    /// The part of the script the error is about, if known.
+    pub(crate) fn span(&self) -> Option<Span> {
+        self.inner.span
     }
 
     /// The kind, to match on.
@@ -207,8 +258,18 @@ impl Error {
         self.inner.position.as_ref()
     }
 
+    /// An I/O error: `context` (what was being done), then `err`, which
+    /// [`source`](std::error::Error::source) returns.
     pub(crate) fn io(context: impl fmt::Display, err: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::Io, format!("{context}: {err}"))
+        let cause = err.to_string();
+        Error::new(ErrorKind::Io, format!("{context}: {cause}"))
+            .caused_by(Arc::new(CauseText(cause)))
+    }
+
+    /// The same error, caused by `cause`.
+    fn caused_by(mut self, cause: Cause) -> Self {
+        self.inner.cause = Some(cause);
+        self
     }
 
     pub(crate) fn corrupt(context: impl fmt::Display, err: impl fmt::Display) -> Self {
@@ -277,11 +338,18 @@ fn excerpt(line: &str, column: usize) -> (String, String) {
     (text, lead)
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The underlying failure of an I/O error (the `std::io::Error` itself
+    /// when the error came from one).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let cause: &(dyn std::error::Error + 'static) = self.inner.cause.as_deref()?;
+        Some(cause)
+    }
+}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::new(ErrorKind::Io, e.to_string())
+        Error::new(ErrorKind::Io, e.to_string()).caused_by(Arc::new(e))
     }
 }
 
@@ -292,6 +360,26 @@ mod tests {
     #[test]
     fn error_stays_one_pointer_wide() {
         assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn io_errors_keep_their_cause() {
+        use std::error::Error as _;
+        let e = Error::from(std::io::Error::new(std::io::ErrorKind::NotFound, "no file"));
+        let io = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            io.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::NotFound)
+        );
+
+        let e = Error::io("reading tenant.redb", "disk on fire");
+        assert_eq!(e.message(), "reading tenant.redb: disk on fire");
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some("disk on fire")
+        );
+
+        assert!(Error::type_error("not a number").source().is_none());
     }
 
     #[test]

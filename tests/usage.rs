@@ -226,3 +226,34 @@ fn a_read_only_session_keeps_the_storage_gauge() {
         "gauge {gauge}, folder {on_disk}"
     );
 }
+
+/// Storage is charged for the days a tenant existed, never for days to
+/// come: the widest range costs what today alone costs, for a tenant
+/// created today.
+#[test]
+fn storage_is_charged_only_for_days_that_exist() {
+    let dir = fast_tempdir();
+    {
+        let e = Engine::open(dir.path()).unwrap();
+        e.execute(
+            "CREATE TENANT s; QUERY items TENANT s CREATE NODE { id: \"x\", embedding: [1, 0] }",
+        )
+        .unwrap();
+    }
+    let e = Engine::open(dir.path()).unwrap();
+    let day = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let today = usage(&e, &format!("SHOW USAGE FROM '{day}' TO '{day}'"), "s");
+    let all = usage(&e, "SHOW USAGE FROM '0000-01-01' TO '9999-12-31'", "s");
+    assert!(int(&all, "storage_bytes") > 0, "{all:?}");
+    let cost = |m: &BTreeMap<String, Value>| match m["cost"] {
+        Value::Float(c) => c,
+        ref v => panic!("cost: {v:?}"),
+    };
+    assert!(cost(&today) > 0.0, "{today:?}");
+    assert_eq!(cost(&all), cost(&today), "{all:?} vs {today:?}");
+    let before = usage(&e, "SHOW USAGE PERIOD '2001-01'", "s");
+    assert_eq!(cost(&before), 0.0, "{before:?}");
+}

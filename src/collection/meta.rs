@@ -154,7 +154,7 @@ impl CollectionMeta {
             created_at_ms: now_ms,
         };
         for opt in opts {
-            meta.apply(opt, true)?;
+            meta.apply(opt, true).map_err(|e| e.with_span(opt.span))?;
         }
         Ok(meta)
     }

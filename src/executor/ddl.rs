@@ -151,7 +151,7 @@ pub(super) fn alter_collection(
     let mut c = shared.write();
     let mut meta = c.meta.clone();
     for opt in set {
-        meta.apply(opt, false)?;
+        meta.apply(opt, false).map_err(|e| e.with_span(opt.span))?;
     }
     c.apply(meta, Vec::new(), Vec::new(), ctx.config)?;
     Ok(QueryResult::message(format!(

@@ -13,10 +13,10 @@ mod show;
 mod write;
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::parser::ast::{Query, QueryOp, Statement};
 use crate::planner::admit::{admit, tenant_of};
-use crate::planner::Plan;
+use crate::planner::{access, Plan};
 use crate::result::QueryResult;
 use crate::tenant::usage::Metering;
 use crate::tenant::{Catalog, Tenant};
@@ -31,8 +31,33 @@ pub(crate) struct Context<'a> {
     pub(crate) session_tenant: &'a mut Option<String>,
 }
 
-/// Admits and runs one planned statement.
+/// Admits and runs one planned statement. An error about the tenant or
+/// collection the statement names (not found, a status that refuses it, an
+/// invalid name) points at that name; others keep the statement's start.
 pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
+    let statement = plan.statement();
+    run(ctx, plan).map_err(|e| {
+        let named = match e.kind() {
+            ErrorKind::TenantNotFound
+            | ErrorKind::TenantArchived
+            | ErrorKind::TenantSuspended
+            | ErrorKind::TenantReadOnly
+            | ErrorKind::TenantPendingDeletion
+            | ErrorKind::InvalidTransition => access::named_tenant(statement),
+            ErrorKind::CollectionNotFound | ErrorKind::InvalidName => {
+                access::named_collection(statement)
+            }
+            _ => None,
+        };
+        match named {
+            Some(name) => e.with_span(name.span),
+            None => e,
+        }
+    })
+}
+
+/// [`execute`], before errors are located.
+fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
     let catalog = ctx.catalog;
     match plan.statement() {
         Statement::Query(q) => {

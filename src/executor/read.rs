@@ -98,7 +98,7 @@ pub(super) fn select(
     let matches = filtered(&c, s);
     // (internal id, distance) in result order.
     let hits: Vec<(u32, Option<f32>)> = match &s.similar {
-        Some(sim) => match query_vector(ctx, &c, sim)? {
+        Some(sim) => match query_vector(ctx, &c, sim).map_err(|e| e.with_span(s.spans.vector))? {
             None => Vec::new(),
             Some(v) => {
                 let (candidates, plan) = search_plan(ctx.config, &c, s, &opts, matches.as_ref());

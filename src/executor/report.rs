@@ -1,7 +1,9 @@
 //! Usage reports: `SHOW USAGE`, and the quota and usage rows of
 //! `DESCRIBE TENANT` and `SHOW STATS`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
 
 use crate::error::Result;
 use crate::executor::Context;
@@ -32,10 +34,22 @@ pub(super) fn show_usage(
     tenant: Option<&str>,
     period: Option<&Period>,
 ) -> Result<QueryResult> {
-    let span = span(period, chrono::Utc::now().date_naive())?;
+    let today = chrono::Utc::now().date_naive();
+    let span = span(period, today)?;
     if let Some(t) = tenant {
         ctx.catalog.get(t)?;
     }
+    // The day each current tenant was created: storage is charged from
+    // then, and never for days to come.
+    let created: BTreeMap<String, NaiveDate> = ctx
+        .catalog
+        .list()
+        .iter()
+        .filter_map(|t| {
+            let at = chrono::DateTime::from_timestamp_millis(t.record().created_at_ms)?;
+            Some((t.name.clone(), at.date_naive()))
+        })
+        .collect();
     let (from, to) = span.seconds();
     let mut totals = ctx.metering.totals(from, to, now_s())?;
     // Every current tenant appears, used or not; dropped tenants appear
@@ -58,12 +72,13 @@ pub(super) fn show_usage(
             let mut counts = [0u64; N];
             counts.copy_from_slice(&row[..N]);
             let mut out = vec![
-                Value::Str(t),
+                Value::Str(t.clone()),
                 Value::Str(span.first.to_string()),
                 Value::Str(span.last().to_string()),
             ];
             out.extend(row.iter().map(|n| Value::Int(*n as i64)));
-            out.push(Value::Float(prices.cost(&counts, row[N], span.days())));
+            let days = span.stored_days(created.get(&t).copied(), today);
+            out.push(Value::Float(prices.cost(&counts, row[N], days)));
             out
         })
         .collect();

@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::executor::metering::{embed_metered, note};
 use crate::executor::Context;
 use crate::index::vectors::prepare;
-use crate::parser::ast::{Expr, FieldValue, NodeLiteral, Query};
+use crate::parser::ast::{Expr, FieldValue, NodeLiteral, Query, Span};
 use crate::result::QueryResult;
 use crate::tenant::quota::check_max;
 use crate::tenant::usage::Metric;
@@ -52,23 +52,23 @@ fn implicit_vector_field(first: Option<&NodeLiteral>) -> String {
 }
 
 /// The collection, created with defaults if it does not exist (a collection
-/// is created by its first insert).
+/// is created by its first insert), and whether this call created it.
 fn collection_for_insert(
     ctx: &Context<'_>,
     tenant: &Tenant,
     name: &str,
     first: Option<&NodeLiteral>,
-) -> Result<SharedCollection> {
+) -> Result<(SharedCollection, bool)> {
     match tenant.collection(name, ctx.config) {
         Err(e) if e.kind() == &ErrorKind::CollectionNotFound => {
             let mut meta = CollectionMeta::new(name, &[], now_ms())?;
             meta.vector_field = implicit_vector_field(first);
             match tenant.create_collection(meta, true)? {
-                Some(c) => Ok(c),
-                None => tenant.collection(name, ctx.config),
+                Some(c) => Ok((c, true)),
+                None => Ok((tenant.collection(name, ctx.config)?, false)),
             }
         }
-        other => other,
+        other => other.map(|c| (c, false)),
     }
 }
 
@@ -121,10 +121,13 @@ fn attribute(field: &str, value: &FieldValue, vector_field: &str) -> Result<Valu
 
 /// Turns raw vectors into prepared vectors: embeds texts in one batch,
 /// checks and fixes the dimension, records the embedder, normalises.
+/// `spans[i]` is where raw vector `i` was written (its node literal), if
+/// known; a dimension mismatch points there.
 fn resolve_vectors(
     ctx: &Context<'_>,
     meta: &mut CollectionMeta,
     raws: Vec<Option<RawVector>>,
+    spans: &[Span],
 ) -> Result<Vec<Option<Vec<f32>>>> {
     let embedder = &ctx.config.embedder;
     let texts: Vec<&str> = raws
@@ -150,7 +153,7 @@ fn resolve_vectors(
     }
     let mut embedded = embed_metered(embedder.as_ref(), &texts)?.into_iter();
     let mut out = Vec::with_capacity(raws.len());
-    for raw in raws {
+    for (i, raw) in raws.into_iter().enumerate() {
         let v = match raw {
             None => None,
             Some(RawVector::Literal(v)) => Some(v),
@@ -163,7 +166,8 @@ fn resolve_vectors(
         if let Some(mut v) = v {
             let dim = *meta.dimension.get_or_insert(v.len());
             if v.len() != dim {
-                return Err(dimension_mismatch(&meta.name, dim, v.len()));
+                return Err(dimension_mismatch(&meta.name, dim, v.len())
+                    .with_span(spans.get(i).copied().unwrap_or_default()));
             }
             prepare(meta.metric, &mut v);
             out.push(Some(v));
@@ -203,7 +207,56 @@ fn node_id(fields: &[(String, FieldValue)]) -> Result<String> {
     }
 }
 
-/// CREATE NODE, CREATE NODES, UPSERT NODE.
+/// A node literal read and checked: id, attributes, raw vector, and the
+/// node it replaces (`existing` looks the id up and refuses it if needed).
+type ReadNode = (
+    String,
+    BTreeMap<String, Value>,
+    Option<RawVector>,
+    Option<u32>,
+);
+
+/// Reads one node literal of a batch; `seen` holds the ids before it.
+fn read_node(
+    node: &NodeLiteral,
+    vector_field: &str,
+    seen: &mut HashSet<String>,
+    existing: impl Fn(&str) -> Result<Option<u32>>,
+) -> Result<ReadNode> {
+    let id = node_id(&node.fields)?;
+    if !seen.insert(id.clone()) {
+        return Err(Error::new(
+            ErrorKind::NodeExists,
+            format!("Node id {id:?} appears twice in the batch"),
+        ));
+    }
+    let replaces = existing(&id)?;
+    let mut attrs = BTreeMap::new();
+    let mut raw = None;
+    for (k, v) in &node.fields {
+        if k == "id" {
+            continue;
+        }
+        let duplicate = if k == vector_field {
+            let was = raw.is_some();
+            raw = raw_vector(k, v)?;
+            was
+        } else {
+            attrs
+                .insert(k.clone(), attribute(k, v, vector_field)?)
+                .is_some()
+        };
+        if duplicate {
+            return Err(Error::type_error(format!("field '{k}' is given twice")));
+        }
+    }
+    Ok((id, attrs, raw, replaces))
+}
+
+/// CREATE NODE, CREATE NODES, UPSERT NODE. An empty batch changes nothing
+/// (it creates no collection either). A refused first insert removes the
+/// collection it created, and the tenant folder if it made that too: a
+/// refused statement changes nothing.
 pub(super) fn insert(
     ctx: &Context<'_>,
     tenant: &Tenant,
@@ -211,7 +264,35 @@ pub(super) fn insert(
     nodes: &[NodeLiteral],
     mode: Mode,
 ) -> Result<QueryResult> {
-    let shared = collection_for_insert(ctx, tenant, &q.collection, nodes.first())?;
+    if nodes.is_empty() {
+        return Ok(QueryResult::message("0 nodes created"));
+    }
+    let had_folder = tenant.dir.exists();
+    let (shared, created) = collection_for_insert(ctx, tenant, &q.collection, nodes.first())?;
+    let result = insert_into(ctx, tenant, q, nodes, mode, &shared);
+    if created && result.is_err() {
+        let c = shared.write();
+        // Unless a concurrent statement has filled it meanwhile.
+        if c.len() == 0 {
+            tenant.drop_collection(&q.collection)?;
+            if !had_folder {
+                // Only if empty: never removes anything else.
+                let _ = std::fs::remove_dir(&tenant.dir);
+            }
+        }
+    }
+    result
+}
+
+/// [`insert`] into `shared`, the collection `q` names.
+fn insert_into(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+    q: &Query,
+    nodes: &[NodeLiteral],
+    mode: Mode,
+    shared: &SharedCollection,
+) -> Result<QueryResult> {
     let mut c = shared.write();
     let mut meta = c.meta.clone();
     let vector_field = meta.vector_field.clone();
@@ -219,46 +300,26 @@ pub(super) fn insert(
     let mut prepared = Vec::with_capacity(nodes.len());
     let mut raws = Vec::with_capacity(nodes.len());
     for node in nodes {
-        let id = node_id(&node.fields)?;
-        if !seen.insert(id.clone()) {
-            return Err(Error::new(
-                ErrorKind::NodeExists,
-                format!("Node id {id:?} appears twice in the batch"),
-            ));
-        }
-        let replaces = c.iid_of(&id);
-        if replaces.is_some() && mode == Mode::Create {
-            return Err(Error::new(
-                ErrorKind::NodeExists,
-                format!(
-                    "Node already exists: {id:?} in {}.{} (use UPSERT NODE to replace it)",
-                    tenant.name, q.collection
-                ),
-            ));
-        }
-        let mut attrs = BTreeMap::new();
-        let mut raw = None;
-        for (k, v) in &node.fields {
-            if k == "id" {
-                continue;
+        let read = read_node(node, &vector_field, &mut seen, |id| {
+            let replaces = c.iid_of(id);
+            if replaces.is_some() && mode == Mode::Create {
+                return Err(Error::new(
+                    ErrorKind::NodeExists,
+                    format!(
+                        "Node already exists: {id:?} in {}.{} (use UPSERT NODE to replace it)",
+                        tenant.name, q.collection
+                    ),
+                ));
             }
-            let duplicate = if *k == vector_field {
-                let was = raw.is_some();
-                raw = raw_vector(k, v)?;
-                was
-            } else {
-                attrs
-                    .insert(k.clone(), attribute(k, v, &vector_field)?)
-                    .is_some()
-            };
-            if duplicate {
-                return Err(Error::type_error(format!("field '{k}' is given twice")));
-            }
-        }
+            Ok(replaces)
+        })
+        .map_err(|e| e.with_span(node.span))?;
+        let (id, attrs, raw, replaces) = read;
         raws.push(raw);
         prepared.push((id, attrs, replaces));
     }
-    let vectors = resolve_vectors(ctx, &mut meta, raws)?;
+    let spans: Vec<Span> = nodes.iter().map(|n| n.span).collect();
+    let vectors = resolve_vectors(ctx, &mut meta, raws, &spans)?;
     if let Some(dim) = meta.dimension {
         let max = tenant.quota.limits().max_dimension;
         check_max("dimension", "Dimension exceeds maximum", dim as u64, max)?;
@@ -335,7 +396,11 @@ pub(super) fn update(
     }
     let targets = selected(&c, filter);
     let vector = match new_vector {
-        Some(raw) => Some(resolve_vectors(ctx, &mut meta, vec![raw])?.pop().flatten()),
+        Some(raw) => Some(
+            resolve_vectors(ctx, &mut meta, vec![raw], &[])?
+                .pop()
+                .flatten(),
+        ),
         None => None,
     };
     let fresh_ids = if vector.is_some() {

@@ -1,8 +1,107 @@
 //! The PQL syntax tree: plain data produced by the parser and consumed by the
 //! planner. `Display` (in `display.rs`) prints canonical PQL, so that
 //! `parse(print(ast)) == ast`.
+//!
+//! The nodes a runtime error can point at carry a [`Span`]: tenant and
+//! collection names ([`Name`]), node literals, options, and the clauses of
+//! a read (`WHERE`, `SIMILAR TO`, `TOP`/`LIMIT`, `WITH`). Spans never take
+//! part in equality, so a printed and re-parsed tree equals the original.
+
+use std::fmt;
+use std::ops::Deref;
 
 use crate::value::Value;
+
+/// Where a node is in the script text: byte offsets `start..end`.
+///
+/// Two spans always compare equal, so that trees compare by meaning (a
+/// tree built by hand, with default spans, equals the parsed one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Span {
+    /// Byte offset of the node's first character.
+    pub start: usize,
+    /// Byte offset just past the node's last character.
+    pub end: usize,
+}
+
+impl Span {
+    /// The span `start..end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// From the start of `self` to the end of `other`.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start, other.end)
+    }
+}
+
+impl PartialEq for Span {
+    /// Always true: spans say where, not what.
+    fn eq(&self, _: &Span) -> bool {
+        true
+    }
+}
+
+impl Eq for Span {}
+
+/// A tenant or collection name as written (quotes removed, unvalidated),
+/// and where it is. Dereferences to the text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Name {
+    /// The name.
+    pub text: String,
+    /// Where it is in the script.
+    pub span: Span,
+}
+
+impl Name {
+    /// `text` found at `span`.
+    pub fn new(text: impl Into<String>, span: Span) -> Name {
+        Name {
+            text: text.into(),
+            span,
+        }
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Name {
+    /// The raw text (a statement's `Display` quotes it where PQL needs).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name::new(text, Span::default())
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        Name::new(text, Span::default())
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
 
 /// A parsed script: statements in source order.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +128,8 @@ pub struct Opt {
     pub key: String,
     /// The literal value.
     pub value: Value,
+    /// The whole `key: value`.
+    pub span: Span,
 }
 
 /// One PQL statement.
@@ -37,7 +138,7 @@ pub enum Statement {
     /// `CREATE TENANT [IF NOT EXISTS] name [WITH (opt: v, ...)]`
     CreateTenant {
         /// Tenant name (unvalidated text as written, quotes removed).
-        name: String,
+        name: Name,
         /// `IF NOT EXISTS` was given.
         if_not_exists: bool,
         /// Options in the order written.
@@ -46,24 +147,24 @@ pub enum Statement {
     /// `ALTER TENANT name SET opt = v, ...`
     AlterTenant {
         /// Tenant name.
-        name: String,
+        name: Name,
         /// Assignments in the order written (at least one).
         set: Vec<Opt>,
     },
     /// `ARCHIVE TENANT name`
     ArchiveTenant {
         /// Tenant name.
-        name: String,
+        name: Name,
     },
     /// `RESTORE TENANT name`
     RestoreTenant {
         /// Tenant name.
-        name: String,
+        name: Name,
     },
     /// `DROP TENANT [IF EXISTS] name`
     DropTenant {
         /// Tenant name.
-        name: String,
+        name: Name,
         /// `IF EXISTS` was given.
         if_exists: bool,
     },
@@ -77,19 +178,19 @@ pub enum Statement {
     /// `DESCRIBE TENANT name`
     DescribeTenant {
         /// Tenant name.
-        name: String,
+        name: Name,
     },
     /// `USE TENANT name`
     UseTenant {
         /// Tenant name.
-        name: String,
+        name: Name,
     },
     /// `CREATE COLLECTION [IF NOT EXISTS] name [TENANT t] [WITH (...)]`
     CreateCollection {
         /// Collection name.
-        name: String,
+        name: Name,
         /// Tenant, or `None` to use the session's `USE TENANT`.
-        tenant: Option<String>,
+        tenant: Option<Name>,
         /// `IF NOT EXISTS` was given.
         if_not_exists: bool,
         /// Options (`dimension`, `metric`, `m`, `ef_construction`, `ef_search`, `index`).
@@ -98,25 +199,25 @@ pub enum Statement {
     /// `ALTER COLLECTION name [TENANT t] SET opt = v, ...`
     AlterCollection {
         /// Collection name.
-        name: String,
+        name: Name,
         /// Tenant, or `None` for the session's.
-        tenant: Option<String>,
+        tenant: Option<Name>,
         /// Assignments (at least one).
         set: Vec<Opt>,
     },
     /// `DROP COLLECTION [IF EXISTS] name [TENANT t]`
     DropCollection {
         /// Collection name.
-        name: String,
+        name: Name,
         /// Tenant, or `None` for the session's.
-        tenant: Option<String>,
+        tenant: Option<Name>,
         /// `IF EXISTS` was given.
         if_exists: bool,
     },
     /// `SHOW COLLECTIONS [TENANT t]`
     ShowCollections {
         /// Tenant, or `None` for the session's.
-        tenant: Option<String>,
+        tenant: Option<Name>,
     },
     /// `QUERY collection [TENANT t] ...`
     Query(Query),
@@ -125,7 +226,7 @@ pub enum Statement {
     /// `SHOW USAGE [FOR TENANT t] [PERIOD '..' | FROM '..' TO '..']`
     ShowUsage {
         /// Only this tenant, or all.
-        tenant: Option<String>,
+        tenant: Option<Name>,
         /// Reporting period, or the default (current month).
         period: Option<Period>,
     },
@@ -163,9 +264,9 @@ pub enum Period {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     /// Collection name.
-    pub collection: String,
+    pub collection: Name,
     /// Tenant, or `None` for the session's `USE TENANT`.
-    pub tenant: Option<String>,
+    pub tenant: Option<Name>,
     /// What the statement does.
     pub op: QueryOp,
 }
@@ -203,6 +304,8 @@ pub enum QueryOp {
 pub struct NodeLiteral {
     /// `(field, value)` pairs in source order.
     pub fields: Vec<(String, FieldValue)>,
+    /// The literal, braces included.
+    pub span: Span,
 }
 
 /// The value of a node field: a literal, or `embed("text")`.
@@ -227,6 +330,23 @@ pub struct Select {
     pub options: Vec<Opt>,
     /// `RETURN ...`
     pub returning: Option<Returning>,
+    /// Where its clauses are.
+    pub spans: SelectSpans,
+}
+
+/// Where the clauses of a [`Select`] are (default spans for those absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SelectSpans {
+    /// `WHERE filter`
+    pub filter: Span,
+    /// `SIMILAR TO ...`
+    pub similar: Span,
+    /// The query vector of `SIMILAR TO` (the literal, `embed(..)` or `NODE ".."`).
+    pub vector: Span,
+    /// The count of `TOP k` / `LIMIT k`.
+    pub limit: Span,
+    /// `WITH (...)`
+    pub options: Span,
 }
 
 /// `SIMILAR TO vector [USING field]`

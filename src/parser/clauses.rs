@@ -4,7 +4,7 @@
 
 use pest::iterators::Pair;
 
-use super::ast::{Expr, Opt, Period};
+use super::ast::{Expr, Name, Opt, Period};
 use super::errors::Source;
 use super::literal::{count, name, only, options, significant, string};
 use super::{expr, Rule};
@@ -14,9 +14,9 @@ use crate::error::Result;
 #[derive(Default)]
 pub(crate) struct Clauses {
     /// The statement's own name (tenant or collection).
-    pub name: Option<String>,
+    pub name: Option<Name>,
     /// `TENANT t` / `FOR TENANT t`.
-    pub tenant: Option<String>,
+    pub tenant: Option<Name>,
     /// `IF NOT EXISTS` / `IF EXISTS`.
     pub if_flag: bool,
     /// `WITH (...)`.
@@ -61,7 +61,7 @@ impl Clauses {
     }
 
     /// The name, which the grammar makes mandatory where this is called.
-    pub(crate) fn name(&mut self, src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<String> {
+    pub(crate) fn name(&mut self, src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Name> {
         self.name.take().ok_or_else(|| src.internal(pair))
     }
 }

@@ -5,8 +5,8 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::ast::{
-    Expr, FieldValue, Limit, Located, NodeLiteral, Opt, Period, Query, QueryOp, Returning, Script,
-    Select, Similar, Statement, VectorExpr,
+    self, Expr, FieldValue, Limit, Located, NodeLiteral, Opt, Period, Query, QueryOp, Returning,
+    Script, Select, Similar, Statement, VectorExpr,
 };
 use super::display_lit::{list, Key, Lit, Name, Pair, Quoted};
 
@@ -37,7 +37,7 @@ fn set(f: &mut Formatter<'_>, options: &[Opt]) -> fmt::Result {
 }
 
 /// ` TENANT t` when a tenant is given.
-fn tenant(f: &mut Formatter<'_>, tenant: &Option<String>) -> fmt::Result {
+fn tenant(f: &mut Formatter<'_>, tenant: &Option<ast::Name>) -> fmt::Result {
     match tenant {
         Some(t) => write!(f, " TENANT {}", Name(t)),
         None => Ok(()),

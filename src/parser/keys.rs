@@ -23,7 +23,7 @@ pub(crate) fn statement(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Optio
     for p in significant(pair.clone()) {
         match p.as_rule() {
             Rule::string => id = Some(string(src, p)?),
-            Rule::for_tenant => tenant = Some(name(src, only(src, p)?)?),
+            Rule::for_tenant => tenant = Some(name(src, only(src, p)?)?.text),
             _ => return Err(src.internal(&p)),
         }
     }

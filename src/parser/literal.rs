@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use pest::iterators::Pair;
 
-use super::ast::Opt;
+use super::ast::{Name, Opt, Span};
 use super::errors::{is_keyword, punctuation, Source};
 use super::Rule;
 use crate::error::Result;
@@ -316,14 +316,22 @@ fn unicode_escape(rest: &str) -> Option<(char, usize)> {
     Some((c, close + 2))
 }
 
+/// Where `pair` is in the text.
+pub(crate) fn span(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
 /// A tenant or collection `name`, bare or quoted, passed through unvalidated.
-pub(crate) fn name(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<String> {
+pub(crate) fn name(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Name> {
+    let at = span(&pair);
     let inner = only(src, pair)?;
-    match inner.as_rule() {
-        Rule::bare_name => Ok(inner.as_str().to_string()),
-        Rule::string => string(src, inner),
-        _ => Err(src.internal(&inner)),
-    }
+    let text = match inner.as_rule() {
+        Rule::bare_name => inner.as_str().to_string(),
+        Rule::string => string(src, inner)?,
+        _ => return Err(src.internal(&inner)),
+    };
+    Ok(Name::new(text, at))
 }
 
 /// A `field` (identifier or quoted), or an object / option key.
@@ -351,6 +359,7 @@ pub(crate) fn options(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<Opt>
         out.push(Opt {
             key,
             value: value(src, v)?,
+            span: span(&item),
         });
     }
     Ok(out)

@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use pest::iterators::Pair;
 use pest::Parser as _;
 
-use crate::error::Result;
+use crate::error::{Position, Result};
 use errors::Source;
 
 /// The pest parser generated from `grammar/pql.pest`.
@@ -108,6 +108,12 @@ fn parse_with(text: &str, fast: bool) -> Result<ast::Script> {
         });
     }
     Ok(ast::Script { statements })
+}
+
+/// The [`Position`] of byte `offset` of `text` (clamped to the text), with
+/// its source line: where a runtime error's span points.
+pub(crate) fn position(text: &str, offset: usize) -> Position {
+    Source::new(text).position(offset)
 }
 
 /// Builds one statement from its pair.

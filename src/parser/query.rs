@@ -6,10 +6,11 @@ use std::collections::HashSet;
 use pest::iterators::Pair;
 
 use super::ast::{
-    FieldValue, Limit, NodeLiteral, Query, QueryOp, Returning, Select, Similar, VectorExpr,
+    FieldValue, Limit, NodeLiteral, Query, QueryOp, Returning, Select, SelectSpans, Similar, Span,
+    VectorExpr,
 };
 use super::errors::Source;
-use super::literal::{self, count, key, name, only, options, significant, string, value};
+use super::literal::{self, count, key, name, only, options, significant, span, string, value};
 use super::{expr, Rule};
 use crate::error::Result;
 
@@ -18,12 +19,16 @@ pub(crate) fn query(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Query> {
     let mut collection = None;
     let mut tenant = None;
     let mut filter = None;
+    let mut filter_span = Span::default();
     let mut op = None;
     for p in significant(pair.clone()) {
         match p.as_rule() {
             Rule::name => collection = Some(name(src, p)?),
             Rule::tenant_clause => tenant = Some(name(src, only(src, p)?)?),
-            Rule::where_clause => filter = Some(expr::filter(src, only(src, p)?)?),
+            Rule::where_clause => {
+                filter_span = span(&p);
+                filter = Some(expr::filter(src, only(src, p)?)?);
+            }
             Rule::create_node => op = Some(QueryOp::CreateNode(node(src, only(src, p)?)?)),
             Rule::upsert_node => op = Some(QueryOp::UpsertNode(node(src, only(src, p)?)?)),
             Rule::create_nodes => {
@@ -46,7 +51,12 @@ pub(crate) fn query(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Query> {
                     filter: filter.take(),
                 })
             }
-            Rule::select => op = Some(QueryOp::Select(select(src, p, filter.take())?)),
+            Rule::select => {
+                let mut s = select(src, p)?;
+                s.filter = filter.take();
+                s.spans.filter = filter_span;
+                op = Some(QueryOp::Select(s));
+            }
             _ => return Err(src.internal(&p)),
         }
     }
@@ -56,6 +66,10 @@ pub(crate) fn query(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Query> {
         op: op.unwrap_or_else(|| {
             QueryOp::Select(Select {
                 filter,
+                spans: SelectSpans {
+                    filter: filter_span,
+                    ..SelectSpans::default()
+                },
                 ..Select::default()
             })
         }),
@@ -64,6 +78,7 @@ pub(crate) fn query(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Query> {
 
 /// `{ field: value | embed("..."), ... }`; a field may appear once.
 fn node(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<NodeLiteral> {
+    let at = span(&pair);
     let mut fields = Vec::new();
     let mut seen = HashSet::new();
     for f in significant(pair) {
@@ -74,7 +89,7 @@ fn node(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<NodeLiteral> {
         }
         fields.push((k, v));
     }
-    Ok(NodeLiteral { fields })
+    Ok(NodeLiteral { fields, span: at })
 }
 
 /// `field: value` in a node literal or `field = value` in `UPDATE SET`.
@@ -94,22 +109,28 @@ fn field_value(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<FieldValue> {
     }
 }
 
-/// The read clauses after `WHERE`.
-fn select(
-    src: &Source<'_>,
-    pair: Pair<'_, Rule>,
-    filter: Option<super::ast::Expr>,
-) -> Result<Select> {
-    let mut s = Select {
-        filter,
-        ..Select::default()
-    };
+/// The read clauses after `WHERE` (the caller sets the filter).
+fn select(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Select> {
+    let mut s = Select::default();
     for p in significant(pair) {
         match p.as_rule() {
-            Rule::similar_clause => s.similar = Some(similar(src, p)?),
-            Rule::top_clause => s.limit = Some(Limit::Top(count(src, &only(src, p)?)?)),
-            Rule::limit_clause => s.limit = Some(Limit::Limit(count(src, &only(src, p)?)?)),
-            Rule::with_options => s.options = options(src, p)?,
+            Rule::similar_clause => {
+                s.spans.similar = span(&p);
+                let (similar, vector) = similar(src, p)?;
+                s.similar = Some(similar);
+                s.spans.vector = vector;
+            }
+            Rule::top_clause | Rule::limit_clause => {
+                let top = p.as_rule() == Rule::top_clause;
+                let k = only(src, p)?;
+                s.spans.limit = span(&k);
+                let k = count(src, &k)?;
+                s.limit = Some(if top { Limit::Top(k) } else { Limit::Limit(k) });
+            }
+            Rule::with_options => {
+                s.spans.options = span(&p);
+                s.options = options(src, p)?;
+            }
             Rule::return_clause => {
                 let mut fields = Vec::new();
                 for f in significant(p) {
@@ -129,11 +150,16 @@ fn select(
     Ok(s)
 }
 
-/// `SIMILAR TO (embed("..") | [numbers] | NODE "id") [USING field]`.
-fn similar(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Similar> {
+/// `SIMILAR TO (embed("..") | [numbers] | NODE "id") [USING field]`, and
+/// where its vector is.
+fn similar(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<(Similar, Span)> {
     let mut vector = None;
     let mut using = None;
+    let mut at = Span::default();
     for p in significant(pair.clone()) {
+        if p.as_rule() != Rule::using_clause {
+            at = span(&p);
+        }
         match p.as_rule() {
             Rule::embed_call => vector = Some(VectorExpr::Embed(string(src, only(src, p)?)?)),
             Rule::node_ref => vector = Some(VectorExpr::Node(string(src, only(src, p)?)?)),
@@ -142,8 +168,9 @@ fn similar(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Similar> {
             _ => return Err(src.internal(&p)),
         }
     }
-    Ok(Similar {
+    let similar = Similar {
         vector: vector.ok_or_else(|| src.internal(&pair))?,
         using,
-    })
+    };
+    Ok((similar, at))
 }

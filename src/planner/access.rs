@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::parser::ast::{Query, QueryOp, Statement};
+use crate::parser::ast::{Name, Query, QueryOp, Statement};
 use crate::tenant::names;
 
 /// The access a statement needs.
@@ -93,41 +93,65 @@ fn query_access(q: &Query) -> Access {
 /// Statements over all tenants (SHOW TENANTS, SHOW STATS, SHOW USAGE
 /// without `FOR TENANT`) touch none by name.
 pub(crate) fn tenants(stmt: &Statement, session_tenant: Option<&str>) -> Result<Vec<String>> {
-    let named: Option<&str> = match stmt {
+    if matches!(
+        stmt,
+        Statement::ShowTenants { .. }
+            | Statement::ShowStats
+            | Statement::ShowUsage { tenant: None, .. }
+            | Statement::ShowApiKeys { tenant: None }
+    ) {
+        return Ok(Vec::new());
+    }
+    // API key statements always name their tenant; the session's does not
+    // apply to them.
+    if let Statement::CreateApiKey { tenant }
+    | Statement::DropApiKey { tenant, .. }
+    | Statement::ShowApiKeys {
+        tenant: Some(tenant),
+    } = stmt
+    {
+        names::validate("tenant", tenant)?;
+        return Ok(vec![tenant.clone()]);
+    }
+    let named = named_tenant(stmt);
+    let name = session_or(named.map(|n| &**n), session_tenant)?;
+    names::validate("tenant", name)
+        .map_err(|e| named.map_or(e.clone(), |n| e.with_span(n.span)))?;
+    Ok(vec![name.to_string()])
+}
+
+/// The tenant `stmt` names, if it names one (not the session's).
+pub(crate) fn named_tenant(stmt: &Statement) -> Option<&Name> {
+    match stmt {
         Statement::CreateTenant { name, .. }
         | Statement::AlterTenant { name, .. }
         | Statement::ArchiveTenant { name }
         | Statement::RestoreTenant { name }
         | Statement::DropTenant { name, .. }
         | Statement::DescribeTenant { name }
-        | Statement::UseTenant { name }
-        | Statement::CreateApiKey { tenant: name }
-        | Statement::DropApiKey { tenant: name, .. } => Some(name),
-        Statement::ShowApiKeys { tenant } => match tenant {
-            Some(t) => Some(t),
-            None => return Ok(Vec::new()),
-        },
-        Statement::ShowTenants { .. } | Statement::ShowStats => return Ok(Vec::new()),
-        Statement::ShowUsage { tenant, .. } => match tenant {
-            Some(t) => Some(t),
-            None => return Ok(Vec::new()),
-        },
-        Statement::CreateCollection { tenant, .. }
+        | Statement::UseTenant { name } => Some(name),
+        Statement::ShowTenants { .. }
+        | Statement::ShowStats
+        | Statement::CreateApiKey { .. }
+        | Statement::ShowApiKeys { .. }
+        | Statement::DropApiKey { .. } => None,
+        Statement::ShowUsage { tenant, .. }
+        | Statement::CreateCollection { tenant, .. }
         | Statement::AlterCollection { tenant, .. }
         | Statement::DropCollection { tenant, .. }
-        | Statement::ShowCollections { tenant } => {
-            Some(session_or(tenant.as_deref(), session_tenant)?)
-        }
-        Statement::Query(q) | Statement::Explain(q) => {
-            Some(session_or(q.tenant.as_deref(), session_tenant)?)
-        }
-    };
-    match named {
-        Some(name) => {
-            names::validate("tenant", name)?;
-            Ok(vec![name.to_string()])
-        }
-        None => Ok(Vec::new()),
+        | Statement::ShowCollections { tenant } => tenant.as_ref(),
+        Statement::Query(q) | Statement::Explain(q) => q.tenant.as_ref(),
+    }
+}
+
+/// The collection `stmt` names, if it names one.
+pub(crate) fn named_collection(stmt: &Statement) -> Option<&Name> {
+    match stmt {
+        Statement::CreateCollection { name, .. }
+        | Statement::AlterCollection { name, .. }
+        | Statement::DropCollection { name, .. } => Some(name),
+        Statement::Query(q) | Statement::Explain(q) => Some(&q.collection),
+        _ => None,
     }
 }
 

@@ -76,7 +76,11 @@ fn sizes(stmt: &Statement, tenant: &Tenant) -> Result<()> {
             "Batch size exceeds limit",
             ns.len() as u64,
             limits.max_batch_size,
-        )?,
+        )
+        .map_err(|e| match (ns.first(), ns.last()) {
+            (Some(first), Some(last)) => e.with_span(first.span.to(last.span)),
+            _ => e,
+        })?,
         QueryOp::Select(s) => {
             if let Some(l) = s.limit {
                 check_max(
@@ -84,7 +88,8 @@ fn sizes(stmt: &Statement, tenant: &Tenant) -> Result<()> {
                     "Query limit exceeds maximum",
                     l.count(),
                     limits.max_results_per_query,
-                )?;
+                )
+                .map_err(|e| e.with_span(s.spans.limit))?;
             }
         }
         _ => {}

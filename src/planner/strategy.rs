@@ -80,29 +80,35 @@ pub(crate) fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
         exact: false,
     };
     for o in opts {
-        match o.key.as_str() {
-            "ef" => match o.value.as_i64() {
-                Some(n) if (1..=4096).contains(&n) => out.ef = Some(n as usize),
-                _ => {
-                    return Err(Error::invalid_option(format!(
-                        "ef must be an integer from 1 to 4096, got {}",
-                        o.value
-                    )))
-                }
-            },
-            "exact" => {
-                out.exact = o.value.as_bool().ok_or_else(|| {
-                    Error::invalid_option(format!("exact must be true or false, got {}", o.value))
-                })?
-            }
-            other => {
-                return Err(Error::invalid_option(format!(
-                    "unknown query option '{other}'; use ef or exact"
-                )))
-            }
-        }
+        read_option(&mut out, o).map_err(|e| e.with_span(o.span))?;
     }
     Ok(out)
+}
+
+/// Applies one read option to `out`.
+fn read_option(out: &mut ReadOptions, o: &Opt) -> Result<()> {
+    match o.key.as_str() {
+        "ef" => match o.value.as_i64() {
+            Some(n) if (1..=4096).contains(&n) => out.ef = Some(n as usize),
+            _ => {
+                return Err(Error::invalid_option(format!(
+                    "ef must be an integer from 1 to 4096, got {}",
+                    o.value
+                )))
+            }
+        },
+        "exact" => {
+            out.exact = o.value.as_bool().ok_or_else(|| {
+                Error::invalid_option(format!("exact must be true or false, got {}", o.value))
+            })?
+        }
+        other => {
+            return Err(Error::invalid_option(format!(
+                "unknown query option '{other}'; use ef or exact"
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// Plans a similarity search: its candidates and strategy.

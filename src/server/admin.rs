@@ -150,7 +150,7 @@ pub(crate) async fn create_tenant(
     auth::admin(&scope)?;
     let req: CreateTenantBody = body::read_json(&state, &headers, body).await?;
     let statement = Statement::CreateTenant {
-        name: req.name,
+        name: req.name.into(),
         if_not_exists: false,
         options: json::options(&req.options)?,
     };
@@ -166,7 +166,12 @@ pub(crate) async fn get_tenant(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
-    let result = admin_run(&state, &headers, Statement::DescribeTenant { name }).await?;
+    let result = admin_run(
+        &state,
+        &headers,
+        Statement::DescribeTenant { name: name.into() },
+    )
+    .await?;
     Ok(Json(pairs_object(&result)))
 }
 
@@ -186,7 +191,15 @@ pub(crate) async fn patch_tenant(
         return Err(ApiError::bad_request("options is empty: nothing to change"));
     }
     let set = json::options(&req.options)?;
-    let result = script::run_one(&state, scope, Statement::AlterTenant { name, set }).await?;
+    let result = script::run_one(
+        &state,
+        scope,
+        Statement::AlterTenant {
+            name: name.into(),
+            set,
+        },
+    )
+    .await?;
     Ok(results(&result))
 }
 
@@ -199,7 +212,7 @@ pub(crate) async fn delete_tenant(
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
     let statement = Statement::DropTenant {
-        name,
+        name: name.into(),
         if_exists: false,
     };
     Ok(results(&admin_run(&state, &headers, statement).await?))
@@ -213,7 +226,7 @@ pub(crate) async fn archive(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
-    let statement = Statement::ArchiveTenant { name };
+    let statement = Statement::ArchiveTenant { name: name.into() };
     Ok(results(&admin_run(&state, &headers, statement).await?))
 }
 
@@ -225,7 +238,7 @@ pub(crate) async fn restore(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
-    let statement = Statement::RestoreTenant { name };
+    let statement = Statement::RestoreTenant { name: name.into() };
     Ok(results(&admin_run(&state, &headers, statement).await?))
 }
 
@@ -239,7 +252,7 @@ pub(crate) async fn usage(
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
     let statement = Statement::ShowUsage {
-        tenant: Some(tenant),
+        tenant: Some(tenant.into()),
         period: params.period.map(Period::Month),
     };
     Ok(results(&admin_run(&state, &headers, statement).await?))

@@ -45,7 +45,9 @@ pub(crate) async fn tenant_health(
 ) -> Result<Json<Value>, ApiError> {
     let scope = auth::scope(&state, &headers).await?;
     auth::tenant(&scope, &name)?;
-    let statement = Statement::DescribeTenant { name: name.clone() };
+    let statement = Statement::DescribeTenant {
+        name: name.clone().into(),
+    };
     let described = pairs_object(&script::run_one(&state, scope, statement).await?);
     let mut utilization = serde_json::Map::new();
     let mut near = Vec::new();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::errors::ApiError;
-use crate::ast::Opt;
+use crate::ast::{Opt, Span};
 use crate::value::Value;
 
 /// A JSON value as a PQL value: integers that fit `i64` stay integers,
@@ -41,6 +41,7 @@ pub(crate) fn options(map: &serde_json::Map<String, Json>) -> Result<Vec<Opt>, A
         out.push(Opt {
             key,
             value: to_value(v),
+            span: Span::default(),
         });
     }
     Ok(out)

@@ -15,8 +15,8 @@ use super::script;
 use super::state::Shared;
 use super::{auth, body, json};
 use crate::ast::{
-    FieldValue, Limit, NodeLiteral, Opt, Query, QueryOp, Returning, Select, Similar, Statement,
-    VectorExpr,
+    FieldValue, Limit, NodeLiteral, Opt, Query, QueryOp, Returning, Select, SelectSpans, Similar,
+    Span, Statement, VectorExpr,
 };
 use crate::value::Value;
 use crate::KeyScope;
@@ -130,8 +130,8 @@ async fn run(
     op: QueryOp,
 ) -> Result<Json<Json_>, ApiError> {
     let statement = Statement::Query(Query {
-        collection,
-        tenant: Some(tenant),
+        collection: collection.into(),
+        tenant: Some(tenant.into()),
         op,
     });
     let result = script::run_one(state, scope, statement).await?;
@@ -160,7 +160,10 @@ fn node(p: Point, vector_field: &str) -> Result<NodeLiteral, ApiError> {
         }
         fields.push((k.clone(), FieldValue::Literal(json::to_value(v))));
     }
-    Ok(NodeLiteral { fields })
+    Ok(NodeLiteral {
+        fields,
+        span: Span::default(),
+    })
 }
 
 /// A read: similarity to a vector or a text, a filter, top-k.
@@ -209,6 +212,7 @@ fn select(req: SearchBody) -> Result<Select, ApiError> {
             value: Value::Int(
                 i64::try_from(ef).map_err(|_| ApiError::bad_request("ef is too large"))?,
             ),
+            span: Span::default(),
         });
     }
     Ok(Select {
@@ -220,5 +224,6 @@ fn select(req: SearchBody) -> Result<Select, ApiError> {
         limit: req.top_k.map(Limit::Top),
         options,
         returning: req.returning.map(Returning::Fields),
+        spans: SelectSpans::default(),
     })
 }

@@ -88,7 +88,7 @@ fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
     let offset = usize::from(run.use_tenant.is_some());
     if let Some(name) = run.use_tenant {
         let located = Located {
-            statement: Statement::UseTenant { name },
+            statement: Statement::UseTenant { name: name.into() },
             line: 1,
             column: 1,
         };

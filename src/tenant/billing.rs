@@ -76,9 +76,13 @@ impl Span {
         (s(self.first), s(self.end))
     }
 
-    /// Length in days.
-    pub(crate) fn days(&self) -> f64 {
-        (self.end - self.first).num_days() as f64
+    /// The days of the span on which a tenant created on `since` (if
+    /// known) can have stored data as of `today`: none before it existed,
+    /// none in the future. Storage is charged for these days only.
+    pub(crate) fn stored_days(&self, since: Option<NaiveDate>, today: NaiveDate) -> f64 {
+        let first = since.map_or(self.first, |s| s.max(self.first));
+        let end = self.end.min(today.succ_opt().unwrap_or(today));
+        (end - first).num_days().max(0) as f64
     }
 
     /// The last day (inclusive).
@@ -153,12 +157,17 @@ mod tests {
     fn periods_parse_and_refuse() {
         let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
         let s = span(None, today).unwrap();
-        assert_eq!(s.days(), 31.0);
+        assert_eq!(s.stored_days(None, NaiveDate::MAX), 31.0);
         assert_eq!(s.end, NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
         let s = span(Some(&Period::Month("2026-02".into())), today).unwrap();
-        assert_eq!(s.days(), 28.0);
+        assert_eq!(s.stored_days(None, NaiveDate::MAX), 28.0);
         let r = Period::Range("2026-11-01".into(), "2026-11-01".into());
-        assert_eq!(span(Some(&r), today).unwrap().days(), 1.0);
+        assert_eq!(
+            span(Some(&r), today)
+                .unwrap()
+                .stored_days(None, NaiveDate::MAX),
+            1.0
+        );
         for bad in ["2026-13", "26-1", "nov"] {
             let e = span(Some(&Period::Month(bad.into())), today).unwrap_err();
             assert!(e.message().contains("expected a month"), "{e}");
@@ -168,6 +177,24 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("after"));
+    }
+
+    #[test]
+    fn storage_days_exist() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let created = NaiveDate::from_ymd_opt(2026, 11, 20);
+        let all = Period::Range("0000-01-01".into(), "9999-12-31".into());
+        let s = span(Some(&all), today).unwrap();
+        // Nov 20 to Dec 5, both included.
+        assert_eq!(s.stored_days(created, today), 16.0);
+        assert_eq!(
+            s.stored_days(None, today),
+            s.stored_days(None, NaiveDate::MAX) - 2_912_104.0
+        );
+        let past = span(Some(&Period::Month("2026-10".into())), today).unwrap();
+        assert_eq!(past.stored_days(created, today), 0.0);
+        let month = span(None, today).unwrap();
+        assert_eq!(month.stored_days(created, today), 5.0);
     }
 
     #[test]

@@ -161,6 +161,7 @@ mod tests {
 
     fn opt(k: &str, v: Value) -> Opt {
         Opt {
+            span: Default::default(),
             key: k.into(),
             value: v,
         }

@@ -213,12 +213,16 @@ impl Repl {
                 })
             }
             Meta::Collections(tenant) => {
-                return self.run_statement(Statement::ShowCollections { tenant })
+                return self.run_statement(Statement::ShowCollections {
+                    tenant: tenant.map(Into::into),
+                })
             }
             Meta::Describe(name) => {
                 let current = self.session.current_tenant().map(str::to_string);
                 return match name.or(current) {
-                    Some(name) => self.run_statement(Statement::DescribeTenant { name }),
+                    Some(name) => {
+                        self.run_statement(Statement::DescribeTenant { name: name.into() })
+                    }
                     None => self.run_statement(Statement::ShowTenants {
                         filter: None,
                         limit: None,

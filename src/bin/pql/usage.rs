@@ -28,7 +28,7 @@ pub fn statement(
         _ => return Err("give either --period YYYY-MM, or both --from and --to".into()),
     };
     Ok(crate::commands::script_of(Statement::ShowUsage {
-        tenant: tenant.map(str::to_string),
+        tenant: tenant.map(Into::into),
         period,
     }))
 }
@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(
             s.statements[0].statement,
             Statement::ShowUsage {
-                tenant: Some(r#"a'b\"c"#.to_string()),
+                tenant: Some(r#"a'b\"c"#.into()),
                 period: Some(Period::Range("2026-01-01".into(), "x'y".into())),
             }
         );

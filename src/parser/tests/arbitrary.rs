@@ -58,7 +58,11 @@ fn value() -> impl Strategy<Value = Value> {
 fn options(min: usize) -> impl Strategy<Value = Vec<Opt>> {
     proptest::collection::btree_map(opt_key(), value(), min..4).prop_map(|m| {
         m.into_iter()
-            .map(|(key, value)| Opt { key, value })
+            .map(|(key, value)| Opt {
+                key,
+                value,
+                span: Span::default(),
+            })
             .collect()
     })
 }
@@ -107,6 +111,7 @@ fn field_value() -> impl Strategy<Value = FieldValue> {
 fn node() -> impl Strategy<Value = NodeLiteral> {
     proptest::collection::btree_map(key(), field_value(), 0..4).prop_map(|m| NodeLiteral {
         fields: m.into_iter().collect(),
+        span: Span::default(),
     })
 }
 
@@ -140,6 +145,7 @@ fn select() -> impl Strategy<Value = Select> {
             limit,
             options,
             returning,
+            spans: SelectSpans::default(),
         })
 }
 
@@ -155,16 +161,16 @@ fn query() -> impl Strategy<Value = Query> {
         select().prop_map(QueryOp::Select),
     ];
     (text(), proptest::option::of(text()), op).prop_map(|(collection, tenant, op)| Query {
-        collection,
-        tenant,
+        collection: collection.into(),
+        tenant: tenant.map(Into::into),
         op,
     })
 }
 
 /// Any statement the parser can produce.
 pub(super) fn statement() -> impl Strategy<Value = Statement> {
-    let name = text;
-    let tenant = || proptest::option::of(text());
+    let name = || text().prop_map(Name::from);
+    let tenant = || proptest::option::of(name());
     let period = prop_oneof![
         text().prop_map(Period::Month),
         (text(), text()).prop_map(|(a, b)| Period::Range(a, b)),

@@ -18,6 +18,7 @@ fn opt(key: &str, value: crate::value::Value) -> super::ast::Opt {
     super::ast::Opt {
         key: key.into(),
         value,
+        span: Default::default(),
     }
 }
 

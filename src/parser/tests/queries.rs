@@ -14,6 +14,7 @@ fn node_writes() {
         q.op,
         QueryOp::CreateNodes(vec![
             NodeLiteral {
+                span: Default::default(),
                 fields: vec![
                     ("id".into(), FieldValue::Literal(s("a"))),
                     (
@@ -23,6 +24,7 @@ fn node_writes() {
                 ]
             },
             NodeLiteral {
+                span: Default::default(),
                 fields: vec![
                     ("id".into(), FieldValue::Literal(s("b"))),
                     (
@@ -40,6 +42,7 @@ fn node_writes() {
     assert_eq!(
         query(r#"QUERY p TENANT a UPSERT NODE { id: "p1", embedding: EMBED('x') }"#).op,
         QueryOp::UpsertNode(NodeLiteral {
+            span: Default::default(),
             fields: vec![
                 ("id".into(), FieldValue::Literal(s("p1"))),
                 ("embedding".into(), FieldValue::Embed("x".into())),

@@ -26,6 +26,7 @@ fn seed_000_parses_as_written() {
         }
     );
     let node = NodeLiteral {
+        span: Default::default(),
         fields: vec![
             ("id".into(), FieldValue::Literal(s("prod_001"))),
             ("name".into(), FieldValue::Literal(s("Widget"))),
@@ -49,6 +50,7 @@ fn seed_000_parses_as_written() {
             collection: "products".into(),
             tenant: Some("acme_corp".into()),
             op: QueryOp::Select(Select {
+                spans: Default::default(),
                 filter: Some(Expr::Cmp {
                     field: "category".into(),
                     op: CmpOp::Eq,
