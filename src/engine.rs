@@ -104,7 +104,7 @@ impl Engine {
     /// The status of tenant `name` (`active`, `inactive`, ...): the same
     /// in-memory lookup every statement starts with, nothing read from disk.
     pub fn tenant_status(&self, name: &str) -> Result<&'static str> {
-        Ok(self.inner.catalog.get(name)?.status().name())
+        Ok(self.inner.catalog.get(name)?.status())
     }
 
     /// Statistics of the pool of loaded tenants.

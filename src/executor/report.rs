@@ -9,6 +9,7 @@ use crate::parser::ast::Period;
 use crate::result::QueryResult;
 use crate::storage::usage_store::Row;
 use crate::tenant::billing::span;
+use crate::tenant::record::name_of_usage_key;
 use crate::tenant::usage::{Metric, METRICS, N};
 use crate::tenant::Tenant;
 use crate::value::Value;
@@ -25,25 +26,29 @@ fn all_time(ctx: &Context<'_>) -> Result<Vec<(String, Row)>> {
     ctx.metering.totals(i64::MIN, i64::MAX, now_s())
 }
 
-/// `SHOW USAGE [FOR TENANT t] [PERIOD ..]`: one row per tenant with its
-/// totals per operation type and the estimated cost.
+/// `SHOW USAGE [FOR TENANT t] [PERIOD ..]`: one row per tenant incarnation
+/// with its totals per operation type and the estimated cost. FOR TENANT
+/// shows the current incarnation only; the export of every tenant also
+/// keeps a dropped incarnation's row for its period (a name dropped and
+/// created again has a row for each).
 pub(super) fn show_usage(
     ctx: &mut Context<'_>,
     tenant: Option<&str>,
     period: Option<&Period>,
 ) -> Result<QueryResult> {
     let span = span(period, chrono::Utc::now().date_naive())?;
-    if let Some(t) = tenant {
-        ctx.catalog.get(t)?;
-    }
+    let wanted = match tenant {
+        Some(t) => Some(ctx.catalog.get(t)?.usage_key.clone()),
+        None => None,
+    };
     let (from, to) = span.seconds();
     let mut totals = ctx.metering.totals(from, to, now_s())?;
     // Every current tenant appears, used or not; dropped tenants appear
     // while they have usage in the period.
     let known: BTreeSet<String> = totals.iter().map(|(t, _)| t.clone()).collect();
     for t in ctx.catalog.list() {
-        if !known.contains(&t.name) {
-            totals.push((t.name.clone(), [0; N + 1]));
+        if !known.contains(&t.usage_key) {
+            totals.push((t.usage_key.clone(), [0; N + 1]));
         }
     }
     totals.sort_by(|a, b| a.0.cmp(&b.0));
@@ -53,12 +58,12 @@ pub(super) fn show_usage(
     let prices = &ctx.config.prices;
     let rows = totals
         .into_iter()
-        .filter(|(t, _)| tenant.is_none_or(|want| want == t))
-        .map(|(t, row)| {
+        .filter(|(key, _)| wanted.as_ref().is_none_or(|want| want == key))
+        .map(|(key, row)| {
             let mut counts = [0u64; N];
             counts.copy_from_slice(&row[..N]);
             let mut out = vec![
-                Value::Str(t),
+                Value::Str(name_of_usage_key(&key).to_string()),
                 Value::Str(span.first.to_string()),
                 Value::Str(span.last().to_string()),
             ];
@@ -127,7 +132,7 @@ pub(super) fn describe_rows(
     }
     let usage = all_time(ctx)?
         .into_iter()
-        .find(|(t, _)| *t == tenant.name)
+        .find(|(key, _)| *key == tenant.usage_key)
         .map_or([0; N + 1], |(_, r)| r);
     for (name, m) in [
         ("requests", Metric::Statements),

@@ -30,7 +30,8 @@ pub(crate) fn admit<'s>(
 ) -> Result<Admitted<'s>> {
     let checks = plan.checks();
     if let Some(use_) = checks.status {
-        if lifecycle::may_use(&tenant.name, tenant.status(), use_)? == Entry::Activate {
+        let (storage, access) = tenant.state();
+        if lifecycle::may_use(&tenant.name, storage, access, use_)? == Entry::Activate {
             catalog.activate(tenant)?;
         }
     }

@@ -9,12 +9,14 @@ pub(crate) mod pool;
 pub(crate) mod quota;
 mod rate;
 pub(crate) mod record;
-mod retention;
+pub(crate) mod retention;
+pub(crate) mod status;
 pub(crate) mod usage;
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,6 +35,8 @@ use record::TenantRecord;
 const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl CatalogRecord for TenantRecord {
+    type Legacy = record::legacy::TenantRecordV1;
+
     fn key(&self) -> &str {
         &self.name
     }
@@ -46,6 +50,8 @@ pub(crate) type SharedCollection = Arc<RwLock<Collection>>;
 pub(crate) struct Tenant {
     pub(crate) name: String,
     pub(crate) dir: PathBuf,
+    /// The key of this incarnation's usage rows ([`TenantRecord::usage_key`]).
+    pub(crate) usage_key: String,
     record: RwLock<TenantRecord>,
     /// Collections loaded so far. Loading happens under this lock, so a
     /// collection is never loaded twice.
@@ -61,6 +67,7 @@ impl Tenant {
         Arc::new_cyclic(|me| Tenant {
             name: record.name.clone(),
             dir: layout.tenant_dir(&record.name),
+            usage_key: record.usage_key(),
             quota: quota::QuotaState::new(&record.options),
             slot: Slot::new(pool, me.clone(), record.last_accessed_ms),
             record: RwLock::new(record),
@@ -241,6 +248,8 @@ pub(crate) struct Catalog {
     pub(crate) layout: Layout,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     pool: Arc<Pool>,
+    /// The last incarnation id given out (see [`Catalog::new_incarnation`]).
+    last_id: AtomicU64,
 }
 
 /// Error for a missing tenant.
@@ -265,6 +274,7 @@ impl Catalog {
         archive::recover(&layout, &records)?;
         // After the catalog's lock is held: no other process writes here.
         temporaries::clean_temporaries(&layout)?;
+        let last_id = AtomicU64::new(records.iter().map(|r| r.id).max().unwrap_or(0));
         let tenants = records
             .into_iter()
             .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
@@ -274,7 +284,26 @@ impl Catalog {
             layout,
             tenants: RwLock::new(tenants),
             pool,
+            last_id,
         })
+    }
+
+    /// A new incarnation id: the time in microseconds, above every id
+    /// given out before in this process and held by a tenant, so a tenant
+    /// created again after a DROP never shares its predecessor's id.
+    pub(crate) fn new_incarnation(&self) -> u64 {
+        let now = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
+        let mut last = self.last_id.load(Ordering::Acquire);
+        loop {
+            let next = now.max(last.saturating_add(1));
+            match self
+                .last_id
+                .compare_exchange(last, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
     }
 
     /// The catalog database (usage metering shares it).
@@ -383,10 +412,7 @@ impl Catalog {
     /// the disk with the next durable commit, like the pool's unloads.
     pub(crate) fn activate(&self, tenant: &Tenant) -> Result<()> {
         self.update_deferred(tenant, |r| {
-            let next = lifecycle::activated(r.status);
-            if next != r.status {
-                lifecycle::enter(r, next, crate::clock::now_ms());
-            }
+            lifecycle::move_storage(r, lifecycle::activated(r.storage), crate::clock::now_ms());
             Ok(())
         })
         .map(drop)
