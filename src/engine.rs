@@ -50,7 +50,11 @@ impl Engine {
 
     /// Opens the engine with `config`.
     pub fn open_with(config: Config) -> Result<Engine> {
-        let catalog = Catalog::open(Layout::new(&config.data_dir), Pool::new(&config))?;
+        let catalog = Catalog::open(
+            Layout::new(&config.data_dir),
+            Pool::new(&config),
+            config.object_store.as_ref(),
+        )?;
         catalog.purge_expired((config.clock)())?;
         let metering = Metering::start(catalog.db());
         Ok(Engine {

@@ -1,4 +1,5 @@
-//! Tenant and collection DDL: CREATE, ALTER, DROP, ARCHIVE, RESTORE, USE.
+//! Tenant and collection DDL: CREATE, ALTER, DROP, ARCHIVE, RESTORE,
+//! OFFLOAD, ONLOAD, ATTACH, USE.
 
 use crate::clock::now_ms;
 use crate::collection::meta::CollectionMeta;
@@ -103,6 +104,33 @@ pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResul
     ctx.catalog.restore(&tenant)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} restored (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn offload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.catalog.get(name)?;
+    ctx.catalog.offload(&tenant)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} offloaded (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn onload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.catalog.get(name)?;
+    ctx.catalog.onload(&tenant)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} onloaded (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn attach_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    ctx.catalog.attach(name)?;
+    let tenant = ctx.catalog.get(name)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} attached from the object store (status {})",
         tenant.status()
     )))
 }

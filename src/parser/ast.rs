@@ -60,6 +60,21 @@ pub enum Statement {
         /// Tenant name.
         name: String,
     },
+    /// `OFFLOAD TENANT name`: to the configured object store.
+    OffloadTenant {
+        /// Tenant name.
+        name: String,
+    },
+    /// `ONLOAD TENANT name`: back from the object store.
+    OnloadTenant {
+        /// Tenant name.
+        name: String,
+    },
+    /// `ATTACH TENANT name FROM OBJECT STORE`: from the bucket alone.
+    AttachTenant {
+        /// Tenant name.
+        name: String,
+    },
     /// `DROP TENANT [IF EXISTS] name`
     DropTenant {
         /// Tenant name.

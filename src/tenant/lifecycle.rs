@@ -15,6 +15,8 @@
 //!      │                                     ▼
 //!  archived ◀──────────────────────────────────
 //!
+//!   active | inactive ── OFFLOAD ──▶ offloaded ── ONLOAD / any statement ──▶ active
+//!
 //!  access:    normal ◀──▶ read_only | suspended | pending_deletion
 //!             (ALTER status = ...; 'active'/'inactive' lift it;
 //!              pending_deletion is purged after retention_days)
@@ -42,6 +44,9 @@ pub(crate) enum Entry {
     Ready,
     /// The tenant is inactive: it becomes active (lazy activation).
     Activate,
+    /// The tenant is offloaded: its data comes back from the object store
+    /// first (lazy onload); the restriction stays as it is.
+    Onload,
 }
 
 /// May a tenant with `storage` and `access` be used for `use_`? The
@@ -72,9 +77,10 @@ pub(crate) fn may_use(name: &str, storage: Storage, access: Access, use_: Use) -
     match storage {
         Storage::Active => Ok(Entry::Ready),
         Storage::Inactive => Ok(Entry::Activate),
-        Storage::Archived | Storage::Offloaded => Err(Error::new(
+        Storage::Offloaded => Ok(Entry::Onload),
+        Storage::Archived => Err(Error::new(
             ErrorKind::TenantArchived,
-            format!("Tenant is {storage}: {name}"),
+            format!("Tenant is archived: {name}"),
         )),
     }
 }
@@ -106,6 +112,13 @@ pub(crate) fn altered(name: &str, storage: Storage, to: &str) -> Result<StatusTa
             ErrorKind::InvalidTransition,
             format!(
                 "Tenant is archived: {name}; restore it with RESTORE TENANT {name} before \
+                 making it active or inactive"
+            ),
+        )),
+        StatusTarget::Storage(_) if storage == Storage::Offloaded => Err(Error::new(
+            ErrorKind::InvalidTransition,
+            format!(
+                "Tenant is offloaded: {name}; bring it back with ONLOAD TENANT {name} before \
                  making it active or inactive"
             ),
         )),
@@ -190,6 +203,29 @@ pub(crate) fn may_archive(name: &str, storage: Storage) -> Result<()> {
     }
 }
 
+/// May a tenant whose data is in `storage` be offloaded? Only local data
+/// can; the restriction is kept.
+pub(crate) fn may_offload(name: &str, storage: Storage) -> Result<()> {
+    match storage {
+        Storage::Active | Storage::Inactive => Ok(()),
+        other => Err(Error::new(
+            ErrorKind::InvalidTransition,
+            format!("Tenant is {other}: {name}; only a tenant on the local disk can be offloaded"),
+        )),
+    }
+}
+
+/// May a tenant whose data is in `storage` be onloaded?
+pub(crate) fn may_onload(name: &str, storage: Storage) -> Result<()> {
+    match storage {
+        Storage::Offloaded => Ok(()),
+        other => Err(Error::new(
+            ErrorKind::InvalidTransition,
+            format!("Tenant is not offloaded: {name} (its data is {other})"),
+        )),
+    }
+}
+
 /// May `record` be restored? Returns the CRC of its archive.
 pub(crate) fn may_restore(record: &TenantRecord) -> Result<u32> {
     match (record.storage, record.archive_crc) {
@@ -245,7 +281,8 @@ mod tests {
                 let local = match s {
                     Storage::Active => Some(Entry::Ready),
                     Storage::Inactive => Some(Entry::Activate),
-                    _ => None,
+                    Storage::Offloaded => Some(Entry::Onload),
+                    Storage::Archived => None,
                 };
                 match a {
                     Access::Normal => assert_eq!((read.ok(), write.ok()), (local, local)),
@@ -274,6 +311,12 @@ mod tests {
         }
         assert!(altered("t", Storage::Archived, "active").is_err());
         assert!(altered("t", Storage::Archived, "inactive").is_err());
+        assert!(altered("t", Storage::Offloaded, "active").is_err());
+        assert!(altered("t", Storage::Offloaded, "suspended").is_ok());
+        assert!(may_offload("t", Storage::Offloaded).is_err());
+        assert!(may_offload("t", Storage::Archived).is_err());
+        assert!(may_onload("t", Storage::Active).is_err());
+        assert!(may_archive("t", Storage::Offloaded).is_err());
         assert!(may_archive("t", Storage::Archived).is_err());
         assert!(may_archive("t", Storage::Inactive).is_ok());
         assert!(altered("t", Storage::Active, "nonsense").is_err());

@@ -5,6 +5,7 @@ mod archive;
 pub(crate) mod billing;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
+mod offload;
 pub(crate) mod pool;
 pub(crate) mod quota;
 mod rate;
@@ -250,6 +251,9 @@ pub(crate) struct Catalog {
     pool: Arc<Pool>,
     /// The last incarnation id given out (see [`Catalog::new_incarnation`]).
     last_id: AtomicU64,
+    /// The object store (OFFLOAD, onload, ATTACH), if configured.
+    #[cfg(feature = "s3")]
+    tier: Option<Arc<crate::storage::object::ObjectTier>>,
 }
 
 /// Error for a missing tenant.
@@ -261,8 +265,24 @@ pub(crate) fn not_found(name: &str) -> Error {
 }
 
 impl Catalog {
-    /// Opens the catalog of the data folder.
-    pub(crate) fn open(layout: Layout, pool: Arc<Pool>) -> Result<Self> {
+    /// Opens the catalog of the data folder, and the object store when
+    /// `object_store` is set (a missing bucket fails here).
+    pub(crate) fn open(
+        layout: Layout,
+        pool: Arc<Pool>,
+        object_store: Option<&crate::storage::object::ObjectStoreConfig>,
+    ) -> Result<Self> {
+        #[cfg(feature = "s3")]
+        let tier = object_store
+            .map(crate::storage::object::ObjectTier::open)
+            .transpose()?
+            .map(Arc::new);
+        #[cfg(not(feature = "s3"))]
+        if object_store.is_some() {
+            return Err(Error::unsupported(
+                "this build has no object-store support (cargo feature s3)",
+            ));
+        }
         fs::create_dir_all(layout.tenants_dir()).map_err(|e| {
             Error::io(
                 format!("cannot create data folder {}", layout.root().display()),
@@ -272,6 +292,7 @@ impl Catalog {
         let store = CatalogStore::open(&layout.catalog())?;
         let records = store.load_all::<TenantRecord>()?;
         archive::recover(&layout, &records)?;
+        offload::recover(&layout, &records)?;
         // After the catalog's lock is held: no other process writes here.
         temporaries::clean_temporaries(&layout)?;
         let last_id = AtomicU64::new(records.iter().map(|r| r.id).max().unwrap_or(0));
@@ -285,6 +306,8 @@ impl Catalog {
             tenants: RwLock::new(tenants),
             pool,
             last_id,
+            #[cfg(feature = "s3")]
+            tier,
         })
     }
 
@@ -439,6 +462,18 @@ impl Catalog {
             fs::remove_file(&packed)
                 .map_err(|e| Error::io(format!("cannot remove {}", packed.display()), e))?;
         }
+        // After the drop is committed: a snapshot left in the object store
+        // could otherwise be attached again.
+        self.delete_objects(name).map_err(|e| {
+            Error::new(
+                e.kind().clone(),
+                format!(
+                    "Tenant {name} dropped, but its objects in the object store were not \
+                     deleted: {}",
+                    e.message()
+                ),
+            )
+        })?;
         Ok(true)
     }
 

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod s3;
+
 /// A temporary data folder on tmpfs when there is one: the property tests
 /// commit thousands of small transactions, and fsync on a shared disk would
 /// dominate their run time. (The durability test does not use this: it wants
