@@ -6,26 +6,12 @@ use std::path::Path;
 
 use pql::{Engine, ErrorKind, QueryResult};
 
+mod common;
+
 fn setup(dir: &Path) -> Engine {
     let engine = Engine::open(dir).unwrap();
     engine.execute("CREATE TENANT acme;").unwrap();
-    let nodes: Vec<String> = (0..300)
-        .map(|i| {
-            format!(
-                "{{ id: \"n{i}\", kind: \"k{}\", embedding: [{}, {}, {}] }}",
-                i % 3,
-                (i as f32 * 0.37).sin(),
-                (i as f32 * 0.11).cos(),
-                i as f32 / 300.0
-            )
-        })
-        .collect();
-    engine
-        .execute(&format!(
-            "QUERY items TENANT acme CREATE NODES [{}];",
-            nodes.join(", ")
-        ))
-        .unwrap();
+    engine.execute(&common::acme_items(0..300)).unwrap();
     engine
 }
 

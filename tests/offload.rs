@@ -55,23 +55,7 @@ fn fill(engine: &Engine) {
     engine
         .execute("CREATE TENANT acme WITH (tier: 'pro');")
         .unwrap();
-    let nodes: Vec<String> = (0..300)
-        .map(|i| {
-            format!(
-                "{{ id: \"n{i}\", kind: \"k{}\", embedding: [{}, {}, {}] }}",
-                i % 3,
-                (i as f32 * 0.37).sin(),
-                (i as f32 * 0.11).cos(),
-                i as f32 / 300.0
-            )
-        })
-        .collect();
-    engine
-        .execute(&format!(
-            "QUERY items TENANT acme CREATE NODES [{}];",
-            nodes.join(", ")
-        ))
-        .unwrap();
+    engine.execute(&common::acme_items(0..300)).unwrap();
 }
 
 /// `property` of `DESCRIBE TENANT acme`.
@@ -190,16 +174,22 @@ fn a_lost_data_folder_is_attached_from_the_object_store() {
     }
 }
 
+/// A data folder and a `file://` store folder, with acme filled and
+/// offloaded.
+fn offloaded_to_a_folder() -> (tempfile::TempDir, tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), &format!("file://{}", bucket.path().display()));
+    fill(&engine);
+    engine.execute("OFFLOAD TENANT acme;").unwrap();
+    (dir, bucket, engine)
+}
+
 /// A damaged object in the store: the onload is refused as `Corrupt`,
 /// naming the object, and the tenant stays offloaded with nothing local.
 #[test]
 fn a_corrupted_object_is_refused_and_nothing_local_is_touched() {
-    let dir = tempfile::tempdir().unwrap();
-    let bucket = tempfile::tempdir().unwrap();
-    let store = format!("file://{}", bucket.path().display());
-    let engine = open(dir.path(), &store);
-    fill(&engine);
-    engine.execute("OFFLOAD TENANT acme;").unwrap();
+    let (dir, bucket, engine) = offloaded_to_a_folder();
     let object = files(bucket.path())
         .into_iter()
         .find(|p| p.file_name().is_some_and(|n| n == "items.redb"))
@@ -237,12 +227,7 @@ fn without_an_object_store_offload_is_a_clear_error() {
 /// committed; a later ATTACH finds nothing.
 #[test]
 fn drop_deletes_the_objects() {
-    let dir = tempfile::tempdir().unwrap();
-    let bucket = tempfile::tempdir().unwrap();
-    let store = format!("file://{}", bucket.path().display());
-    let engine = open(dir.path(), &store);
-    fill(&engine);
-    engine.execute("OFFLOAD TENANT acme;").unwrap();
+    let (_dir, bucket, engine) = offloaded_to_a_folder();
     assert!(!files(bucket.path()).is_empty());
     engine.execute("DROP TENANT acme;").unwrap();
     assert!(

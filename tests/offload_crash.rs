@@ -20,7 +20,7 @@ fn open(dir: &Path, store: &str) -> Engine {
     Engine::open_with(Config::new(dir).with_object_store(store).unwrap()).unwrap()
 }
 
-const QUERY: &str = "QUERY items TENANT acme SIMILAR TO [0.5, 0.5, 0.1, 0.2] TOP 9 RETURN id, n;";
+const QUERY: &str = "QUERY items TENANT acme SIMILAR TO [0.5, 0.5, 0.1] TOP 9 RETURN id, kind;";
 const COUNT: &str = "QUERY items TENANT acme RETURN COUNT(*);";
 
 /// The rows of [`QUERY`] and [`COUNT`] (this onloads an offloaded tenant).
@@ -46,24 +46,8 @@ fn storage(engine: &Engine) -> String {
 fn fill(engine: &Engine) {
     engine.execute("CREATE TENANT acme;").unwrap();
     for batch in 0..4 {
-        let nodes: Vec<String> = (0..500)
-            .map(|i| {
-                let n = batch * 500 + i;
-                let x = n as f32;
-                format!(
-                    "{{ id: \"n{n}\", n: {n}, embedding: [{}, {}, {}, {}] }}",
-                    (x * 0.37).sin(),
-                    (x * 0.11).cos(),
-                    (x * 0.05).sin(),
-                    x / 2000.0
-                )
-            })
-            .collect();
         engine
-            .execute(&format!(
-                "QUERY items TENANT acme CREATE NODES [{}];",
-                nodes.join(", ")
-            ))
+            .execute(&common::acme_items(batch * 500..(batch + 1) * 500))
             .unwrap();
     }
 }
