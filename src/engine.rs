@@ -51,7 +51,11 @@ impl Engine {
 
     /// Opens the engine with `config`.
     pub fn open_with(config: Config) -> Result<Engine> {
-        let catalog = Catalog::open(Layout::new(&config.data_dir), Pool::new(&config))?;
+        let catalog = Catalog::open(
+            Layout::new(&config.data_dir),
+            Pool::new(&config),
+            config.object_store.as_ref(),
+        )?;
         catalog.purge_expired((config.clock)())?;
         let metering = Metering::start(catalog.db());
         Ok(Engine {
@@ -105,7 +109,7 @@ impl Engine {
     /// The status of tenant `name` (`active`, `inactive`, ...): the same
     /// in-memory lookup every statement starts with, nothing read from disk.
     pub fn tenant_status(&self, name: &str) -> Result<&'static str> {
-        Ok(self.inner.catalog.get(name)?.status().name())
+        Ok(self.inner.catalog.get(name)?.status())
     }
 
     /// What the API key `presented` may do: [`KeyScope::Admin`] for the

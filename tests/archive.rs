@@ -6,26 +6,12 @@ use std::path::Path;
 
 use pql::{Engine, ErrorKind, QueryResult};
 
+mod common;
+
 fn setup(dir: &Path) -> Engine {
     let engine = Engine::open(dir).unwrap();
     engine.execute("CREATE TENANT acme;").unwrap();
-    let nodes: Vec<String> = (0..300)
-        .map(|i| {
-            format!(
-                "{{ id: \"n{i}\", kind: \"k{}\", embedding: [{}, {}, {}] }}",
-                i % 3,
-                (i as f32 * 0.37).sin(),
-                (i as f32 * 0.11).cos(),
-                i as f32 / 300.0
-            )
-        })
-        .collect();
-    engine
-        .execute(&format!(
-            "QUERY items TENANT acme CREATE NODES [{}];",
-            nodes.join(", ")
-        ))
-        .unwrap();
+    engine.execute(&common::acme_items(0..300)).unwrap();
     engine
 }
 
@@ -168,4 +154,96 @@ fn every_crash_state_of_archive_and_restore_recovers() {
         .execute("ARCHIVE TENANT acme; RESTORE TENANT acme;")
         .unwrap();
     assert_eq!(run(&engine, QUERY).rows, expected);
+}
+
+/// The value of `property` in `DESCRIBE TENANT acme`.
+fn describe(engine: &Engine, property: &str) -> pql::Value {
+    run(engine, "DESCRIBE TENANT acme;")
+        .rows
+        .into_iter()
+        .find(|r| r[0] == pql::Value::Str(property.into()))
+        .map(|mut r| r.remove(1))
+        .unwrap_or_else(|| panic!("no {property} in DESCRIBE"))
+}
+
+/// The `status` column of acme in SHOW TENANTS.
+fn shown_status(engine: &Engine) -> pql::Value {
+    run(engine, "SHOW TENANTS;").rows[0][1].clone()
+}
+
+/// Issue 16 item 1: ARCHIVE then RESTORE keeps a restriction, its reason
+/// and its purge date; the data comes back `inactive`, and only ALTER
+/// lifts the restriction.
+#[test]
+fn archive_and_restore_keep_the_access_restriction() {
+    for (status, refused) in [
+        ("suspended", ErrorKind::TenantSuspended),
+        ("read_only", ErrorKind::TenantReadOnly),
+        ("pending_deletion", ErrorKind::TenantPendingDeletion),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = setup(dir.path());
+        let before = run(&engine, QUERY);
+        engine
+            .execute(&format!(
+                "ALTER TENANT acme SET status = '{status}', reason = 'unpaid', \
+                 retention_days = 30;"
+            ))
+            .unwrap();
+        let purge_at = describe(&engine, "purge_at");
+        assert_eq!(purge_at != pql::Value::Null, status == "pending_deletion");
+        engine.execute("ARCHIVE TENANT acme;").unwrap();
+        assert_eq!(shown_status(&engine), pql::Value::Str(status.into()));
+        assert_eq!(
+            describe(&engine, "storage"),
+            pql::Value::Str("archived".into())
+        );
+        drop(engine);
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.execute("RESTORE TENANT acme;").unwrap();
+        assert_eq!(shown_status(&engine), pql::Value::Str(status.into()));
+        assert_eq!(
+            describe(&engine, "storage"),
+            pql::Value::Str("inactive".into())
+        );
+        assert_eq!(describe(&engine, "access"), pql::Value::Str(status.into()));
+        assert_eq!(
+            describe(&engine, "reason"),
+            pql::Value::Str("unpaid".into())
+        );
+        assert_eq!(describe(&engine, "purge_at"), purge_at);
+        let write = "QUERY items TENANT acme CREATE NODE { id: \"x\" };";
+        assert_eq!(engine.execute(write).unwrap_err().kind(), &refused);
+        engine
+            .execute("ALTER TENANT acme SET status = 'active';")
+            .unwrap();
+        assert_eq!(shown_status(&engine), pql::Value::Str("active".into()));
+        assert_eq!(describe(&engine, "reason"), pql::Value::Null);
+        assert_eq!(run(&engine, QUERY).rows, before.rows);
+    }
+}
+
+/// A restriction can be set on an archived tenant; it stays archived, and
+/// `reason` without a restriction is refused.
+#[test]
+fn an_archived_tenant_can_be_suspended() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = setup(dir.path());
+    let e = engine
+        .execute("ALTER TENANT acme SET reason = 'x';")
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::InvalidOption);
+    engine.execute("ARCHIVE TENANT acme;").unwrap();
+    engine
+        .execute("ALTER TENANT acme SET status = 'suspended';")
+        .unwrap();
+    assert_eq!(
+        describe(&engine, "storage"),
+        pql::Value::Str("archived".into())
+    );
+    assert!(engine
+        .execute("ALTER TENANT acme SET status = 'active';")
+        .is_err());
+    engine.execute("RESTORE TENANT acme;").unwrap();
+    assert_eq!(shown_status(&engine), pql::Value::Str("suspended".into()));
 }

@@ -17,52 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::s3::{bucket, server, unique_prefix};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use pql::{ErrorKind, ObjectStoreConfig, ObjectTier};
-
-/// The server's endpoint, or `None` (with a note) when it is not running.
-fn server() -> Option<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
-    let reachable = endpoint.as_deref().is_some_and(|e| {
-        let addr = e.trim_start_matches("http://").trim_end_matches('/');
-        addr.parse()
-            .ok()
-            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
-    });
-    if reachable {
-        return endpoint;
-    }
-    assert!(
-        std::env::var("PQL_REQUIRE_S3").as_deref() != Ok("1"),
-        "PQL_REQUIRE_S3=1 but no S3 server answers at AWS_ENDPOINT_URL={endpoint:?} \
-         (run: eval \"$(scripts/start-seaweedfs.sh)\")"
-    );
-    eprintln!(
-        "skipped: no S3 server at AWS_ENDPOINT_URL={endpoint:?}; \
-         run eval \"$(scripts/start-seaweedfs.sh)\" first"
-    );
-    None
-}
-
-fn bucket() -> String {
-    std::env::var("PQL_TEST_BUCKET").unwrap_or_else(|_| "pql-test".into())
-}
-
-/// A prefix no other test (or earlier run) uses.
-fn unique_prefix(test: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "t-{test}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn config(prefix: &str, endpoint: &str) -> ObjectStoreConfig {
     let mut c = ObjectStoreConfig::parse(&format!("s3://{}/{prefix}", bucket())).unwrap();

@@ -135,3 +135,90 @@ fn a_layout1_folder_is_converted_and_answers_like_a_fresh_one() {
     let fresh = Engine::open(fresh_dir.path()).unwrap();
     assert_same(&answers(&old), &answers(&fresh), "after a restart");
 }
+
+/// Layout 1 of a tenant record (before the status had two parts), as
+/// postcard encodes it: the fields in order, the status as its variant.
+#[derive(serde::Serialize)]
+struct TenantRecordV1 {
+    name: String,
+    status: u32,
+    options: std::collections::BTreeMap<String, pql::Value>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    archive_crc: Option<u32>,
+    pending_since_ms: Option<i64>,
+    last_accessed_ms: Option<i64>,
+}
+
+/// A catalog whose records are of layout 1 opens with the same statuses,
+/// the restriction apart from where the data is, and a pending deletion's
+/// purge date kept; the conversion survives a restart.
+#[test]
+fn a_layout1_catalog_opens_with_the_same_statuses() {
+    let dir = common::fast_tempdir();
+    // Layout 1's status variants: active, inactive, archived, suspended,
+    // read_only, pending_deletion.
+    let tenants = [
+        ("t0", 0, "active", "active", "normal"),
+        ("t1", 1, "inactive", "inactive", "normal"),
+        ("t2", 2, "archived", "archived", "normal"),
+        ("t3", 3, "suspended", "inactive", "suspended"),
+        ("t4", 4, "read_only", "inactive", "read_only"),
+        ("t5", 5, "pending_deletion", "inactive", "pending_deletion"),
+    ];
+    {
+        std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
+        let db = redb::Database::create(dir.path().join("catalog.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("tenants"))
+                .unwrap();
+            for (name, status, ..) in tenants {
+                let options = [("retention_days".to_string(), pql::Value::Int(3650))];
+                let record = TenantRecordV1 {
+                    name: name.into(),
+                    status,
+                    options: options.into_iter().collect(),
+                    created_at_ms: 1_700_000_000_000,
+                    updated_at_ms: 1_700_000_000_000,
+                    archive_crc: (status == 2).then_some(7),
+                    pending_since_ms: (status == 5).then_some(1_700_000_000_000),
+                    last_accessed_ms: None,
+                };
+                let bytes = postcard::to_stdvec(&record).unwrap();
+                table.insert(name, bytes.as_slice()).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    for _ in 0..2 {
+        let engine = Engine::open(dir.path()).unwrap();
+        for (name, _, shown, storage, access) in tenants {
+            assert_eq!(engine.tenant_status(name).unwrap(), shown, "{name}");
+            let describe = engine
+                .execute(&format!("DESCRIBE TENANT {name}"))
+                .unwrap()
+                .remove(0);
+            let get = |k: &str| {
+                describe
+                    .rows
+                    .iter()
+                    .find(|r| r[0] == pql::Value::Str(k.into()))
+                    .map(|r| r[1].clone())
+                    .unwrap()
+            };
+            assert_eq!(get("storage"), pql::Value::Str(storage.into()), "{name}");
+            assert_eq!(get("access"), pql::Value::Str(access.into()), "{name}");
+            let purge = get("purge_at");
+            assert_eq!(purge != pql::Value::Null, name == "t5", "{name}");
+        }
+        assert_eq!(
+            engine
+                .execute("QUERY c TENANT t3 RETURN COUNT(*)")
+                .unwrap_err()
+                .kind(),
+            &pql::ErrorKind::TenantSuspended
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! Tenant and collection DDL: CREATE, ALTER, DROP, ARCHIVE, RESTORE, USE.
+//! Tenant and collection DDL: CREATE, ALTER, DROP, ARCHIVE, RESTORE,
+//! OFFLOAD, ONLOAD, ATTACH, USE.
 
 use crate::clock::now_ms;
 use crate::collection::meta::CollectionMeta;
@@ -6,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::executor::Context;
 use crate::parser::ast::Opt;
 use crate::result::QueryResult;
-use crate::tenant::record::{validate_options, Status, TenantRecord};
+use crate::tenant::record::{validate_options, TenantRecord};
+use crate::tenant::status::{Access, StatusTarget};
 use crate::tenant::{lifecycle, names, Tenant};
 
 pub(super) fn create_tenant(
@@ -23,17 +25,12 @@ pub(super) fn create_tenant(
             o.value
         )));
     }
-    let now = now_ms();
-    let record = TenantRecord {
-        name: name.to_string(),
-        status: Status::Active,
-        options: validate_options(options)?,
-        created_at_ms: now,
-        updated_at_ms: now,
-        archive_crc: None,
-        pending_since_ms: None,
-        last_accessed_ms: None,
-    };
+    let record = TenantRecord::new(
+        name,
+        ctx.catalog.new_incarnation(),
+        validate_options(options)?,
+        now_ms(),
+    );
     if ctx.catalog.create(record, if_not_exists)? {
         Ok(QueryResult::message(format!("Tenant {name} created")))
     } else {
@@ -47,16 +44,31 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
     let tenant = ctx.catalog.get(name)?;
     let current = tenant.record();
     let mut new_status = None;
+    let mut reason = None;
     let mut others = Vec::new();
     for opt in set {
-        if opt.key == "status" {
-            let to = opt.value.as_str().ok_or_else(|| {
-                Error::type_error(format!("status must be a string, got {}", opt.value))
-            })?;
-            new_status = Some(lifecycle::altered(name, current.status, to)?);
-        } else {
-            others.push(opt.clone());
+        let text = || {
+            opt.value.as_str().map(str::to_string).ok_or_else(|| {
+                Error::type_error(format!("{} must be a string, got {}", opt.key, opt.value))
+            })
+        };
+        match opt.key.as_str() {
+            "status" => new_status = Some(lifecycle::altered(name, current.storage, &text()?)?),
+            "reason" => reason = Some(text()?),
+            _ => others.push(opt.clone()),
         }
+    }
+    let restricted = match new_status {
+        Some(StatusTarget::Access(_)) => true,
+        Some(_) => false,
+        None => current.access != Access::Normal,
+    };
+    if reason.is_some() && !restricted {
+        return Err(Error::invalid_option(format!(
+            "reason applies to a restriction: set status = 'read_only', 'suspended' or \
+             'pending_deletion' with it (tenant {name} is {})",
+            current.status()
+        )));
     }
     let options = validate_options(&others)?;
     if new_status.is_some_and(lifecycle::unloads) {
@@ -68,13 +80,16 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
         if let Some(s) = new_status {
             lifecycle::enter(r, s, now);
         }
+        if reason.is_some() {
+            r.reason = reason;
+        }
         r.options.extend(options);
         r.updated_at_ms = now;
         Ok(())
     })?;
     Ok(QueryResult::message(format!(
         "Tenant {name} altered (status {})",
-        record.status
+        record.status()
     )))
 }
 
@@ -89,6 +104,33 @@ pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResul
     ctx.catalog.restore(&tenant)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} restored (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn offload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.catalog.get(name)?;
+    ctx.catalog.offload(&tenant)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} offloaded (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn onload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    let tenant = ctx.catalog.get(name)?;
+    ctx.catalog.onload(&tenant)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} onloaded (status {})",
+        tenant.status()
+    )))
+}
+
+pub(super) fn attach_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
+    ctx.catalog.attach(name)?;
+    let tenant = ctx.catalog.get(name)?;
+    Ok(QueryResult::message(format!(
+        "Tenant {name} attached from the object store (status {})",
         tenant.status()
     )))
 }

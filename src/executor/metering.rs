@@ -81,7 +81,7 @@ pub(super) fn metered(
         };
         tally[m as usize] += 1;
     }
-    let counters = tenant.quota.usage(metering, &tenant.name);
+    let counters = tenant.quota.usage(metering, &tenant.usage_key);
     if outcome.is_ok() && writes {
         let bytes = dir_size(&tenant.dir);
         tenant.quota.set_storage_bytes(bytes);

@@ -106,6 +106,9 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
         Statement::AlterTenant { name, set } => ddl::alter_tenant(ctx, name, set),
         Statement::ArchiveTenant { name } => ddl::archive_tenant(ctx, name),
         Statement::RestoreTenant { name } => ddl::restore_tenant(ctx, name),
+        Statement::OffloadTenant { name } => ddl::offload_tenant(ctx, name),
+        Statement::OnloadTenant { name } => ddl::onload_tenant(ctx, name),
+        Statement::AttachTenant { name } => ddl::attach_tenant(ctx, name),
         Statement::DropTenant { name, if_exists } => ddl::drop_tenant(ctx, name, *if_exists),
         Statement::UseTenant { name } => ddl::use_tenant(ctx, name),
         Statement::ShowTenants { filter, limit } => {

@@ -11,6 +11,7 @@ use crate::parser::ast::Period;
 use crate::result::QueryResult;
 use crate::storage::usage_store::Row;
 use crate::tenant::billing::span;
+use crate::tenant::record::name_of_usage_key;
 use crate::tenant::usage::{Metric, METRICS, N};
 use crate::tenant::Tenant;
 use crate::value::Value;
@@ -27,8 +28,11 @@ fn all_time(ctx: &Context<'_>) -> Result<Vec<(String, Row)>> {
     ctx.metering.totals(i64::MIN, i64::MAX, now_s())
 }
 
-/// `SHOW USAGE [FOR TENANT t] [PERIOD ..]`: one row per tenant with its
-/// totals per operation type and the estimated cost.
+/// `SHOW USAGE [FOR TENANT t] [PERIOD ..]`: one row per tenant incarnation
+/// with its totals per operation type and the estimated cost. FOR TENANT
+/// shows the current incarnation only; the export of every tenant also
+/// keeps a dropped incarnation's row for its period (a name dropped and
+/// created again has a row for each).
 pub(super) fn show_usage(
     ctx: &mut Context<'_>,
     tenant: Option<&str>,
@@ -36,18 +40,19 @@ pub(super) fn show_usage(
 ) -> Result<QueryResult> {
     let today = chrono::Utc::now().date_naive();
     let span = span(period, today)?;
-    if let Some(t) = tenant {
-        ctx.catalog.get(t)?;
-    }
-    // The day each current tenant was created: storage is charged from
-    // then, and never for days to come.
+    let wanted = match tenant {
+        Some(t) => Some(ctx.catalog.get(t)?.usage_key.clone()),
+        None => None,
+    };
+    // The day each current tenant incarnation was created: storage is
+    // charged from then, and never for days to come.
     let created: BTreeMap<String, NaiveDate> = ctx
         .catalog
         .list()
         .iter()
         .filter_map(|t| {
             let at = chrono::DateTime::from_timestamp_millis(t.record().created_at_ms)?;
-            Some((t.name.clone(), at.date_naive()))
+            Some((t.usage_key.clone(), at.date_naive()))
         })
         .collect();
     let (from, to) = span.seconds();
@@ -56,8 +61,8 @@ pub(super) fn show_usage(
     // while they have usage in the period.
     let known: BTreeSet<String> = totals.iter().map(|(t, _)| t.clone()).collect();
     for t in ctx.catalog.list() {
-        if !known.contains(&t.name) {
-            totals.push((t.name.clone(), [0; N + 1]));
+        if !known.contains(&t.usage_key) {
+            totals.push((t.usage_key.clone(), [0; N + 1]));
         }
     }
     totals.sort_by(|a, b| a.0.cmp(&b.0));
@@ -67,17 +72,17 @@ pub(super) fn show_usage(
     let prices = &ctx.config.prices;
     let rows = totals
         .into_iter()
-        .filter(|(t, _)| tenant.is_none_or(|want| want == t))
-        .map(|(t, row)| {
+        .filter(|(key, _)| wanted.as_ref().is_none_or(|want| want == key))
+        .map(|(key, row)| {
             let mut counts = [0u64; N];
             counts.copy_from_slice(&row[..N]);
             let mut out = vec![
-                Value::Str(t.clone()),
+                Value::Str(name_of_usage_key(&key).to_string()),
                 Value::Str(span.first.to_string()),
                 Value::Str(span.last().to_string()),
             ];
             out.extend(row.iter().map(|n| Value::Int(*n as i64)));
-            let days = span.stored_days(created.get(&t).copied(), today);
+            let days = span.stored_days(created.get(&key).copied(), today);
             out.push(Value::Float(prices.cost(&counts, row[N], days)));
             out
         })
@@ -142,7 +147,7 @@ pub(super) fn describe_rows(
     }
     let usage = all_time(ctx)?
         .into_iter()
-        .find(|(t, _)| *t == tenant.name)
+        .find(|(key, _)| *key == tenant.usage_key)
         .map_or([0; N + 1], |(_, r)| r);
     for (name, m) in [
         ("requests", Metric::Statements),

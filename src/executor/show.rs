@@ -8,6 +8,7 @@ use crate::executor::{report, Context};
 use crate::parser::ast::Expr;
 use crate::result::QueryResult;
 use crate::storage::dir_size;
+use crate::tenant::retention::purge_due_ms;
 use crate::tenant::Tenant;
 use crate::value::Value;
 
@@ -36,7 +37,7 @@ pub(super) fn show_tenants(
         let r = tenant.record();
         let mut fields: BTreeMap<String, Value> = r.options.clone();
         fields.insert("name".into(), Value::Str(r.name.clone()));
-        fields.insert("status".into(), Value::Str(r.status.name().into()));
+        fields.insert("status".into(), Value::Str(r.status().into()));
         fields.insert("created_at".into(), time(r.created_at_ms));
         if let Some(f) = filter {
             if !matches_row(f, &|k: &str| fields.get(k)) {
@@ -56,9 +57,22 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
     let (loaded, memory) = tenant.loaded_memory();
     let mut rows: Vec<Vec<Value>> = vec![
         vec![Value::Str("name".into()), Value::Str(r.name.clone())],
+        vec![Value::Str("status".into()), Value::Str(r.status().into())],
         vec![
-            Value::Str("status".into()),
-            Value::Str(r.status.name().into()),
+            Value::Str("storage".into()),
+            Value::Str(r.storage.name().into()),
+        ],
+        vec![
+            Value::Str("access".into()),
+            Value::Str(r.access.name().into()),
+        ],
+        vec![
+            Value::Str("reason".into()),
+            r.reason.clone().map_or(Value::Null, Value::Str),
+        ],
+        vec![
+            Value::Str("purge_at".into()),
+            purge_due_ms(&r).map_or(Value::Null, time),
         ],
         vec![Value::Str("created_at".into()), time(r.created_at_ms)],
         vec![Value::Str("updated_at".into()), time(r.updated_at_ms)],
@@ -122,7 +136,7 @@ pub(super) fn show_stats(ctx: &mut Context<'_>) -> Result<QueryResult> {
     let mut by_status: BTreeMap<&'static str, i64> = BTreeMap::new();
     let (mut loaded_tenants, mut loaded_collections, mut memory) = (0i64, 0i64, 0i64);
     for t in &tenants {
-        *by_status.entry(t.record().status.name()).or_default() += 1;
+        *by_status.entry(t.status()).or_default() += 1;
         let (n, bytes) = t.loaded_memory();
         if n > 0 {
             loaded_tenants += 1;

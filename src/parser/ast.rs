@@ -161,6 +161,21 @@ pub enum Statement {
         /// Tenant name.
         name: Name,
     },
+    /// `OFFLOAD TENANT name`: to the configured object store.
+    OffloadTenant {
+        /// Tenant name.
+        name: Name,
+    },
+    /// `ONLOAD TENANT name`: back from the object store.
+    OnloadTenant {
+        /// Tenant name.
+        name: Name,
+    },
+    /// `ATTACH TENANT name FROM OBJECT STORE`: from the bucket alone.
+    AttachTenant {
+        /// Tenant name.
+        name: Name,
+    },
     /// `DROP TENANT [IF EXISTS] name`
     DropTenant {
         /// Tenant name.

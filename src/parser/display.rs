@@ -82,6 +82,11 @@ impl Display for Statement {
             }
             Statement::ArchiveTenant { name } => write!(f, "ARCHIVE TENANT {}", Name(name)),
             Statement::RestoreTenant { name } => write!(f, "RESTORE TENANT {}", Name(name)),
+            Statement::OffloadTenant { name } => write!(f, "OFFLOAD TENANT {}", Name(name)),
+            Statement::OnloadTenant { name } => write!(f, "ONLOAD TENANT {}", Name(name)),
+            Statement::AttachTenant { name } => {
+                write!(f, "ATTACH TENANT {} FROM OBJECT STORE", Name(name))
+            }
             Statement::DropTenant { name, if_exists } => {
                 let ie = if_(*if_exists, "IF EXISTS ");
                 write!(f, "DROP TENANT {ie}{}", Name(name))

@@ -177,6 +177,11 @@ pub(crate) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_alter
             | Rule::kw_archive
             | Rule::kw_restore
+            | Rule::kw_offload
+            | Rule::kw_onload
+            | Rule::kw_attach
+            | Rule::kw_object
+            | Rule::kw_store
             | Rule::kw_drop
             | Rule::kw_show
             | Rule::kw_describe

@@ -21,6 +21,9 @@ pub(crate) fn statement(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Optio
             | Rule::alter_tenant
             | Rule::archive_tenant
             | Rule::restore_tenant
+            | Rule::offload_tenant
+            | Rule::onload_tenant
+            | Rule::attach_tenant
             | Rule::drop_tenant
             | Rule::show_tenants
             | Rule::describe_tenant
@@ -52,6 +55,15 @@ pub(crate) fn statement(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Optio
             name: c.name(src, pair)?,
         },
         Rule::restore_tenant => Statement::RestoreTenant {
+            name: c.name(src, pair)?,
+        },
+        Rule::offload_tenant => Statement::OffloadTenant {
+            name: c.name(src, pair)?,
+        },
+        Rule::onload_tenant => Statement::OnloadTenant {
+            name: c.name(src, pair)?,
+        },
+        Rule::attach_tenant => Statement::AttachTenant {
             name: c.name(src, pair)?,
         },
         Rule::drop_tenant => Statement::DropTenant {

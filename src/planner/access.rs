@@ -13,7 +13,7 @@ use crate::tenant::names;
 ///
 /// | access | statements |
 /// |---|---|
-/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
+/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, OFFLOAD/ONLOAD/ATTACH, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
 /// | `Write` | CREATE/ALTER/DROP COLLECTION, CREATE NODE(S), UPSERT, `WHERE … UPDATE SET`, `WHERE … DELETE` |
 /// | `Read` | reads and `COUNT(*)`, EXPLAIN, SHOW COLLECTIONS, DESCRIBE TENANT, SHOW USAGE FOR TENANT, USE TENANT |
 ///
@@ -54,6 +54,9 @@ pub(crate) fn required(stmt: &Statement) -> Access {
         | Statement::AlterTenant { .. }
         | Statement::ArchiveTenant { .. }
         | Statement::RestoreTenant { .. }
+        | Statement::OffloadTenant { .. }
+        | Statement::OnloadTenant { .. }
+        | Statement::AttachTenant { .. }
         | Statement::DropTenant { .. }
         | Statement::ShowTenants { .. }
         | Statement::ShowStats
@@ -127,6 +130,9 @@ pub(crate) fn named_tenant(stmt: &Statement) -> Option<&Name> {
         | Statement::AlterTenant { name, .. }
         | Statement::ArchiveTenant { name }
         | Statement::RestoreTenant { name }
+        | Statement::OffloadTenant { name }
+        | Statement::OnloadTenant { name }
+        | Statement::AttachTenant { name }
         | Statement::DropTenant { name, .. }
         | Statement::DescribeTenant { name }
         | Statement::UseTenant { name } => Some(name),
@@ -194,6 +200,9 @@ mod tests {
             "ALTER TENANT a SET max_vectors = 5;",
             "ARCHIVE TENANT a;",
             "RESTORE TENANT a;",
+            "OFFLOAD TENANT a;",
+            "ONLOAD TENANT a;",
+            "ATTACH TENANT a FROM OBJECT STORE;",
             "SHOW TENANTS;",
             "SHOW USAGE;",
             "SHOW STATS;",

@@ -1,5 +1,6 @@
 //! Admission, the second step of planning: the tenant's status (asked of
-//! the lifecycle state machine, activating an inactive tenant), then its
+//! the lifecycle state machine, activating an inactive tenant and onloading
+//! an offloaded one), then its
 //! quotas: the rate and concurrency windows, then the size limits a
 //! statement can be judged by before it runs (`TOP`, batch size, storage).
 //! A refused statement has changed nothing.
@@ -30,8 +31,11 @@ pub(crate) fn admit<'s>(
 ) -> Result<Admitted<'s>> {
     let checks = plan.checks();
     if let Some(use_) = checks.status {
-        if lifecycle::may_use(&tenant.name, tenant.status(), use_)? == Entry::Activate {
-            catalog.activate(tenant)?;
+        let (storage, access) = tenant.state();
+        match lifecycle::may_use(&tenant.name, storage, access, use_)? {
+            Entry::Ready => {}
+            Entry::Activate => catalog.activate(tenant)?,
+            Entry::Onload => catalog.onload(tenant)?,
         }
     }
     let permit = if checks.quotas {

@@ -1,5 +1,10 @@
 //! `catalog.redb`: one record per tenant. Every change is its own committed
 //! transaction, durable when the call returns.
+//!
+//! postcard is not self-describing, so a record's layout is told by its
+//! table: layout 1 in `tenants`, layout 2 in `tenant_records`. Opening a
+//! catalog that still has layout-1 records converts them all in one
+//! transaction (a crash leaves either every record converted or none).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,10 +16,16 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::storage::codec;
 
-const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+/// Layout-1 records, converted when the catalog opens.
+const TENANTS_V1: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+/// The records, in the current layout.
+const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenant_records");
 
 /// A tenant record as the catalog keeps it (the tenant layer owns the type).
 pub(crate) trait CatalogRecord: Serialize + DeserializeOwned {
+    /// The record of layout 1, and how it becomes the current one.
+    type Legacy: DeserializeOwned + Into<Self>;
+
     /// The record's key: the tenant's name.
     fn key(&self) -> &str;
 }
@@ -47,8 +58,9 @@ impl CatalogStore {
         self.db.clone()
     }
 
-    /// All tenant records.
+    /// All tenant records, converting layout-1 records first.
     pub(crate) fn load_all<R: CatalogRecord>(&self) -> Result<Vec<R>> {
+        self.convert_legacy::<R>()?;
         let tx = self.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(TENANTS).map_err(db_err)?;
         let mut out = Vec::new();
@@ -57,6 +69,32 @@ impl CatalogStore {
             out.push(codec::decode(v.value(), "tenant record")?);
         }
         Ok(out)
+    }
+
+    /// Moves every layout-1 record into the current table, converted, in
+    /// one durable transaction; nothing to do when there are none.
+    fn convert_legacy<R: CatalogRecord>(&self) -> Result<()> {
+        {
+            let tx = self.db.begin_read().map_err(db_err)?;
+            match tx.open_table(TENANTS_V1) {
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+                other => drop(other.map_err(db_err)?),
+            }
+        }
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let old = tx.open_table(TENANTS_V1).map_err(db_err)?;
+            let mut new = tx.open_table(TENANTS).map_err(db_err)?;
+            for row in old.iter().map_err(db_err)? {
+                let (_, v) = row.map_err(db_err)?;
+                let legacy: R::Legacy = codec::decode(v.value(), "tenant record (layout 1)")?;
+                let record: R = legacy.into();
+                let bytes = codec::encode(&record)?;
+                new.insert(record.key(), bytes.as_slice()).map_err(db_err)?;
+            }
+        }
+        tx.delete_table(TENANTS_V1).map_err(db_err)?;
+        tx.commit().map_err(db_err)
     }
 
     /// Inserts or replaces a tenant record, durably.

@@ -1,6 +1,7 @@
 //! The `usage` table of `catalog.redb`: metered counts per tenant in time
 //! buckets of a minute, an hour and a day (each flush adds to all three, so
-//! reports read the coarsest bucket that fits). Key: (tenant, resolution in
+//! reports read the coarsest bucket that fits). Key: (tenant incarnation
+//! (`TenantRecord::usage_key`: the name, then `@id`), resolution in
 //! seconds, bucket start in Unix seconds); value: the counts in
 //! metered order (`tenant::usage::METRICS`), then the storage gauge, as
 //! little-endian `u64`s.

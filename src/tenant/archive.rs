@@ -13,7 +13,8 @@ use std::fs;
 
 use crate::error::{Error, Result};
 use crate::storage::{archive, Layout};
-use crate::tenant::record::{Status, TenantRecord};
+use crate::tenant::record::TenantRecord;
+use crate::tenant::status::Storage;
 use crate::tenant::{lifecycle, Catalog, Tenant};
 
 /// Cleans up after a crash in the middle of an archive or a restore.
@@ -27,7 +28,7 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
             fs::remove_dir_all(&unpacking)
                 .map_err(|e| Error::io(format!("recovering tenant {}", r.name), e))?;
         }
-        let result = if r.status == Status::Archived {
+        let result = if r.storage == Storage::Archived {
             // Archived: the archive is the data; a live folder is leftover.
             if packed.exists() && live.exists() {
                 fs::remove_dir_all(&live)
@@ -49,14 +50,14 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
 impl Catalog {
     /// `ARCHIVE TENANT`: packs the tenant into cold storage.
     pub(crate) fn archive(&self, tenant: &Tenant) -> Result<()> {
-        lifecycle::may_archive(&tenant.name, tenant.record().status)?;
+        lifecycle::may_archive(&tenant.name, tenant.record().storage)?;
         tenant.while_unloaded(|| {
             let dir = self.layout.archive_dir();
             fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
             let crc = archive::pack(&tenant.dir, &self.layout.archive(&tenant.name))?;
             self.update(tenant, |r| {
-                lifecycle::enter(r, Status::Archived, crate::clock::now_ms());
+                lifecycle::move_storage(r, Storage::Archived, crate::clock::now_ms());
                 r.archive_crc = Some(crc);
                 Ok(())
             })?;
@@ -68,14 +69,15 @@ impl Catalog {
         })
     }
 
-    /// `RESTORE TENANT`: unpacks an archived tenant; it becomes `inactive`.
+    /// `RESTORE TENANT`: unpacks an archived tenant; its data becomes
+    /// `inactive`, and a restriction stays as it was.
     pub(crate) fn restore(&self, tenant: &Tenant) -> Result<()> {
         let crc = lifecycle::may_restore(&tenant.record())?;
         let packed = self.layout.archive(&tenant.name);
         let restored = tenant.while_unloaded(|| {
             archive::unpack(&packed, crc, &tenant.dir)?;
             self.update(tenant, |r| {
-                lifecycle::enter(r, lifecycle::RESTORED, crate::clock::now_ms());
+                lifecycle::move_storage(r, lifecycle::RESTORED, crate::clock::now_ms());
                 r.archive_crc = None;
                 Ok(())
             })?;

@@ -3,20 +3,30 @@
 //! place (ALTER TENANT, lazy activation, the pool's unloads, ARCHIVE and
 //! RESTORE, retention) asks it.
 //!
+//! The status has two independent parts ([`crate::tenant::status`]):
+//! where the data is, and what the tenant may do.
+//!
 //! ```text
-//!            lazy activation (any statement)
+//!  storage:   lazy activation (any statement)
 //!   inactive ─────────────────────────────▶ active
-//!      ▲  ◀───────────────────────────────   │
-//!      │        pool unload / ALTER           │ ALTER status = read_only |
-//!      │                                      ▼ suspended | pending_deletion
-//!  RESTORE            ARCHIVE (any          read_only, suspended,
-//!      │             other status)          pending_deletion (purged after
-//!  archived ◀──────────────────────────      retention_days)
+//!      ▲  ◀───────────────────────────────  │
+//!      │        pool unload / ALTER          │
+//!  RESTORE            ARCHIVE (from active or inactive)
+//!      │                                     ▼
+//!  archived ◀──────────────────────────────────
+//!
+//!   active | inactive ── OFFLOAD ──▶ offloaded ── ONLOAD / any statement ──▶ active
+//!
+//!  access:    normal ◀──▶ read_only | suspended | pending_deletion
+//!             (ALTER status = ...; 'active'/'inactive' lift it;
+//!              pending_deletion is purged after retention_days)
 //! ```
-//! `archived` is left only by RESTORE, and entered only by ARCHIVE.
+//! `archived` is left only by RESTORE, and entered only by ARCHIVE; neither
+//! touches the access part, so a restriction outlives them.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::tenant::record::{Status, TenantRecord};
+use crate::tenant::record::TenantRecord;
+use crate::tenant::status::{Access, StatusTarget, Storage};
 
 /// What a statement does with a tenant's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,200 +44,336 @@ pub(crate) enum Entry {
     Ready,
     /// The tenant is inactive: it becomes active (lazy activation).
     Activate,
+    /// The tenant is offloaded: its data comes back from the object store
+    /// first (lazy onload); the restriction stays as it is.
+    Onload,
 }
 
-/// May a tenant in `status` be used for `use_`? The error names the
-/// tenant and its status.
-pub(crate) fn may_use(name: &str, status: Status, use_: Use) -> Result<Entry> {
-    match status {
-        Status::Active => Ok(Entry::Ready),
-        Status::Inactive => Ok(Entry::Activate),
-        Status::ReadOnly if use_ == Use::Read => Ok(Entry::Ready),
-        Status::ReadOnly => Err(Error::new(
-            ErrorKind::TenantReadOnly,
-            format!("Tenant is read-only: {name}"),
-        )),
-        Status::Archived => Err(Error::new(
+/// May a tenant with `storage` and `access` be used for `use_`? The
+/// restriction is asked first; the error names the tenant and its status.
+pub(crate) fn may_use(name: &str, storage: Storage, access: Access, use_: Use) -> Result<Entry> {
+    match access {
+        Access::Normal => {}
+        Access::ReadOnly if use_ == Use::Read => {}
+        Access::ReadOnly => {
+            return Err(Error::new(
+                ErrorKind::TenantReadOnly,
+                format!("Tenant is read-only: {name}"),
+            ))
+        }
+        Access::Suspended => {
+            return Err(Error::new(
+                ErrorKind::TenantSuspended,
+                format!("Tenant is suspended: {name}"),
+            ))
+        }
+        Access::PendingDeletion => {
+            return Err(Error::new(
+                ErrorKind::TenantPendingDeletion,
+                format!("Tenant is pending deletion: {name}"),
+            ))
+        }
+    }
+    match storage {
+        Storage::Active => Ok(Entry::Ready),
+        Storage::Inactive => Ok(Entry::Activate),
+        Storage::Offloaded => Ok(Entry::Onload),
+        Storage::Archived => Err(Error::new(
             ErrorKind::TenantArchived,
             format!("Tenant is archived: {name}"),
-        )),
-        Status::Suspended => Err(Error::new(
-            ErrorKind::TenantSuspended,
-            format!("Tenant is suspended: {name}"),
-        )),
-        Status::PendingDeletion => Err(Error::new(
-            ErrorKind::TenantPendingDeletion,
-            format!("Tenant is pending deletion: {name}"),
         )),
     }
 }
 
-/// The status `ALTER TENANT name SET status = 'to'` leads to from `from`.
-pub(crate) fn altered(name: &str, from: Status, to: &str) -> Result<Status> {
-    let to_status = Status::parse(to).ok_or_else(|| {
+/// What `ALTER TENANT name SET status = 'to'` changes, for a tenant whose
+/// data is in `storage`. A restriction can be set or changed wherever the
+/// data is; `active`/`inactive` (which also lift a restriction) only while
+/// the data is on the local disk.
+pub(crate) fn altered(name: &str, storage: Storage, to: &str) -> Result<StatusTarget> {
+    let target = StatusTarget::parse(to).ok_or_else(|| {
         Error::invalid_option(format!(
             "unknown status '{to}'; use 'active', 'inactive', 'suspended', 'read_only' or \
              'pending_deletion'"
         ))
     })?;
-    if to_status == Status::Archived {
-        return Err(Error::new(
+    match target {
+        StatusTarget::Reserved(s) => Err(Error::new(
             ErrorKind::InvalidTransition,
-            format!("cannot set status to archived: use ARCHIVE TENANT {name}"),
-        ));
-    }
-    if from == Status::Archived {
-        return Err(Error::new(
+            format!(
+                "cannot set status to {s}: use {} TENANT {name}",
+                if s == Storage::Archived {
+                    "ARCHIVE"
+                } else {
+                    "OFFLOAD"
+                }
+            ),
+        )),
+        StatusTarget::Storage(_) if storage == Storage::Archived => Err(Error::new(
             ErrorKind::InvalidTransition,
             format!(
                 "Tenant is archived: {name}; restore it with RESTORE TENANT {name} before \
-                 changing its status"
+                 making it active or inactive"
             ),
-        ));
+        )),
+        StatusTarget::Storage(_) if storage == Storage::Offloaded => Err(Error::new(
+            ErrorKind::InvalidTransition,
+            format!(
+                "Tenant is offloaded: {name}; bring it back with ONLOAD TENANT {name} before \
+                 making it active or inactive"
+            ),
+        )),
+        other => Ok(other),
     }
-    Ok(to_status)
 }
 
-/// Whether entering `status` unloads the tenant's collections first (they
-/// are flushed before the status says "not in memory").
-pub(crate) fn unloads(status: Status) -> bool {
+/// Whether `target` unloads the tenant's collections first (they are
+/// flushed before the status says "not in memory").
+pub(crate) fn unloads(target: StatusTarget) -> bool {
     matches!(
-        status,
-        Status::Inactive | Status::Suspended | Status::PendingDeletion
+        target,
+        StatusTarget::Storage(Storage::Inactive)
+            | StatusTarget::Access(Access::Suspended | Access::PendingDeletion)
     )
 }
 
-/// Moves `record` to `status` at `now_ms`, noting when `pending_deletion`
-/// was entered (the retention purge counts from there).
-pub(crate) fn enter(record: &mut TenantRecord, status: Status, now_ms: i64) {
-    if status == Status::PendingDeletion && record.status != status {
-        record.pending_since_ms = Some(now_ms);
-    } else if status != Status::PendingDeletion {
-        record.pending_since_ms = None;
+/// Applies `target` (from [`altered`]) to `record` at `now_ms`. A storage
+/// target lifts the restriction and its reason; a restriction notes when
+/// `pending_deletion` was entered (the retention purge counts from there)
+/// and, when it unloads, leaves an active tenant inactive.
+pub(crate) fn enter(record: &mut TenantRecord, target: StatusTarget, now_ms: i64) {
+    match target {
+        StatusTarget::Storage(storage) => {
+            record.storage = storage;
+            record.access = Access::Normal;
+            record.reason = None;
+            record.pending_since_ms = None;
+        }
+        StatusTarget::Access(access) => {
+            if access == Access::PendingDeletion && record.access != access {
+                record.pending_since_ms = Some(now_ms);
+            } else if access != Access::PendingDeletion {
+                record.pending_since_ms = None;
+            }
+            record.access = access;
+            if unloads(target) {
+                record.storage = after_unload(record.storage);
+            }
+        }
+        StatusTarget::Reserved(_) => {}
     }
-    record.status = status;
     record.updated_at_ms = now_ms;
 }
 
-/// The status a tenant in `status` takes when the pool unloads it: an
-/// active tenant becomes inactive; every other status is kept.
-pub(crate) fn after_unload(status: Status) -> Status {
-    match status {
-        Status::Active => Status::Inactive,
+/// Moves `record`'s data to `storage` at `now_ms` (ARCHIVE, RESTORE, the
+/// pool, lazy activation). The access part is never touched.
+pub(crate) fn move_storage(record: &mut TenantRecord, storage: Storage, now_ms: i64) {
+    if record.storage != storage {
+        record.storage = storage;
+        record.updated_at_ms = now_ms;
+    }
+}
+
+/// Where the data of a tenant in `storage` is after the pool unloads it:
+/// an active tenant becomes inactive; every other state is kept.
+pub(crate) fn after_unload(storage: Storage) -> Storage {
+    match storage {
+        Storage::Active => Storage::Inactive,
         other => other,
     }
 }
 
-/// The status a tenant in `status` takes on lazy activation: an inactive
-/// tenant becomes active; every other status is kept.
-pub(crate) fn activated(status: Status) -> Status {
-    match status {
-        Status::Inactive => Status::Active,
+/// Where the data of a tenant in `storage` is after lazy activation: an
+/// inactive tenant becomes active; every other state is kept.
+pub(crate) fn activated(storage: Storage) -> Storage {
+    match storage {
+        Storage::Inactive => Storage::Active,
         other => other,
     }
 }
 
-/// May a tenant in `status` be archived?
-pub(crate) fn may_archive(name: &str, status: Status) -> Result<()> {
-    if status == Status::Archived {
-        return Err(Error::new(
+/// May a tenant whose data is in `storage` be archived? Any restriction is
+/// kept through the archive.
+pub(crate) fn may_archive(name: &str, storage: Storage) -> Result<()> {
+    match storage {
+        Storage::Active | Storage::Inactive => Ok(()),
+        other => Err(Error::new(
             ErrorKind::InvalidTransition,
-            format!("Tenant is already archived: {name}"),
-        ));
+            format!("Tenant is already {other}: {name}"),
+        )),
     }
-    Ok(())
+}
+
+/// May a tenant whose data is in `storage` be offloaded? Only local data
+/// can; the restriction is kept.
+pub(crate) fn may_offload(name: &str, storage: Storage) -> Result<()> {
+    match storage {
+        Storage::Active | Storage::Inactive => Ok(()),
+        other => Err(Error::new(
+            ErrorKind::InvalidTransition,
+            format!("Tenant is {other}: {name}; only a tenant on the local disk can be offloaded"),
+        )),
+    }
+}
+
+/// May a tenant whose data is in `storage` be onloaded?
+pub(crate) fn may_onload(name: &str, storage: Storage) -> Result<()> {
+    match storage {
+        Storage::Offloaded => Ok(()),
+        other => Err(Error::new(
+            ErrorKind::InvalidTransition,
+            format!("Tenant is not offloaded: {name} (its data is {other})"),
+        )),
+    }
 }
 
 /// May `record` be restored? Returns the CRC of its archive.
 pub(crate) fn may_restore(record: &TenantRecord) -> Result<u32> {
-    match (record.status, record.archive_crc) {
-        (Status::Archived, Some(crc)) => Ok(crc),
+    match (record.storage, record.archive_crc) {
+        (Storage::Archived, Some(crc)) => Ok(crc),
         _ => Err(Error::new(
             ErrorKind::InvalidTransition,
             format!(
                 "Tenant is not archived: {} (status {}); only an archived tenant can be \
                  restored",
-                record.name, record.status
+                record.name,
+                record.status()
             ),
         )),
     }
 }
 
-/// The status a restored tenant gets: its data is back on disk, not loaded.
-pub(crate) const RESTORED: Status = Status::Inactive;
+/// Where a restored tenant's data is: back on disk, not loaded.
+pub(crate) const RESTORED: Storage = Storage::Inactive;
 
-/// Whether a tenant in `status` may be purged by the retention rule.
-pub(crate) fn purgeable(status: Status) -> bool {
-    status == Status::PendingDeletion
+/// Whether a tenant with `access` may be purged by the retention rule.
+pub(crate) fn purgeable(access: Access) -> bool {
+    access == Access::PendingDeletion
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenant::status::shown;
 
-    const ALL: [Status; 6] = [
-        Status::Active,
-        Status::Inactive,
-        Status::Archived,
-        Status::Suspended,
-        Status::ReadOnly,
-        Status::PendingDeletion,
+    const STORAGES: [Storage; 4] = [
+        Storage::Active,
+        Storage::Inactive,
+        Storage::Archived,
+        Storage::Offloaded,
     ];
+    const ACCESSES: [Access; 4] = [
+        Access::Normal,
+        Access::ReadOnly,
+        Access::Suspended,
+        Access::PendingDeletion,
+    ];
+
+    fn record() -> TenantRecord {
+        TenantRecord::new("t", 1, Default::default(), 0)
+    }
 
     #[test]
     fn what_each_status_may_do() {
-        for s in ALL {
-            let read = may_use("t", s, Use::Read);
-            let write = may_use("t", s, Use::Write);
-            match s {
-                Status::Active => assert_eq!(
-                    (read.ok(), write.ok()),
-                    (Some(Entry::Ready), Some(Entry::Ready))
-                ),
-                Status::Inactive => {
-                    assert_eq!(
-                        (read.ok(), write.ok()),
-                        (Some(Entry::Activate), Some(Entry::Activate))
-                    )
+        for s in STORAGES {
+            for a in ACCESSES {
+                let read = may_use("t", s, a, Use::Read);
+                let write = may_use("t", s, a, Use::Write);
+                let local = match s {
+                    Storage::Active => Some(Entry::Ready),
+                    Storage::Inactive => Some(Entry::Activate),
+                    Storage::Offloaded => Some(Entry::Onload),
+                    Storage::Archived => None,
+                };
+                match a {
+                    Access::Normal => assert_eq!((read.ok(), write.ok()), (local, local)),
+                    Access::ReadOnly => {
+                        assert_eq!(read.ok(), local);
+                        assert_eq!(write.unwrap_err().kind(), &ErrorKind::TenantReadOnly);
+                    }
+                    Access::Suspended => {
+                        assert_eq!(read.unwrap_err().kind(), &ErrorKind::TenantSuspended);
+                        assert_eq!(write.unwrap_err().kind(), &ErrorKind::TenantSuspended);
+                    }
+                    Access::PendingDeletion => {
+                        assert_eq!(read.unwrap_err().kind(), &ErrorKind::TenantPendingDeletion);
+                        assert!(write.is_err());
+                    }
                 }
-                Status::ReadOnly => {
-                    assert_eq!(read.ok(), Some(Entry::Ready));
-                    assert_eq!(write.unwrap_err().kind(), &ErrorKind::TenantReadOnly);
-                }
-                _ => assert!(read.is_err() && write.is_err(), "{s}"),
             }
         }
     }
 
     #[test]
     fn archived_is_entered_and_left_only_by_archive_and_restore() {
-        for s in ALL {
+        for s in STORAGES {
             assert!(altered("t", s, "archived").is_err());
-            assert!(altered("t", Status::Archived, s.name()).is_err());
+            assert!(altered("t", s, "offloaded").is_err());
         }
-        assert!(may_archive("t", Status::Archived).is_err());
-        assert!(may_archive("t", Status::Suspended).is_ok());
-        assert!(altered("t", Status::Active, "nonsense").is_err());
+        assert!(altered("t", Storage::Archived, "active").is_err());
+        assert!(altered("t", Storage::Archived, "inactive").is_err());
+        assert!(altered("t", Storage::Offloaded, "active").is_err());
+        assert!(altered("t", Storage::Offloaded, "suspended").is_ok());
+        assert!(may_offload("t", Storage::Offloaded).is_err());
+        assert!(may_offload("t", Storage::Archived).is_err());
+        assert!(may_onload("t", Storage::Active).is_err());
+        assert!(may_archive("t", Storage::Offloaded).is_err());
+        assert!(may_archive("t", Storage::Archived).is_err());
+        assert!(may_archive("t", Storage::Inactive).is_ok());
+        assert!(altered("t", Storage::Active, "nonsense").is_err());
+    }
+
+    /// ARCHIVE then RESTORE keeps a restriction, its reason and its purge
+    /// clock; only ALTER to active/inactive lifts it.
+    #[test]
+    fn archive_and_restore_keep_the_restriction() {
+        for a in [Access::ReadOnly, Access::Suspended, Access::PendingDeletion] {
+            let mut r = record();
+            enter(&mut r, StatusTarget::Access(a), 5);
+            r.reason = Some("unpaid".into());
+            let pending = r.pending_since_ms;
+            may_archive("t", r.storage).unwrap();
+            move_storage(&mut r, Storage::Archived, 6);
+            assert_eq!(shown(r.storage, r.access), a.name());
+            r.archive_crc = Some(1);
+            may_restore(&r).unwrap();
+            move_storage(&mut r, RESTORED, 7);
+            assert_eq!((r.storage, r.access), (Storage::Inactive, a));
+            assert_eq!(r.reason.as_deref(), Some("unpaid"));
+            assert_eq!(r.pending_since_ms, pending);
+            let target = altered("t", r.storage, "active").unwrap();
+            enter(&mut r, target, 8);
+            assert_eq!(
+                (r.storage, r.access, r.reason),
+                (Storage::Active, Access::Normal, None)
+            );
+        }
+    }
+
+    /// A restriction can be set on an archived tenant, and it stays archived.
+    #[test]
+    fn a_restriction_can_be_set_wherever_the_data_is() {
+        let mut r = record();
+        move_storage(&mut r, Storage::Archived, 1);
+        let target = altered("t", r.storage, "suspended").unwrap();
+        enter(&mut r, target, 2);
+        assert_eq!(
+            (r.storage, r.access),
+            (Storage::Archived, Access::Suspended)
+        );
+        assert_eq!(r.status(), "suspended");
     }
 
     #[test]
     fn pending_deletion_remembers_when_it_started() {
-        let mut r = TenantRecord {
-            name: "t".into(),
-            status: Status::Active,
-            options: Default::default(),
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            archive_crc: None,
-            pending_since_ms: None,
-            last_accessed_ms: None,
-        };
-        enter(&mut r, Status::PendingDeletion, 5);
-        enter(&mut r, Status::PendingDeletion, 9);
+        let mut r = record();
+        enter(&mut r, StatusTarget::Access(Access::PendingDeletion), 5);
+        enter(&mut r, StatusTarget::Access(Access::PendingDeletion), 9);
         assert_eq!(r.pending_since_ms, Some(5));
-        enter(&mut r, Status::Active, 10);
+        assert_eq!(r.storage, Storage::Inactive, "pending_deletion unloads");
+        enter(&mut r, StatusTarget::Storage(Storage::Active), 10);
         assert_eq!(r.pending_since_ms, None);
-        assert_eq!(after_unload(Status::Active), Status::Inactive);
-        assert_eq!(after_unload(Status::Suspended), Status::Suspended);
+        assert_eq!(after_unload(Storage::Active), Storage::Inactive);
+        assert_eq!(after_unload(Storage::Archived), Storage::Archived);
+        assert_eq!(activated(Storage::Inactive), Storage::Active);
     }
 }

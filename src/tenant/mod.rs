@@ -6,16 +6,19 @@ pub(crate) mod billing;
 pub(crate) mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
+mod offload;
 pub(crate) mod pool;
 pub(crate) mod quota;
 mod rate;
 pub(crate) mod record;
-mod retention;
+pub(crate) mod retention;
+pub(crate) mod status;
 pub(crate) mod usage;
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,6 +37,8 @@ use record::TenantRecord;
 const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl CatalogRecord for TenantRecord {
+    type Legacy = record::legacy::TenantRecordV1;
+
     fn key(&self) -> &str {
         &self.name
     }
@@ -47,6 +52,8 @@ pub(crate) type SharedCollection = Arc<RwLock<Collection>>;
 pub(crate) struct Tenant {
     pub(crate) name: String,
     pub(crate) dir: PathBuf,
+    /// The key of this incarnation's usage rows ([`TenantRecord::usage_key`]).
+    pub(crate) usage_key: String,
     record: RwLock<TenantRecord>,
     /// Collections loaded so far. Loading happens under this lock, so a
     /// collection is never loaded twice.
@@ -62,6 +69,7 @@ impl Tenant {
         Arc::new_cyclic(|me| Tenant {
             name: record.name.clone(),
             dir: layout.tenant_dir(&record.name),
+            usage_key: record.usage_key(),
             quota: quota::QuotaState::new(&record.options),
             slot: Slot::new(pool, me.clone(), record.last_accessed_ms),
             record: RwLock::new(record),
@@ -242,6 +250,11 @@ pub(crate) struct Catalog {
     pub(crate) layout: Layout,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     pool: Arc<Pool>,
+    /// The last incarnation id given out (see [`Catalog::new_incarnation`]).
+    last_id: AtomicU64,
+    /// The object store (OFFLOAD, onload, ATTACH), if configured.
+    #[cfg(feature = "s3")]
+    tier: Option<Arc<crate::storage::object::ObjectTier>>,
 }
 
 /// Error for a missing tenant.
@@ -253,8 +266,24 @@ pub(crate) fn not_found(name: &str) -> Error {
 }
 
 impl Catalog {
-    /// Opens the catalog of the data folder.
-    pub(crate) fn open(layout: Layout, pool: Arc<Pool>) -> Result<Self> {
+    /// Opens the catalog of the data folder, and the object store when
+    /// `object_store` is set (a missing bucket fails here).
+    pub(crate) fn open(
+        layout: Layout,
+        pool: Arc<Pool>,
+        object_store: Option<&crate::storage::object::ObjectStoreConfig>,
+    ) -> Result<Self> {
+        #[cfg(feature = "s3")]
+        let tier = object_store
+            .map(crate::storage::object::ObjectTier::open)
+            .transpose()?
+            .map(Arc::new);
+        #[cfg(not(feature = "s3"))]
+        if object_store.is_some() {
+            return Err(Error::unsupported(
+                "this build has no object-store support (cargo feature s3)",
+            ));
+        }
         fs::create_dir_all(layout.tenants_dir()).map_err(|e| {
             Error::io(
                 format!("cannot create data folder {}", layout.root().display()),
@@ -264,8 +293,10 @@ impl Catalog {
         let store = CatalogStore::open(&layout.catalog())?;
         let records = store.load_all::<TenantRecord>()?;
         archive::recover(&layout, &records)?;
+        offload::recover(&layout, &records)?;
         // After the catalog's lock is held: no other process writes here.
         temporaries::clean_temporaries(&layout)?;
+        let last_id = AtomicU64::new(records.iter().map(|r| r.id).max().unwrap_or(0));
         let tenants = records
             .into_iter()
             .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
@@ -275,7 +306,28 @@ impl Catalog {
             layout,
             tenants: RwLock::new(tenants),
             pool,
+            last_id,
+            #[cfg(feature = "s3")]
+            tier,
         })
+    }
+
+    /// A new incarnation id: the time in microseconds, above every id
+    /// given out before in this process and held by a tenant, so a tenant
+    /// created again after a DROP never shares its predecessor's id.
+    pub(crate) fn new_incarnation(&self) -> u64 {
+        let now = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
+        let mut last = self.last_id.load(Ordering::Acquire);
+        loop {
+            let next = now.max(last.saturating_add(1));
+            match self
+                .last_id
+                .compare_exchange(last, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
     }
 
     /// The catalog database (usage metering shares it).
@@ -384,10 +436,7 @@ impl Catalog {
     /// the disk with the next durable commit, like the pool's unloads.
     pub(crate) fn activate(&self, tenant: &Tenant) -> Result<()> {
         self.update_deferred(tenant, |r| {
-            let next = lifecycle::activated(r.status);
-            if next != r.status {
-                lifecycle::enter(r, next, crate::clock::now_ms());
-            }
+            lifecycle::move_storage(r, lifecycle::activated(r.storage), crate::clock::now_ms());
             Ok(())
         })
         .map(drop)
@@ -415,6 +464,18 @@ impl Catalog {
             fs::remove_file(&packed)
                 .map_err(|e| Error::io(format!("cannot remove {}", packed.display()), e))?;
         }
+        // After the drop is committed: a snapshot left in the object store
+        // could otherwise be attached again.
+        self.delete_objects(name).map_err(|e| {
+            Error::new(
+                e.kind().clone(),
+                format!(
+                    "Tenant {name} dropped, but its objects in the object store were not \
+                     deleted: {}",
+                    e.message()
+                ),
+            )
+        })?;
         Ok(true)
     }
 

@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use crate::config::Config;
 use crate::error::Result;
 use crate::tenant::lifecycle;
-use crate::tenant::record::Status;
+use crate::tenant::status::{Access, Storage};
 use crate::tenant::{Catalog, Tenant};
 
 /// A tenant's memory is measured again at the end of a statement at most
@@ -277,9 +277,16 @@ impl Slot {
 }
 
 impl Tenant {
-    /// The current status (without copying the record).
-    pub(crate) fn status(&self) -> Status {
-        self.record.read().status
+    /// The one-column status (without copying the record).
+    pub(crate) fn status(&self) -> &'static str {
+        self.record.read().status()
+    }
+
+    /// Where the data is and what the tenant may do (without copying the
+    /// record).
+    pub(crate) fn state(&self) -> (Storage, Access) {
+        let r = self.record.read();
+        (r.storage, r.access)
     }
 
     /// Measures the memory of the loaded collections, without waiting: a
@@ -336,10 +343,8 @@ impl Catalog {
         let last = tenant.slot.last_accessed_ms();
         tenant.try_unload(|| {
             self.update_deferred(tenant, |r| {
-                let after = lifecycle::after_unload(r.status);
-                if after != r.status {
-                    lifecycle::enter(r, after, crate::clock::now_ms());
-                }
+                let after = lifecycle::after_unload(r.storage);
+                lifecycle::move_storage(r, after, crate::clock::now_ms());
                 r.last_accessed_ms = last;
                 Ok(())
             })

@@ -172,9 +172,10 @@ impl QuotaState {
         }
     }
 
-    /// The usage counters of tenant `name` (from `metering` on first use).
-    pub(crate) fn usage(&self, metering: &Metering, name: &str) -> &Counters {
-        self.usage.get_or_init(|| metering.counters(name))
+    /// The usage counters of the tenant incarnation whose usage key is
+    /// `key` (from `metering` on first use).
+    pub(crate) fn usage(&self, metering: &Metering, key: &str) -> &Counters {
+        self.usage.get_or_init(|| metering.counters(key))
     }
 
     /// The effective limits.

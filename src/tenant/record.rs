@@ -1,61 +1,30 @@
 //! What the catalog stores about a tenant: status, options, timestamps.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::parser::ast::Opt;
+use crate::tenant::status::{self, Access, Storage};
 use crate::value::Value;
 
-/// Lifecycle status of a tenant (PQL.md, Lifecycle).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Status {
-    Active,
-    Inactive,
-    Archived,
-    Suspended,
-    ReadOnly,
-    PendingDeletion,
-}
-
-impl Status {
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Inactive => "inactive",
-            Status::Archived => "archived",
-            Status::Suspended => "suspended",
-            Status::ReadOnly => "read_only",
-            Status::PendingDeletion => "pending_deletion",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Status> {
-        match s.to_ascii_lowercase().as_str() {
-            "active" => Some(Status::Active),
-            "inactive" => Some(Status::Inactive),
-            "archived" => Some(Status::Archived),
-            "suspended" => Some(Status::Suspended),
-            "read_only" | "readonly" => Some(Status::ReadOnly),
-            "pending_deletion" => Some(Status::PendingDeletion),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A tenant as stored in the catalog.
+/// A tenant as stored in the catalog (record layout 2: the status in two
+/// parts, and an incarnation id). Layout 1 is [`legacy::TenantRecordV1`],
+/// converted when the catalog opens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TenantRecord {
     pub(crate) name: String,
-    pub(crate) status: Status,
+    /// This incarnation of the name: a tenant dropped and created again
+    /// gets a new one, so usage is never carried over. 0 for a tenant
+    /// converted from layout 1 (its usage rows are keyed by name alone).
+    pub(crate) id: u64,
+    /// Where the data is.
+    pub(crate) storage: Storage,
+    /// What the tenant may do.
+    pub(crate) access: Access,
+    /// Why the access is restricted (`ALTER TENANT .. SET reason = '..'`).
+    pub(crate) reason: Option<String>,
     /// Options as given (`tier`, quotas, descriptive), validated.
     pub(crate) options: BTreeMap<String, Value>,
     /// Milliseconds since the Unix epoch.
@@ -70,6 +39,102 @@ pub(crate) struct TenantRecord {
     /// Last access as of the last unload (ms since the epoch); the live
     /// value is kept in memory, so the query path writes nothing.
     pub(crate) last_accessed_ms: Option<i64>,
+}
+
+impl TenantRecord {
+    /// A new tenant's record: active, unrestricted, a fresh incarnation.
+    pub(crate) fn new(name: &str, id: u64, options: BTreeMap<String, Value>, now: i64) -> Self {
+        TenantRecord {
+            name: name.to_string(),
+            id,
+            storage: Storage::Active,
+            access: Access::Normal,
+            reason: None,
+            options,
+            created_at_ms: now,
+            updated_at_ms: now,
+            archive_crc: None,
+            pending_since_ms: None,
+            last_accessed_ms: None,
+        }
+    }
+
+    /// The one-column status (SHOW TENANTS): the restriction when there is
+    /// one, else where the data is.
+    pub(crate) fn status(&self) -> &'static str {
+        status::shown(self.storage, self.access)
+    }
+
+    /// The key of this incarnation's usage rows: the name, then `@id`
+    /// (`@` cannot be part of a name). Layout-1 tenants (id 0) keep the
+    /// bare name their rows were written under.
+    pub(crate) fn usage_key(&self) -> String {
+        match self.id {
+            0 => self.name.clone(),
+            id => format!("{}@{id}", self.name),
+        }
+    }
+}
+
+/// The tenant name of a usage key.
+pub(crate) fn name_of_usage_key(key: &str) -> &str {
+    key.split_once('@').map_or(key, |(name, _)| name)
+}
+
+/// Record layout 1, as PQL wrote it before the status had two parts.
+pub(crate) mod legacy {
+    use super::*;
+
+    /// Layout 1's single status.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub(crate) enum StatusV1 {
+        Active,
+        Inactive,
+        Archived,
+        Suspended,
+        ReadOnly,
+        PendingDeletion,
+    }
+
+    /// A tenant record of layout 1.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub(crate) struct TenantRecordV1 {
+        pub(crate) name: String,
+        pub(crate) status: StatusV1,
+        pub(crate) options: BTreeMap<String, Value>,
+        pub(crate) created_at_ms: i64,
+        pub(crate) updated_at_ms: i64,
+        pub(crate) archive_crc: Option<u32>,
+        pub(crate) pending_since_ms: Option<i64>,
+        pub(crate) last_accessed_ms: Option<i64>,
+    }
+
+    impl From<TenantRecordV1> for TenantRecord {
+        /// A restricted tenant's data was on the local disk, not loaded.
+        fn from(r: TenantRecordV1) -> Self {
+            let (storage, access) = match r.status {
+                StatusV1::Active => (Storage::Active, Access::Normal),
+                StatusV1::Inactive => (Storage::Inactive, Access::Normal),
+                StatusV1::Archived => (Storage::Archived, Access::Normal),
+                StatusV1::Suspended => (Storage::Inactive, Access::Suspended),
+                StatusV1::ReadOnly => (Storage::Inactive, Access::ReadOnly),
+                StatusV1::PendingDeletion => (Storage::Inactive, Access::PendingDeletion),
+            };
+            TenantRecord {
+                name: r.name,
+                id: 0,
+                storage,
+                access,
+                reason: None,
+                options: r.options,
+                created_at_ms: r.created_at_ms,
+                updated_at_ms: r.updated_at_ms,
+                archive_crc: r.archive_crc,
+                pending_since_ms: r.pending_since_ms,
+                last_accessed_ms: r.last_accessed_ms,
+            }
+        }
+    }
 }
 
 /// Kinds of option values, for validation.

@@ -14,7 +14,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// When `record` is due for purging (ms since the epoch), if it ever is: in
 /// `pending_deletion` with a `retention_days` option.
 pub(crate) fn purge_due_ms(record: &TenantRecord) -> Option<i64> {
-    if !lifecycle::purgeable(record.status) {
+    if !lifecycle::purgeable(record.access) {
         return None;
     }
     let days = match record.options.get("retention_days") {

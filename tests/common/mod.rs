@@ -3,6 +3,29 @@
 
 use std::path::Path;
 
+pub mod s3;
+
+/// `QUERY items TENANT acme CREATE NODES [...]` of nodes `n<i>` for `ids`,
+/// each with a `kind` (`k0`..`k2`) and a 3-d embedding from `i`.
+pub fn acme_items(ids: std::ops::Range<usize>) -> String {
+    let total = ids.end.max(1) as f32;
+    let nodes: Vec<String> = ids
+        .map(|i| {
+            format!(
+                "{{ id: \"n{i}\", kind: \"k{}\", embedding: [{}, {}, {}] }}",
+                i % 3,
+                (i as f32 * 0.37).sin(),
+                (i as f32 * 0.11).cos(),
+                i as f32 / total
+            )
+        })
+        .collect();
+    format!(
+        "QUERY items TENANT acme CREATE NODES [{}];",
+        nodes.join(", ")
+    )
+}
+
 /// A temporary data folder on tmpfs when there is one: the property tests
 /// commit thousands of small transactions, and fsync on a shared disk would
 /// dominate their run time. (The durability test does not use this: it wants

@@ -16,6 +16,7 @@ const KEYWORDS: &[&str] = &[
     "AND",
     "ALTER",
     "ARCHIVE",
+    "ATTACH",
     "COLLECTION",
     "COLLECTIONS",
     "CONTAINS",

@@ -1,0 +1,173 @@
+//! OFFLOAD, onload and the first query after onload (issue 13), beside
+//! ARCHIVE / RESTORE on the local disk, for one large tenant and for many
+//! small ones. Synthetic clustered vectors (`glove_files::synthetic`).
+//!
+//! ```text
+//! eval "$(scripts/start-seaweedfs.sh)"
+//! cargo run --release --example offload_bench -- --store s3://pql-test/bench
+//! cargo run --release --example offload_bench -- --vectors 20000 --tenants 100   # quicker
+//! ```
+//! Options: `--store URL` (default `$PQL_OBJECT_STORE`, else a `file://`
+//! folder in a temporary directory), `--vectors N` (100,000) and `--dim D`
+//! (384) for the large tenant, `--tenants T` (1,000) of `--rows R` (200)
+//! vectors of `--small-dim` (100) for the small ones, `--index` (`flat`).
+
+use std::time::{Duration, Instant};
+
+use pql::{Config, Engine};
+
+mod glove_files;
+use glove_files::{arg, literal, loadavg, synthetic};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Fills `tenant` with `n` vectors of `dim` in batches of 1,000.
+fn fill(engine: &Engine, tenant: &str, n: usize, dim: usize, index: &str) -> Res<Vec<f32>> {
+    engine.execute(&format!("CREATE TENANT {tenant};"))?;
+    engine.execute(&format!(
+        "CREATE COLLECTION items TENANT {tenant} WITH (dimension: {dim}, index: '{index}');"
+    ))?;
+    let (base, queries) = synthetic(n, 1, dim);
+    for (b, chunk) in base.chunks(1000 * dim).enumerate() {
+        let nodes: Vec<String> = chunk
+            .chunks(dim)
+            .enumerate()
+            .map(|(i, v)| format!("{{ id: \"v{}\", embedding: {} }}", b * 1000 + i, literal(v)))
+            .collect();
+        engine.execute(&format!(
+            "QUERY items TENANT {tenant} CREATE NODES [{}];",
+            nodes.join(",")
+        ))?;
+    }
+    Ok(queries)
+}
+
+fn query(engine: &Engine, tenant: &str, q: &[f32]) -> Res<Duration> {
+    let started = Instant::now();
+    let r = engine.execute(&format!(
+        "QUERY items TENANT {tenant} SIMILAR TO {} TOP 10 RETURN id;",
+        literal(q)
+    ))?;
+    if r[0].rows.len() != 10 {
+        return Err(format!("{tenant}: {} rows", r[0].rows.len()).into());
+    }
+    Ok(started.elapsed())
+}
+
+fn timed(engine: &Engine, statement: &str) -> Res<Duration> {
+    let started = Instant::now();
+    engine.execute(statement)?;
+    Ok(started.elapsed())
+}
+
+/// Sum and median of `times`.
+fn summary(mut times: Vec<Duration>) -> String {
+    times.sort();
+    let total: Duration = times.iter().sum();
+    format!(
+        "total {:.2} s, median {}",
+        total.as_secs_f64(),
+        ms(times[times.len() / 2])
+    )
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let num = |name: &str, default: usize| -> Res<usize> {
+        Ok(arg(&args, name).map_or(Ok(default), |v| v.parse())?)
+    };
+    let (n, dim) = (num("--vectors", 100_000)?, num("--dim", 384)?);
+    let (tenants, rows, small_dim) = (
+        num("--tenants", 1_000)?,
+        num("--rows", 200)?,
+        num("--small-dim", 100)?,
+    );
+    let index = arg(&args, "--index").unwrap_or_else(|| "flat".into());
+    let scratch = tempfile::tempdir()?;
+    let store = arg(&args, "--store")
+        .or_else(|| std::env::var("PQL_OBJECT_STORE").ok())
+        .unwrap_or_else(|| {
+            let folder = scratch.path().join("bucket");
+            let _ = std::fs::create_dir_all(&folder);
+            format!("file://{}", folder.display())
+        });
+    let data = scratch.path().join("data");
+    let engine = Engine::open_with(Config::new(&data).with_object_store(&store)?)?;
+    println!("store {store}; load {}", loadavg());
+
+    // One large tenant.
+    let started = Instant::now();
+    let q = fill(&engine, "big", n, dim, &index)?;
+    println!(
+        "big: {n} x {dim} ({index}) loaded in {:.1} s, {:.1} MB on disk",
+        started.elapsed().as_secs_f64(),
+        pql::bench_support::dir_size(&data.join("tenants/big")) as f64 / 1e6
+    );
+    query(&engine, "big", &q)?;
+    println!(
+        "  OFFLOAD            {}",
+        ms(timed(&engine, "OFFLOAD TENANT big;")?)
+    );
+    println!(
+        "  ONLOAD             {}",
+        ms(timed(&engine, "ONLOAD TENANT big;")?)
+    );
+    println!("  first query        {}", ms(query(&engine, "big", &q)?));
+    timed(&engine, "OFFLOAD TENANT big;")?;
+    println!(
+        "  cold query (lazy onload + load + search) {}",
+        ms(query(&engine, "big", &q)?)
+    );
+    println!("  warm query         {}", ms(query(&engine, "big", &q)?));
+    println!(
+        "  ARCHIVE (local)    {}",
+        ms(timed(&engine, "ARCHIVE TENANT big;")?)
+    );
+    println!(
+        "  RESTORE (local)    {}",
+        ms(timed(&engine, "RESTORE TENANT big;")?)
+    );
+    println!("  first query        {}", ms(query(&engine, "big", &q)?));
+    engine.execute("DROP TENANT big;")?;
+
+    // Many small tenants.
+    let started = Instant::now();
+    let mut queries = Vec::new();
+    for t in 0..tenants {
+        queries.push(fill(&engine, &format!("s{t}"), rows, small_dim, &index)?);
+    }
+    println!(
+        "small: {tenants} x {rows} x {small_dim} loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let each = |statement: &str| -> Res<Vec<Duration>> {
+        (0..tenants)
+            .map(|t| timed(&engine, &statement.replace("{t}", &format!("s{t}"))))
+            .collect()
+    };
+    let first = || -> Res<Vec<Duration>> {
+        (0..tenants)
+            .map(|t| query(&engine, &format!("s{t}"), &queries[t]))
+            .collect()
+    };
+    println!(
+        "  OFFLOAD each       {}",
+        summary(each("OFFLOAD TENANT {t};")?)
+    );
+    println!("  cold query each    {}", summary(first()?));
+    println!(
+        "  ARCHIVE each       {}",
+        summary(each("ARCHIVE TENANT {t};")?)
+    );
+    println!(
+        "  RESTORE each       {}",
+        summary(each("RESTORE TENANT {t};")?)
+    );
+    println!("  first query each   {}", summary(first()?));
+    println!("load {}", loadavg());
+    Ok(())
+}

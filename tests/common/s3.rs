@@ -1,0 +1,50 @@
+//! The S3 server the object-store tests use: SeaweedFS on loopback, started
+//! by `eval "$(scripts/start-seaweedfs.sh)"` (`.ci/run` does this). Without
+//! it the tests say so and pass, unless `PQL_REQUIRE_S3=1` (CI sets it).
+
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The server's endpoint, or `None` (with a note) when it is not running.
+pub fn server() -> Option<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    let reachable = endpoint.as_deref().is_some_and(|e| {
+        let addr = e.trim_start_matches("http://").trim_end_matches('/');
+        addr.parse()
+            .ok()
+            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
+    });
+    if reachable {
+        return endpoint;
+    }
+    assert!(
+        std::env::var("PQL_REQUIRE_S3").as_deref() != Ok("1"),
+        "PQL_REQUIRE_S3=1 but no S3 server answers at AWS_ENDPOINT_URL={endpoint:?} \
+         (run: eval \"$(scripts/start-seaweedfs.sh)\")"
+    );
+    eprintln!(
+        "skipped: no S3 server at AWS_ENDPOINT_URL={endpoint:?}; \
+         run eval \"$(scripts/start-seaweedfs.sh)\" first"
+    );
+    None
+}
+
+/// The test bucket (`PQL_TEST_BUCKET`, default `pql-test`).
+pub fn bucket() -> String {
+    std::env::var("PQL_TEST_BUCKET").unwrap_or_else(|_| "pql-test".into())
+}
+
+/// A prefix no other test (or earlier run) uses.
+pub fn unique_prefix(test: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "t-{test}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
