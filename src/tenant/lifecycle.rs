@@ -205,6 +205,7 @@ pub(crate) fn may_archive(name: &str, storage: Storage) -> Result<()> {
 
 /// May a tenant whose data is in `storage` be offloaded? Only local data
 /// can; the restriction is kept.
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub(crate) fn may_offload(name: &str, storage: Storage) -> Result<()> {
     match storage {
         Storage::Active | Storage::Inactive => Ok(()),
@@ -216,6 +217,7 @@ pub(crate) fn may_offload(name: &str, storage: Storage) -> Result<()> {
 }
 
 /// May a tenant whose data is in `storage` be onloaded?
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub(crate) fn may_onload(name: &str, storage: Storage) -> Result<()> {
     match storage {
         Storage::Offloaded => Ok(()),
