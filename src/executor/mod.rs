@@ -12,6 +12,8 @@ mod report;
 mod show;
 mod write;
 
+use std::sync::Arc;
+
 use crate::config::Config;
 use crate::error::{ErrorKind, Result};
 use crate::parser::ast::{Query, QueryOp, Statement};
@@ -56,6 +58,14 @@ pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResu
     })
 }
 
+/// The tenant of a statement that needs no more than its admission checks
+/// before it runs (the collection DDL): looked up, then admitted.
+fn admitted_tenant(plan: Plan<'_>, catalog: &Catalog) -> Result<Arc<Tenant>> {
+    let tenant = tenant_of(&plan, catalog)?;
+    admit(plan, &tenant, catalog)?;
+    Ok(tenant)
+}
+
 /// [`execute`], before errors are located.
 fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
     let catalog = ctx.catalog;
@@ -81,20 +91,17 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
             options,
             ..
         } => {
-            let tenant = tenant_of(&plan, catalog)?;
-            admit(plan, &tenant, catalog)?;
+            let tenant = admitted_tenant(plan, catalog)?;
             ddl::create_collection(&tenant, name, *if_not_exists, options)
         }
         Statement::AlterCollection { name, set, .. } => {
-            let tenant = tenant_of(&plan, catalog)?;
-            admit(plan, &tenant, catalog)?;
+            let tenant = admitted_tenant(plan, catalog)?;
             ddl::alter_collection(ctx, &tenant, name, set)
         }
         Statement::DropCollection {
             name, if_exists, ..
         } => {
-            let tenant = tenant_of(&plan, catalog)?;
-            admit(plan, &tenant, catalog)?;
+            let tenant = admitted_tenant(plan, catalog)?;
             ddl::drop_collection(&tenant, name, *if_exists)
         }
         Statement::ShowCollections { .. } => show::show_collections(&*tenant_of(&plan, catalog)?),
