@@ -9,26 +9,16 @@
 use pql::{Config, Engine};
 
 mod common;
-use common::{brute_force, normalise, vector_literal as literal, Rng};
+use common::{brute_force, clustered, normalise, vector_literal as literal, Rng};
 
 const N: usize = 30_000;
 const DIM: usize = 16;
 const QUERIES: usize = 30;
 const MIN_RECALL: f64 = 0.99;
 
-/// Clustered unit vectors: 40 centres, points scattered around them.
+/// Clustered unit vectors: 40 centres, each point's centre drawn at random.
 fn data(rng: &mut Rng) -> Vec<Vec<f32>> {
-    let centres: Vec<Vec<f32>> = (0..40)
-        .map(|_| (0..DIM).map(|_| rng.gauss() * 2.0).collect())
-        .collect();
-    (0..N)
-        .map(|_| {
-            let c = &centres[(rng.next() % 40) as usize];
-            let mut v: Vec<f32> = c.iter().map(|x| x + rng.gauss()).collect();
-            normalise(&mut v);
-            v
-        })
-        .collect()
+    clustered(rng, N, DIM, 40, 2.0, |_, rng| rng.next() as usize)
 }
 
 /// A case: its PQL filter, which rows it allows, and its share.

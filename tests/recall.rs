@@ -6,25 +6,15 @@
 use pql::{Engine, Value};
 
 mod common;
-use common::{brute_force, ids, normalise, vector_literal, Rng};
+use common::{brute_force, clustered, ids, normalise, vector_literal, Rng};
 
 const N: usize = 6_000;
 const DIM: usize = 24;
 const QUERIES: usize = 40;
 
-/// Clustered data: 30 centres, points scattered around them.
+/// Clustered data: 30 centres, points assigned to them in turn.
 fn data(rng: &mut Rng) -> Vec<Vec<f32>> {
-    let centres: Vec<Vec<f32>> = (0..30)
-        .map(|_| (0..DIM).map(|_| rng.gauss() * 3.0).collect())
-        .collect();
-    (0..N)
-        .map(|i| {
-            let c = &centres[i % centres.len()];
-            let mut v: Vec<f32> = c.iter().map(|x| x + rng.gauss()).collect();
-            normalise(&mut v);
-            v
-        })
-        .collect()
+    clustered(rng, N, DIM, 30, 3.0, |i, _| i)
 }
 
 /// A filter case: name, PQL filter, and which rows it allows.

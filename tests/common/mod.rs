@@ -67,6 +67,29 @@ impl Rng {
 }
 
 /// Scales `v` to unit length (a zero vector stays zero).
+/// `n` unit vectors of `dim` numbers scattered around `centres` random
+/// centres (spread `scale`); `pick(i, rng)` chooses the centre of point `i`.
+pub fn clustered(
+    rng: &mut Rng,
+    n: usize,
+    dim: usize,
+    centres: usize,
+    scale: f32,
+    mut pick: impl FnMut(usize, &mut Rng) -> usize,
+) -> Vec<Vec<f32>> {
+    let centres: Vec<Vec<f32>> = (0..centres)
+        .map(|_| (0..dim).map(|_| rng.gauss() * scale).collect())
+        .collect();
+    (0..n)
+        .map(|i| {
+            let c = &centres[pick(i, rng) % centres.len()];
+            let mut v: Vec<f32> = c.iter().map(|x| x + rng.gauss()).collect();
+            normalise(&mut v);
+            v
+        })
+        .collect()
+}
+
 pub fn normalise(v: &mut [f32]) {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 {
