@@ -123,6 +123,16 @@ impl Engine {
             .key_scope(presented, self.inner.config.admin_key.as_deref())
     }
 
+    /// [`Engine::key_scope`] from memory alone, without I/O: `Some` for the
+    /// admin key or a tenant key verified before (and neither revoked nor
+    /// its tenant dropped since); `None` when only
+    /// [`Engine::key_scope`] can tell.
+    pub fn cached_key_scope(&self, presented: &str) -> Option<KeyScope> {
+        self.inner
+            .catalog
+            .cached_key_scope(presented, self.inner.config.admin_key.as_deref())
+    }
+
     /// Statistics of the pool of loaded tenants.
     pub fn pool_stats(&self) -> PoolStats {
         self.inner.catalog.pool_stats()

@@ -186,3 +186,31 @@ fn parse_filter_reads_a_filter_on_its_own() {
     let err = pql::parse_filter("a = 1; DROP TENANT x").unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::ParseError);
 }
+
+#[test]
+fn verified_keys_are_answered_from_memory_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), Some("admin-key-0123456789"));
+    e.execute("CREATE TENANT acme;").unwrap();
+    let acme = Some(KeyScope::Tenant("acme".into()));
+    assert_eq!(
+        e.cached_key_scope("admin-key-0123456789"),
+        Some(KeyScope::Admin)
+    );
+    let (id, key) = create_key(&e, "acme");
+    assert_eq!(e.cached_key_scope(&key), None, "not verified yet");
+    assert_eq!(e.key_scope(&key).unwrap(), acme);
+    assert_eq!(e.cached_key_scope(&key), acme, "verified once");
+    assert_eq!(e.cached_key_scope("pql_nope"), None);
+
+    e.execute(&format!("DROP API KEY '{id}' FOR TENANT acme;"))
+        .unwrap();
+    assert_eq!(e.cached_key_scope(&key), None, "revoked");
+    assert_eq!(e.key_scope(&key).unwrap(), None);
+
+    let (_, other) = create_key(&e, "acme");
+    assert_eq!(e.key_scope(&other).unwrap(), acme);
+    e.execute("DROP TENANT acme; CREATE TENANT acme;").unwrap();
+    assert_eq!(e.cached_key_scope(&other), None, "its tenant was dropped");
+    assert_eq!(e.key_scope(&other).unwrap(), None);
+}

@@ -65,7 +65,9 @@ impl Catalog {
     /// Revokes key `id` of `tenant`; an unknown id is an error.
     pub(crate) fn drop_key(&self, tenant: &str, id: &str) -> Result<()> {
         let t = self.get(tenant)?;
-        if keys::remove(&self.db(), &t.name, |r| r.id == id)? == 0 {
+        let removed = keys::remove(&self.db(), &t.name, |r| r.id == id);
+        self.key_cache.forget(&t.name, |r| r.id == id);
+        if removed? == 0 {
             return Err(Error::new(
                 ErrorKind::KeyNotFound,
                 format!("API key not found: {id} (tenant {tenant})"),
@@ -76,30 +78,64 @@ impl Catalog {
 
     /// Removes every key of `tenant` (when it is dropped).
     pub(crate) fn drop_keys_of(&self, tenant: &str) -> Result<()> {
-        keys::remove(&self.db(), tenant, |_| true).map(|_| ())
+        let removed = keys::remove(&self.db(), tenant, |_| true);
+        self.key_cache.forget(tenant, |_| true);
+        removed.map(|_| ())
     }
 
     /// What `presented` may do: the admin key, a live tenant key, or
     /// `None` for a key that is unknown, revoked, or whose tenant is gone.
+    /// A tenant key found once is remembered (see [`KeyCache`]).
+    ///
+    /// [`KeyCache`]: super::key_cache::KeyCache
     pub(crate) fn key_scope(
         &self,
         presented: &str,
         admin_key: Option<&str>,
     ) -> Result<Option<KeyScope>> {
         let presented_hash = hash(presented);
-        if admin_key.is_some_and(|admin| same(&hash(admin), &presented_hash)) {
-            return Ok(Some(KeyScope::Admin));
+        if let Some(known) = self.known_key(&presented_hash, admin_key) {
+            return Ok(Some(known));
         }
+        let generation = self.key_cache.generation();
         let Some((stored, record)) = keys::find(&self.db(), &presented_hash)? else {
             return Ok(None);
         };
         if !same(&stored, &presented_hash) {
             return Ok(None);
         }
+        let scope = self.live(&record);
+        if scope.is_some() {
+            self.key_cache.insert(generation, presented_hash, record);
+        }
+        Ok(scope)
+    }
+
+    /// [`Catalog::key_scope`] answered from memory alone: the admin key
+    /// or a cached live tenant key; `None` when the catalog must be read.
+    pub(crate) fn cached_key_scope(
+        &self,
+        presented: &str,
+        admin_key: Option<&str>,
+    ) -> Option<KeyScope> {
+        self.known_key(&hash(presented), admin_key)
+    }
+
+    fn known_key(&self, presented_hash: &[u8; 32], admin_key: Option<&str>) -> Option<KeyScope> {
+        if admin_key.is_some_and(|admin| same(&hash(admin), presented_hash)) {
+            return Some(KeyScope::Admin);
+        }
+        self.live(&self.key_cache.get(presented_hash)?)
+    }
+
+    /// The scope of a key record whose tenant still exists (the same
+    /// incarnation: a tenant dropped and created again has none of the
+    /// old keys).
+    fn live(&self, record: &KeyRecord) -> Option<KeyScope> {
         let live = self
             .get(&record.tenant)
             .is_ok_and(|t| t.record.read().created_at_ms == record.tenant_created_ms);
-        Ok(live.then_some(KeyScope::Tenant(record.tenant)))
+        live.then(|| KeyScope::Tenant(record.tenant.clone()))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod archive;
 pub(crate) mod billing;
+mod key_cache;
 pub(crate) mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
@@ -252,6 +253,8 @@ pub(crate) struct Catalog {
     pool: Arc<Pool>,
     /// The last incarnation id given out (see [`Catalog::new_incarnation`]).
     last_id: AtomicU64,
+    /// Tenant keys verified once, answered without reading the catalog.
+    key_cache: key_cache::KeyCache,
     /// The object store (OFFLOAD, onload, ATTACH), if configured.
     #[cfg(feature = "s3")]
     tier: Option<Arc<crate::storage::object::ObjectTier>>,
@@ -307,6 +310,7 @@ impl Catalog {
             tenants: RwLock::new(tenants),
             pool,
             last_id,
+            key_cache: key_cache::KeyCache::default(),
             #[cfg(feature = "s3")]
             tier,
         })
