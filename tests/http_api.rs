@@ -473,9 +473,56 @@ fn local_development_mode() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     // On loopback, requests need no key.
     let s = Server::start(&data, None, &[]);
-    let r = s.query(None, "CREATE TENANT dev; SHOW TENANTS;");
+    let r = s.query(
+        None,
+        "CREATE TENANT dev; CREATE TENANT other; CREATE COLLECTION docs TENANT other WITH (dimension: 2); SHOW TENANTS;",
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(s.bare("GET", "/metrics", None).status, 200);
+
+    // A request that presents a tenant key is still bound to its tenant.
+    let r = s.bare("POST", "/v1/tenants/dev/keys", None);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let dev = r.body["key"].as_str().unwrap().to_string();
+    let r = s.query(Some(&dev), "CREATE COLLECTION docs WITH (dimension: 2);");
+    assert_eq!(r.status, 200, "own tenant: {}", r.text);
+    let refused = [
+        s.query(Some(&dev), "QUERY docs TENANT other RETURN COUNT(*);"),
+        s.query_as(Some(&dev), "other", "SHOW COLLECTIONS;"),
+        s.query(Some(&dev), "CREATE TENANT third;"),
+        s.bare("GET", "/v1/tenants/other", Some(&dev)),
+        s.bare("GET", "/v1/tenants/other/health", Some(&dev)),
+        s.bare("GET", "/metrics", Some(&dev)),
+    ];
+    for r in refused {
+        assert_eq!(r.status, 403, "{}", r.text);
+    }
+    // An unknown key is refused, not taken for "no key".
+    let r = s.query(Some("pql_not-a-key"), "SHOW TENANTS;");
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = s.query(None, "SHOW TENANTS;");
+    assert_eq!(r.body["results"][0]["rows"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_client_too_slow_to_send_its_headers_is_disconnected() {
+    use std::io::{Read, Write};
+    let (_dir, data) = data_dir();
+    let s = Server::start(&data, Some(ADMIN), &["--header-timeout", "0.5"]);
+    let mut tcp = std::net::TcpStream::connect(&s.addr).unwrap();
+    // A bound on the test's wait, far above the timeout.
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    tcp.write_all(b"POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bea")
+        .unwrap();
+    let mut buf = [0u8; 256];
+    match tcp.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected the connection closed, got {other:?}"),
+    }
+    // The server still serves others.
+    assert_eq!(s.bare("GET", "/healthz", None).status, 200);
 }
 
 #[test]

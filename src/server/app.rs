@@ -7,8 +7,12 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use axum::serve::Listener;
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -105,26 +109,42 @@ async fn header_limit(State(state): State<Shared>, request: Request, next: Next)
 /// accepting, lets the requests in flight finish, and saves the graph
 /// indexes and the usage counts. The engine closes when its last clone
 /// is dropped.
+///
+/// Each connection is HTTP/1.1 (keep-alive) with `TCP_NODELAY`, so small
+/// responses go out at once rather than waiting for the client's delayed
+/// ACK; a client that has not sent a whole request head within
+/// [`ServerOptions::header_timeout`] (a slowloris, or an idle keep-alive
+/// connection) is disconnected.
 pub async fn serve(
     engine: Engine,
-    listener: TcpListener,
+    mut listener: TcpListener,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout);
     let state = AppState::new(engine, options);
     let app = router(state.clone());
-    let flag = state.clone();
-    // Small responses go out at once rather than waiting for the
-    // client's delayed ACK (Nagle's algorithm).
-    let listener = listener.tap_io(|tcp| {
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = Listener::accept(&mut listener) => accepted,
+            () = &mut shutdown => break,
+        };
         let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            flag.begin_shutdown();
-        })
-        .await?;
+        let served =
+            http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
+        let served = connections.watch(served);
+        tokio::spawn(async move {
+            // A connection's errors (a reset, a header timeout) end only it.
+            let _ = served.await;
+        });
+    }
+    state.begin_shutdown();
+    drop(listener);
+    connections.shutdown().await;
     let flushed = state
         .blocking(|s| s.engine.flush().map_err(ApiError::from))
         .await;

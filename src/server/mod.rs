@@ -48,6 +48,10 @@ pub struct ServerOptions {
     pub tenant_metrics_top: Option<usize>,
     /// The longest header value accepted, in bytes; longer gets 431.
     pub max_header_bytes: usize,
+    /// Longest wait for a whole request head (request line and headers),
+    /// from the connection's start or the end of its previous
+    /// response; a slower client (a slowloris) is disconnected.
+    pub header_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +62,7 @@ impl Default for ServerOptions {
             body_timeout: Duration::from_secs(30),
             tenant_metrics_top: None,
             max_header_bytes: 8 << 10,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request body (then 408)
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     body_timeout: f64,
+
+    /// Seconds a client may take to send a whole request head (request
+    /// line and headers), also the longest idle time of a keep-alive
+    /// connection; a slower client is disconnected
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    header_timeout: f64,
 }
 
 /// Runs the server; exit code 0 after a graceful shutdown, 2 when it
@@ -59,17 +65,23 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
             ));
         }
         eprintln!(
-            "pql serve: WARNING: no admin key, local development mode: every request is \
-             admin, without a key; set --admin-key-file or PQL_ADMIN_KEY for anything else"
+            "pql serve: WARNING: no admin key, local development mode: a request without \
+             a key is admin (one with a tenant key is bound to its tenant); set \
+             --admin-key-file or PQL_ADMIN_KEY for anything else"
         );
     }
-    if !(args.body_timeout > 0.0 && args.body_timeout.is_finite()) {
-        return fail("--body-timeout must be a positive number of seconds");
-    }
+    let (body_timeout, header_timeout) = match (
+        seconds("--body-timeout", args.body_timeout),
+        seconds("--header-timeout", args.header_timeout),
+    ) {
+        (Ok(body), Ok(header)) => (body, header),
+        (Err(msg), _) | (_, Err(msg)) => return fail(&msg),
+    };
     let options = ServerOptions {
         metrics_public: args.metrics_public,
         body_limit: args.body_limit,
-        body_timeout: Duration::from_secs_f64(args.body_timeout),
+        body_timeout,
+        header_timeout,
         tenant_metrics_top: args.tenant_metrics_top,
         ..ServerOptions::default()
     };
@@ -128,6 +140,14 @@ fn admin_key(args: &ServeArgs) -> Result<Option<String>, String> {
         return Err("the admin key must be at least 16 characters".into());
     }
     Ok(Some(key))
+}
+
+/// A positive, finite number of seconds given to flag `flag`.
+fn seconds(flag: &str, value: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{flag} must be a positive number of seconds"))
 }
 
 /// Completes at SIGTERM or SIGINT.
