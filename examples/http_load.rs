@@ -13,6 +13,7 @@
 //! ```sh
 //! cargo run --release --example http_load                      # full size
 //! cargo run --release --example http_load -- --tenants 100 --big 20000 --seconds 2
+//! cargo run --release --example http_load -- --tenants 10 --overhead-only
 //! ```
 //!
 //! The server runs in this process (`pql::server::serve` on its own tokio
@@ -48,7 +49,13 @@ fn main() -> Res<()> {
     };
     let tenants = num("--tenants", 1000);
     let per_tenant = num("--per-tenant", 200);
-    let big = num("--big", 100_000);
+    // Only the HTTP overhead (small setup, no workloads): for profiling.
+    let overhead_only = args.iter().any(|a| a == "--overhead-only");
+    let big = if overhead_only {
+        0
+    } else {
+        num("--big", 100_000)
+    };
     let seconds = num("--seconds", 3) as u64;
     println!("load before: {}", loadavg());
 
@@ -146,96 +153,120 @@ fn main() -> Res<()> {
     });
     let base_url = format!("http://{addr}");
 
-    println!("\n| workload | clients | QPS | p50 µs | p99 µs | note |\n|---|---|---|---|---|---|");
-    let keys = Arc::new(keys);
-    let queries = Arc::new(queries);
-    for clients in [WARM_UP, 1, 16, 64] {
-        let (k, q, url) = (keys.clone(), queries.clone(), base_url.clone());
-        let r = drive(clients, seconds, move |agent, rng| {
-            let t = (next_u64(rng) % k.len() as u64) as usize;
-            let qi = (next_u64(rng) % 1000) as usize;
-            let body = json!({"vector": &q[qi * DIM..][..DIM], "top_k": 10});
-            post(
-                agent,
-                &format!("{url}/v1/tenants/t{t}/collections/docs/search"),
-                &k[t],
-                &body,
-            )
-        })?;
-        if clients == WARM_UP {
-            continue;
+    if !overhead_only {
+        println!(
+            "\n| workload | clients | QPS | p50 µs | p99 µs | note |\n|---|---|---|---|---|---|"
+        );
+        let keys = Arc::new(keys.clone());
+        let queries = Arc::new(queries.clone());
+        for clients in [WARM_UP, 1, 16, 64] {
+            let (k, q, url) = (keys.clone(), queries.clone(), base_url.clone());
+            let r = drive(clients, seconds, move |agent, rng| {
+                let t = (next_u64(rng) % k.len() as u64) as usize;
+                let qi = (next_u64(rng) % 1000) as usize;
+                let body = json!({"vector": &q[qi * DIM..][..DIM], "top_k": 10});
+                post(
+                    agent,
+                    &format!("{url}/v1/tenants/t{t}/collections/docs/search"),
+                    &k[t],
+                    &body,
+                )
+            })?;
+            if clients == WARM_UP {
+                continue;
+            }
+            println!("| {tenants} tenants x {per_tenant}, random tenant, top-10 | {clients} | {:.0} | {:.0} | {:.0} | |", r.qps, r.p50, r.p99);
         }
-        println!("| {tenants} tenants x {per_tenant}, random tenant, top-10 | {clients} | {:.0} | {:.0} | {:.0} | |", r.qps, r.p50, r.p99);
-    }
-    let recall = recall_at_10(&base_url, &big_key, &base, &queries)?;
-    for clients in [WARM_UP, 1, 16, 64] {
-        let (key, q, url) = (big_key.clone(), queries.clone(), base_url.clone());
-        let r = drive(clients, seconds, move |agent, rng| {
-            let qi = (next_u64(rng) % 1000) as usize;
-            let body = json!({"vector": &q[qi * DIM..][..DIM], "top_k": 10, "ef": 64});
-            post(
-                agent,
-                &format!("{url}/v1/tenants/big/collections/docs/search"),
-                &key,
-                &body,
-            )
-        })?;
-        if clients == WARM_UP {
-            continue;
+        let recall = recall_at_10(&base_url, &big_key, &base, &queries)?;
+        for clients in [WARM_UP, 1, 16, 64] {
+            let (key, q, url) = (big_key.clone(), queries.clone(), base_url.clone());
+            let r = drive(clients, seconds, move |agent, rng| {
+                let qi = (next_u64(rng) % 1000) as usize;
+                let body = json!({"vector": &q[qi * DIM..][..DIM], "top_k": 10, "ef": 64});
+                post(
+                    agent,
+                    &format!("{url}/v1/tenants/big/collections/docs/search"),
+                    &key,
+                    &body,
+                )
+            })?;
+            if clients == WARM_UP {
+                continue;
+            }
+            println!("| 1 tenant x {} {source}, top-10 ef 64 | {clients} | {:.0} | {:.0} | {:.0} | recall@10 {recall:.3} |", base.len() / DIM, r.qps, r.p50, r.p99);
         }
-        println!("| 1 tenant x {} {source}, top-10 ef 64 | {clients} | {:.0} | {:.0} | {:.0} | recall@10 {recall:.3} |", base.len() / DIM, r.qps, r.p50, r.p99);
-    }
-    for clients in [WARM_UP, 1, 16, 64] {
-        let (key, url) = (bulk_key.clone(), base_url.clone());
-        let r = drive(clients, seconds, move |agent, rng| {
-            // 1,000 distinct ids from a random start: new and existing nodes.
-            let start = next_u64(rng) % 100_000;
-            let points: Vec<_> = (0..1000)
-                .map(|i| {
-                    let id = (start + i) % 100_000;
-                    json!({"id": format!("b{id}"), "vector": random_unit(rng)})
-                })
-                .collect();
-            post(
-                agent,
-                &format!("{url}/v1/tenants/bulk/collections/docs/upsert"),
-                &key,
-                &json!({"points": points}),
-            )
-        })?;
-        if clients == WARM_UP {
-            continue;
+        for clients in [WARM_UP, 1, 16, 64] {
+            let (key, url) = (bulk_key.clone(), base_url.clone());
+            let r = drive(clients, seconds, move |agent, rng| {
+                // 1,000 distinct ids from a random start: new and existing nodes.
+                let start = next_u64(rng) % 100_000;
+                let points: Vec<_> = (0..1000)
+                    .map(|i| {
+                        let id = (start + i) % 100_000;
+                        json!({"id": format!("b{id}"), "vector": random_unit(rng)})
+                    })
+                    .collect();
+                post(
+                    agent,
+                    &format!("{url}/v1/tenants/bulk/collections/docs/upsert"),
+                    &key,
+                    &json!({"points": points}),
+                )
+            })?;
+            if clients == WARM_UP {
+                continue;
+            }
+            println!("| batch upsert, 1,000 x {DIM}-d per request | {clients} | {:.1} | {:.0} | {:.0} | {:.0} vectors/s |", r.qps, r.p50, r.p99, r.qps * 1000.0);
         }
-        println!("| batch upsert, 1,000 x {DIM}-d per request | {clients} | {:.1} | {:.0} | {:.0} | {:.0} vectors/s |", r.qps, r.p50, r.p99, r.qps * 1000.0);
     }
-
-    // HTTP overhead over embedded execute, same statement, one client.
-    let text = format!(
-        "QUERY docs TENANT t0 SIMILAR TO {} TOP 10;",
-        literal(&queries[..DIM])
-    );
-    let mut embedded = Vec::new();
-    for _ in 0..2000 {
-        let t = Instant::now();
-        engine.execute(&text)?;
-        embedded.push(t.elapsed());
-    }
-    let agent = agent();
-    let url = format!("{base_url}/v1/query");
-    let mut http = Vec::new();
-    for _ in 0..2000 {
-        let t = Instant::now();
-        post_text(&agent, &url, &keys[0], &text)?;
-        http.push(t.elapsed());
-    }
-    embedded.sort();
-    http.sort();
-    let (e50, h50) = (percentile_us(&embedded, 0.5), percentile_us(&http, 0.5));
-    println!("\nHTTP overhead at p50 (same statement, 1 client): embedded {e50:.0} µs, HTTP {h50:.0} µs, overhead {:.0} µs", h50 - e50);
+    overhead(&engine, &base_url, &keys[0], &queries)?;
     println!("load after: {}", loadavg());
 
     let _ = stop_tx.send(());
     runtime.block_on(server)??;
+    Ok(())
+}
+
+/// HTTP overhead over embedded `execute`: the same statement, one
+/// client, the two alternating so that the machine's load weighs on both
+/// alike; the difference of their medians.
+fn overhead(engine: &Engine, base_url: &str, key: &str, queries: &[f32]) -> Res<()> {
+    let text = format!(
+        "QUERY docs TENANT t0 SIMILAR TO {} TOP 10;",
+        literal(&queries[..DIM])
+    );
+    let agent = agent();
+    let url = format!("{base_url}/v1/query");
+    let health = format!("{base_url}/healthz");
+    let (mut embedded, mut http, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3000 {
+        let t = Instant::now();
+        engine.execute(&text)?;
+        embedded.push(t.elapsed());
+        let t = Instant::now();
+        post_text(&agent, &url, key, &text)?;
+        http.push(t.elapsed());
+        let t = Instant::now();
+        agent.get(&health).call()?.body_mut().read_to_string()?;
+        floor.push(t.elapsed());
+    }
+    embedded.sort();
+    http.sort();
+    floor.sort();
+    let p = |v: &[Duration], q| percentile_us(v, q);
+    println!(
+        "\nHTTP overhead (same statement, 1 client, alternating, 3,000 each):\n\
+         embedded p50 {:.0} µs p90 {:.0} µs p99 {:.0} µs; HTTP p50 {:.0} µs p90 {:.0} µs p99 {:.0} µs; \
+         overhead at p50 {:.0} µs; GET /healthz (no engine work) p50 {:.0} µs",
+        p(&embedded, 0.5),
+        p(&embedded, 0.9),
+        p(&embedded, 0.99),
+        p(&http, 0.5),
+        p(&http, 0.9),
+        p(&http, 0.99),
+        p(&http, 0.5) - p(&embedded, 0.5),
+        p(&floor, 0.5)
+    );
     Ok(())
 }
 
@@ -287,10 +318,18 @@ where
     })
 }
 
+/// A client agent (keep-alive, `TCP_NODELAY`). Its timeouts are on
+/// sending and receiving only: with a global timeout, ureq resolves the
+/// address on a new thread for every request, which costs more than the
+/// whole server round trip.
 fn agent() -> ureq::Agent {
+    let limit = Some(Duration::from_secs(60));
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_send_request(limit)
+        .timeout_send_body(limit)
+        .timeout_recv_response(limit)
+        .timeout_recv_body(limit)
         .build()
         .into()
 }
