@@ -265,6 +265,9 @@ fn admin_plane_health_metrics_and_openapi() {
 fn auth_matrix() {
     let (_dir, s, acme, globex) = setup(&[]);
     let (revoked_id, revoked) = s.new_key("acme");
+    // Used once (so the server has verified it) before it is revoked.
+    let r = s.query(Some(&revoked), "QUERY docs RETURN COUNT(*);");
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         s.bare(
             "DELETE",
@@ -523,6 +526,17 @@ fn a_client_too_slow_to_send_its_headers_is_disconnected() {
     }
     // The server still serves others.
     assert_eq!(s.bare("GET", "/healthz", None).status, 200);
+}
+
+#[test]
+fn metrics_public_serves_metrics_without_a_key() {
+    let (_dir, data) = data_dir();
+    let s = Server::start(&data, Some(ADMIN), &["--metrics-public"]);
+    let r = s.bare("GET", "/metrics", None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("pql_http_requests"), "{}", r.text);
+    // Only /metrics: the rest still needs a key.
+    assert_eq!(s.query(None, "SHOW TENANTS;").status, 401);
 }
 
 #[test]
