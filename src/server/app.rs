@@ -19,7 +19,7 @@ use crate::Engine;
 
 /// The routes of the server.
 fn router(state: Shared) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -55,7 +55,10 @@ fn router(state: Shared) -> Router {
             "/v1/tenants/{tenant}/keys/{id}",
             axum::routing::delete(admin::delete_key),
         )
-        .route("/v1/stats", get(admin::stats))
+        .route("/v1/stats", get(admin::stats));
+    #[cfg(feature = "s3")]
+    let routes = routes.route("/v1/cluster", get(super::cluster::cluster));
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -111,6 +114,10 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    #[cfg(feature = "s3")]
+    if let Some(node) = &options.cluster {
+        super::cluster::join(node).await?;
+    }
     let state = AppState::new(engine, options);
     let app = router(state.clone());
     let flag = state.clone();

@@ -10,7 +10,8 @@
 //! - `script`: running statements for a request (shared by every endpoint);
 //! - `query`, `points`: the data plane; `admin`: the admin plane;
 //! - `health`, `metrics`, `openapi`; `errors`: error bodies and statuses;
-//! - `json`: JSON values to PQL values.
+//! - `json`: JSON values to PQL values;
+//! - `cluster`: cluster mode (feature `s3`): joining, heartbeat, `/v1/cluster`.
 //!
 //! See `docs/http.md` for the endpoints.
 
@@ -18,6 +19,8 @@ mod admin;
 mod app;
 mod auth;
 mod body;
+#[cfg(feature = "s3")]
+mod cluster;
 mod errors;
 mod health;
 mod json;
@@ -48,6 +51,10 @@ pub struct ServerOptions {
     pub tenant_metrics_top: Option<usize>,
     /// The longest header value accepted, in bytes; longer gets 431.
     pub max_header_bytes: usize,
+    /// Cluster mode: this server is this node (`--node-id`,
+    /// docs/cluster.md). `None` (the default): a single node.
+    #[cfg(feature = "s3")]
+    pub cluster: Option<std::sync::Arc<crate::cluster::Node>>,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +65,8 @@ impl Default for ServerOptions {
             body_timeout: Duration::from_secs(30),
             tenant_metrics_top: None,
             max_header_bytes: 8 << 10,
+            #[cfg(feature = "s3")]
+            cluster: None,
         }
     }
 }

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request body (then 408)
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     body_timeout: f64,
+
+    #[cfg(feature = "s3")]
+    #[command(flatten)]
+    cluster: crate::cluster::ClusterArgs,
 }
 
 /// Runs the server; exit code 0 after a graceful shutdown, 2 when it
@@ -66,6 +70,11 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
     if !(args.body_timeout > 0.0 && args.body_timeout.is_finite()) {
         return fail("--body-timeout must be a positive number of seconds");
     }
+    #[cfg(feature = "s3")]
+    let cluster_store = match crate::cluster::open_store(&args.cluster, &config) {
+        Ok(store) => store,
+        Err(msg) => return fail(&msg),
+    };
     let options = ServerOptions {
         metrics_public: args.metrics_public,
         body_limit: args.body_limit,
@@ -94,6 +103,17 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         let addr = listener.local_addr()?;
+        #[cfg(feature = "s3")]
+        let options = match cluster_store {
+            Some(store) => ServerOptions {
+                cluster: Some(
+                    crate::cluster::node(&args.cluster, store, addr)
+                        .map_err(std::io::Error::other)?,
+                ),
+                ..options
+            },
+            None => options,
+        };
         println!("listening on http://{addr}");
         use std::io::Write as _;
         std::io::stdout().flush()?;
