@@ -14,20 +14,12 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::s3::{bucket, server, unique_prefix};
+use common::s3::{block_on, bucket, server, unique_prefix};
 use pql::cluster::{Acquired, ClusterStore, Node};
 use pql::{ErrorKind, ObjectStoreConfig};
 
 /// Lease time of the tests that wait for expiry.
 const SHORT: Duration = Duration::from_millis(300);
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
 
 /// A store of its own (its own client and connections) under `prefix`.
 fn store(prefix: &str, endpoint: &str) -> Arc<ClusterStore> {

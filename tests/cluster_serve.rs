@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::s3::{bucket, server, unique_prefix};
+use common::s3::{block_on, bucket, server, unique_prefix};
 use http_common::{data_dir, Server, ADMIN};
 use pql::cluster::{Acquired, ClusterStore, Node};
 use pql::ObjectStoreConfig;
@@ -94,12 +94,7 @@ fn nodes_join_and_list_each_other_with_their_tenants() {
     c.endpoint = Some(endpoint);
     let store = Arc::new(ClusterStore::open(&c).unwrap());
     let as_n1 = Node::new(store, "n1", &n1.url(""), Duration::from_secs(30)).unwrap();
-    let lease = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(as_n1.acquire("acme"))
-        .unwrap();
+    let lease = block_on(as_n1.acquire("acme")).unwrap();
     assert!(matches!(lease, Acquired::Held(_)));
 
     for (me, server) in [("n1", &n1), ("n2", &n2)] {

@@ -73,48 +73,50 @@ impl Node {
                 PutMode::Update(version)
             }
         };
-        match self.store.put(&key, encode(&self.record()), mode).await? {
-            Put::Done(version) => {
-                *self.record_version.lock() = Some(version);
-                Ok(())
-            }
-            Put::Conflict => Err(Error::new(
+        self.write_record(mode, || {
+            Error::new(
                 ErrorKind::InvalidOption,
                 format!(
                     "node id {:?} was registered by another process at the same time",
                     self.id
                 ),
-            )),
-        }
+            )
+        })
+        .await
     }
 
     /// Rewrites the node's record with the current time. Fails with
     /// `NotOwner` if another process took the node id over (this one was
     /// silent past its lease time), and with `InvalidOption` before `join`.
     pub async fn heartbeat(&self) -> Result<()> {
-        let key = self.store.keys.node(&self.id)?;
         let Some(version) = self.record_version.lock().clone() else {
             return Err(Error::new(
                 ErrorKind::InvalidOption,
                 "the node has not joined the cluster",
             ));
         };
-        match self
-            .store
-            .put(&key, encode(&self.record()), PutMode::Update(version))
-            .await?
-        {
-            Put::Done(version) => {
-                *self.record_version.lock() = Some(version);
-                Ok(())
-            }
-            Put::Conflict => Err(Error::new(
+        self.write_record(PutMode::Update(version), || {
+            Error::new(
                 ErrorKind::NotOwner,
                 format!(
                     "node id {:?} was taken over by another process while this one was silent",
                     self.id
                 ),
-            )),
+            )
+        })
+        .await
+    }
+
+    /// Writes the node's record with `mode`, keeping the new version; a
+    /// failed condition is `conflict()`.
+    async fn write_record(&self, mode: PutMode, conflict: impl FnOnce() -> Error) -> Result<()> {
+        let key = self.store.keys.node(&self.id)?;
+        match self.store.put(&key, encode(&self.record()), mode).await? {
+            Put::Done(version) => {
+                *self.record_version.lock() = Some(version);
+                Ok(())
+            }
+            Put::Conflict => Err(conflict()),
         }
     }
 
