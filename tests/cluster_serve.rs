@@ -63,9 +63,15 @@ fn node_id_is_refused_without_a_store_that_can_fence() {
     assert!(err.contains("--lease-ms"), "{err}");
 }
 
-/// Node `id` of the cluster under `prefix`, and its data folder's parent.
+/// The secret the test clusters share.
+const SECRET: &str = "cluster-secret-0123456789";
+
+/// Node `id` of the cluster under `prefix`, and its data folder's parent
+/// (which holds the secret file too).
 fn start(prefix: &str, id: &str) -> (Server, tempfile::TempDir) {
     let (tmp, data) = data_dir();
+    let secret = tmp.path().join("secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
     let store = format!("s3://{}/{prefix}", bucket());
     let server = Server::start(
         &data,
@@ -77,6 +83,8 @@ fn start(prefix: &str, id: &str) -> (Server, tempfile::TempDir) {
             id,
             "--lease-ms",
             "2000",
+            "--cluster-secret-file",
+            secret.to_str().unwrap(),
         ],
     );
     (server, tmp)
@@ -124,6 +132,8 @@ fn nodes_join_and_list_each_other_with_their_tenants() {
         .arg("--data")
         .arg(&data)
         .args(["serve", "--listen", "127.0.0.1:0", "--node-id", "n2"])
+        .arg("--cluster-secret-file")
+        .arg(_d2.path().join("secret"))
         .args(["--object-store", &format!("s3://{}/{prefix}", bucket())])
         .env("PQL_ADMIN_KEY", ADMIN)
         .output()
@@ -140,4 +150,79 @@ fn a_single_node_server_says_it_is_not_clustered() {
     let r = server.bare("GET", "/v1/cluster", Some(ADMIN));
     assert_eq!(r.status, 404, "{}", r.text);
     assert_eq!(r.body["error"]["code"], "cluster.disabled");
+}
+
+#[test]
+fn a_node_forwards_a_tenants_requests_to_its_owner() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-route");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    // acme's data is on n1: created there (no tenant in the path, so no
+    // routing), then written with X-Tenant-ID, which takes its lease.
+    let r = n1.json(
+        "POST",
+        "/v1/tenants",
+        Some(ADMIN),
+        &serde_json::json!({"name": "acme"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = n1.query_as(
+        Some(ADMIN),
+        "acme",
+        "CREATE COLLECTION docs WITH (dimension: 2); \
+         QUERY docs CREATE NODE { id: 'p1', embedding: [1, 0] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+
+    // Through n2: forwarded to n1, n1's answer, and the owner named.
+    let r = n2.query_as(Some(ADMIN), "acme", "QUERY docs RETURN COUNT(*);");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["results"][0]["rows"][0][0], 1, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+    let r = n2.query_as(
+        Some(ADMIN),
+        "acme",
+        "QUERY docs CREATE NODE { id: 'p2', embedding: [0, 1] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = n2.bare("GET", "/v1/tenants/acme", Some(ADMIN));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+    let r = n1.query_as(Some(ADMIN), "acme", "QUERY docs RETURN COUNT(*);");
+    assert_eq!(r.body["results"][0]["rows"][0][0], 2, "{}", r.text);
+    // An error comes back as the owner gave it.
+    let r = n2.query_as(Some(ADMIN), "acme", "QUERY nope RETURN COUNT(*);");
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.body["error"]["kind"], "CollectionNotFound", "{}", r.text);
+
+    let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
+    assert_eq!(r.body["nodes"][0]["tenants"], serde_json::json!(["acme"]));
+
+    // A forwarded request must carry the secret; and it is never forwarded
+    // twice: a node that does not own the tenant refuses it.
+    let forged = [("X-PQL-Forwarded-By", "n2")];
+    let r = n1.call("GET", "/v1/tenants/acme", Some(ADMIN), &forged, None);
+    assert_eq!(r.status, 403, "{}", r.text);
+    let wrong = [
+        ("X-PQL-Forwarded-By", "n2"),
+        ("X-PQL-Cluster-Secret", "not-the-secret-at-all"),
+    ];
+    let r = n1.call("GET", "/v1/tenants/acme", Some(ADMIN), &wrong, None);
+    assert_eq!(r.status, 403, "{}", r.text);
+    let hop = [
+        ("X-PQL-Forwarded-By", "n1"),
+        ("X-PQL-Cluster-Secret", SECRET),
+    ];
+    let r = n2.call("GET", "/v1/tenants/acme", Some(ADMIN), &hop, None);
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "cluster.not_owner", "{}", r.text);
+
+    // Without a key nothing is routed: the node answers 401 itself.
+    let r = n2.query_as(None, "acme", "QUERY docs RETURN COUNT(*);");
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.owner, None);
 }

@@ -57,7 +57,12 @@ fn router(state: Shared) -> Router {
         )
         .route("/v1/stats", get(admin::stats));
     #[cfg(feature = "s3")]
-    let routes = routes.route("/v1/cluster", get(super::cluster::cluster));
+    let routes = routes
+        .route("/v1/cluster", get(super::cluster::cluster))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::cluster::route,
+        ));
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

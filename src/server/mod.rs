@@ -34,6 +34,8 @@ mod state;
 use std::time::Duration;
 
 pub use app::serve;
+#[cfg(feature = "s3")]
+pub use cluster::Membership;
 pub use errors::{status_of, ApiError};
 
 /// How the server runs (the `pql serve` flags).
@@ -54,7 +56,7 @@ pub struct ServerOptions {
     /// Cluster mode: this server is this node (`--node-id`,
     /// docs/cluster.md). `None` (the default): a single node.
     #[cfg(feature = "s3")]
-    pub cluster: Option<std::sync::Arc<crate::cluster::Node>>,
+    pub cluster: Option<std::sync::Arc<Membership>>,
 }
 
 impl Default for ServerOptions {

@@ -2,11 +2,13 @@
 //! before the server starts.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use pql::cluster::{ClusterStore, Node};
+use pql::server::Membership;
 use pql::Config;
 
 /// Shortest `--lease-ms`: below it, a heartbeat or a renewal on a loaded
@@ -29,15 +31,25 @@ pub struct ClusterArgs {
     /// How long a node's leases (and heartbeat) last, in milliseconds
     #[arg(long, value_name = "MS", default_value_t = 5000, requires = "node_id")]
     lease_ms: u64,
+
+    /// File holding the secret the nodes share (its first line, at least
+    /// 16 characters): requests forwarded between nodes carry it. Required
+    /// with --node-id
+    #[arg(long, value_name = "FILE", requires = "node_id")]
+    cluster_secret_file: Option<PathBuf>,
+}
+
+/// What `open_store` checked: the store and the secret.
+pub struct Opened {
+    store: Arc<ClusterStore>,
+    secret: String,
 }
 
 /// The cluster's store, opened before the server's runtime starts (it
-/// blocks): `None` without `--node-id`. A missing or `file://` object store
-/// and a bad `--lease-ms` or `--advertise` are refused.
-pub fn open_store(
-    args: &ClusterArgs,
-    config: &Config,
-) -> Result<Option<Arc<ClusterStore>>, String> {
+/// blocks), and the secret: `None` without `--node-id`. A missing or
+/// `file://` object store, a missing or short secret, and a bad
+/// `--lease-ms` or `--advertise` are refused.
+pub fn open_store(args: &ClusterArgs, config: &Config) -> Result<Option<Opened>, String> {
     let Some(id) = &args.node_id else {
         return Ok(None);
     };
@@ -52,24 +64,47 @@ pub fn open_store(
     if let Some(url) = &args.advertise {
         check_advertise(url)?;
     }
-    ClusterStore::open(store)
-        .map(|s| Some(Arc::new(s)))
-        .map_err(|e| format!("--node-id {id}: {}", e.message()))
+    let store =
+        ClusterStore::open(store).map_err(|e| format!("--node-id {id}: {}", e.message()))?;
+    let secret = secret(args)?;
+    Ok(Some(Opened {
+        store: Arc::new(store),
+        secret,
+    }))
 }
 
-/// This node, once the server listens on `addr`.
-pub fn node(
+/// The first line of `--cluster-secret-file`.
+fn secret(args: &ClusterArgs) -> Result<String, String> {
+    let Some(path) = &args.cluster_secret_file else {
+        return Err("--node-id needs --cluster-secret-file (the secret the nodes share)".into());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read cluster secret file {}: {e}", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_string();
+    if secret.len() < 16 || !secret.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(
+            "the cluster secret must be at least 16 visible ASCII characters, without spaces"
+                .into(),
+        );
+    }
+    Ok(secret)
+}
+
+/// This node's membership, once the server listens on `addr`.
+pub fn member(
     args: &ClusterArgs,
-    store: Arc<ClusterStore>,
+    opened: Opened,
     addr: SocketAddr,
-) -> Result<Arc<Node>, String> {
+) -> Result<Arc<Membership>, String> {
     let id = args.node_id.as_deref().unwrap_or_default();
     let address = match &args.advertise {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{addr}"),
     };
     let lease = Duration::from_millis(args.lease_ms);
-    Node::new(store, id, &address, lease)
+    let node = Node::new(opened.store, id, &address, lease)
+        .map_err(|e| format!("--node-id: {}", e.message()))?;
+    Membership::new(Arc::new(node), opened.secret)
         .map(Arc::new)
         .map_err(|e| format!("--node-id: {}", e.message()))
 }

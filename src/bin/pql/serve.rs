@@ -105,9 +105,9 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
         let addr = listener.local_addr()?;
         #[cfg(feature = "s3")]
         let options = match cluster_store {
-            Some(store) => ServerOptions {
+            Some(opened) => ServerOptions {
                 cluster: Some(
-                    crate::cluster::node(&args.cluster, store, addr)
+                    crate::cluster::member(&args.cluster, opened, addr)
                         .map_err(std::io::Error::other)?,
                 ),
                 ..options

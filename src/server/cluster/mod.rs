@@ -1,6 +1,15 @@
 //! Cluster mode in the server (docs/cluster.md): joining the cluster, the
-//! heartbeat, and `GET /v1/cluster`. The node itself is
+//! heartbeat, and `GET /v1/cluster` (here); the leases this node holds
+//! (`owners`); routing each tenant request to its owner (`route`) and
+//! forwarding it there (`proxy`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
+
+mod owners;
+mod proxy;
+mod route;
+
+pub use owners::Membership;
+pub(crate) use route::route;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,23 +22,26 @@ use serde_json::{json, Value};
 use super::auth;
 use super::errors::ApiError;
 use super::state::Shared;
-use crate::cluster::Node;
 
-/// Registers `node` in the bucket and starts its heartbeat, every third of
-/// its lease time, for as long as the runtime runs. A node id in use by a
-/// live node is refused here, before the server answers anything.
-pub(crate) async fn join(node: &Arc<Node>) -> std::io::Result<()> {
-    node.join()
+/// Registers the node in the bucket and starts its heartbeat, every third
+/// of its lease time, for as long as the runtime runs; each beat renews the
+/// leases the node holds. A node id in use by a live node is refused here,
+/// before the server answers anything.
+pub(crate) async fn join(member: &Arc<Membership>) -> std::io::Result<()> {
+    member
+        .node
+        .join()
         .await
         .map_err(|e| std::io::Error::other(e.message().to_string()))?;
-    let beating = node.clone();
-    let every = node.lease_time() / 3;
+    let beating = member.clone();
+    let every = member.node.lease_time() / 3;
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = beating.heartbeat().await {
+            if let Err(e) = beating.node.heartbeat().await {
                 eprintln!("pql serve: cluster heartbeat failed: {}", e.message());
             }
+            beating.renew_all().await;
         }
     });
     Ok(())
@@ -43,7 +55,7 @@ pub(crate) async fn cluster(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     auth::admin(&auth::scope(&state, &headers).await?)?;
-    let Some(node) = &state.options.cluster else {
+    let Some(member) = &state.options.cluster else {
         return Err(ApiError::http(
             StatusCode::NOT_FOUND,
             "NotClustered",
@@ -51,6 +63,7 @@ pub(crate) async fn cluster(
             "this server is not in cluster mode (start it with --node-id)",
         ));
     };
+    let node = &member.node;
     let nodes = node.nodes().await.map_err(ApiError::from)?;
     let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for lease in node.leases().await.map_err(ApiError::from)? {
