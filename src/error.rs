@@ -72,6 +72,9 @@ pub enum ErrorKind {
     /// The object store cannot be reached or refuses access: a network
     /// failure, a missing bucket or rejected credentials.
     StorageUnavailable,
+    /// Cluster mode: this node no longer owns the tenant (its lease was taken
+    /// over and the tenant's log fenced), so the write was refused.
+    NotOwner,
 }
 
 impl ErrorKind {
@@ -102,6 +105,7 @@ impl ErrorKind {
             ErrorKind::Io => "Io",
             ErrorKind::Corrupt => "Corrupt",
             ErrorKind::StorageUnavailable => "StorageUnavailable",
+            ErrorKind::NotOwner => "NotOwner",
         }
     }
 
@@ -132,6 +136,7 @@ impl ErrorKind {
             ErrorKind::Io => "storage.io",
             ErrorKind::Corrupt => "storage.corrupt",
             ErrorKind::StorageUnavailable => "storage.unavailable",
+            ErrorKind::NotOwner => "cluster.not_owner",
         }
     }
 }

@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 mod clock;
+#[cfg(feature = "s3")]
+pub mod cluster;
 mod collection;
 mod config;
 mod embed;

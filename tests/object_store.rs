@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::s3::{bucket, server, unique_prefix};
+use common::s3::{block_on, bucket, server, unique_prefix};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
@@ -37,14 +37,6 @@ fn raw_bucket(endpoint: &str) -> AmazonS3 {
         .with_bucket_name(bucket())
         .build()
         .unwrap()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 fn list(raw: &AmazonS3, prefix: &str) -> Vec<String> {

@@ -23,7 +23,7 @@ use crate::Engine;
 
 /// The routes of the server.
 fn router(state: Shared) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -59,7 +59,15 @@ fn router(state: Shared) -> Router {
             "/v1/tenants/{tenant}/keys/{id}",
             axum::routing::delete(admin::delete_key),
         )
-        .route("/v1/stats", get(admin::stats))
+        .route("/v1/stats", get(admin::stats));
+    #[cfg(feature = "s3")]
+    let routes = routes
+        .route("/v1/cluster", get(super::cluster::cluster))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::cluster::route,
+        ));
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -124,6 +132,10 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout);
+    #[cfg(feature = "s3")]
+    if let Some(node) = &options.cluster {
+        super::cluster::join(node).await?;
+    }
     let state = AppState::new(engine, options);
     let app = router(state.clone());
     let connections = GracefulShutdown::new();

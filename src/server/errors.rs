@@ -23,7 +23,7 @@ use crate::output;
 /// | 422 | QuotaExceeded on any other resource (vectors, storage, dimension, results, ...) |
 /// | 429 | RateLimited |
 /// | 500 | Io, Corrupt |
-/// | 503 | StorageUnavailable (the object store cannot be reached) |
+/// | 503 | StorageUnavailable (the object store cannot be reached), NotOwner (cluster mode: retry, another node owns the tenant now) |
 pub fn status_of(kind: &ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::ParseError
@@ -51,7 +51,7 @@ pub fn status_of(kind: &ErrorKind) -> StatusCode {
         ErrorKind::QuotaExceeded { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Io | ErrorKind::Corrupt => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorKind::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::StorageUnavailable | ErrorKind::NotOwner => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -244,6 +244,7 @@ mod tests {
             (ErrorKind::Io, 500),
             (ErrorKind::Corrupt, 500),
             (ErrorKind::StorageUnavailable, 503),
+            (ErrorKind::NotOwner, 503),
         ];
         for (kind, status) in cases {
             assert_eq!(status_of(&kind).as_u16(), status, "{kind:?}");

@@ -10,7 +10,8 @@
 //! - `script`: running statements for a request (shared by every endpoint);
 //! - `query`, `points`: the data plane; `admin`: the admin plane;
 //! - `health`, `metrics`, `openapi`; `errors`: error bodies and statuses;
-//! - `json`: JSON values to PQL values.
+//! - `json`: JSON values to PQL values;
+//! - `cluster`: cluster mode (feature `s3`): joining, heartbeat, `/v1/cluster`.
 //!
 //! See `docs/http.md` for the endpoints.
 
@@ -18,6 +19,8 @@ mod admin;
 mod app;
 mod auth;
 mod body;
+#[cfg(feature = "s3")]
+mod cluster;
 mod errors;
 mod health;
 mod json;
@@ -31,6 +34,8 @@ mod state;
 use std::time::Duration;
 
 pub use app::serve;
+#[cfg(feature = "s3")]
+pub use cluster::Membership;
 pub use errors::{status_of, ApiError};
 
 /// How the server runs (the `pql serve` flags).
@@ -52,6 +57,10 @@ pub struct ServerOptions {
     /// from the connection's start or the end of its previous
     /// response; a slower client (a slowloris) is disconnected.
     pub header_timeout: Duration,
+    /// Cluster mode: this server is this node (`--node-id`,
+    /// docs/cluster.md). `None` (the default): a single node.
+    #[cfg(feature = "s3")]
+    pub cluster: Option<std::sync::Arc<Membership>>,
 }
 
 impl Default for ServerOptions {
@@ -63,6 +72,8 @@ impl Default for ServerOptions {
             tenant_metrics_top: None,
             max_header_bytes: 8 << 10,
             header_timeout: Duration::from_secs(10),
+            #[cfg(feature = "s3")]
+            cluster: None,
         }
     }
 }

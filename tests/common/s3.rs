@@ -48,3 +48,14 @@ pub fn unique_prefix(test: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Runs `f` to completion on a runtime of its own (the object store's API
+/// is async; the tests are not).
+#[cfg(feature = "s3")]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

@@ -29,6 +29,8 @@ pub struct Reply {
     pub body: Json,
     pub text: String,
     pub retry_after: Option<String>,
+    /// `X-PQL-Owner` (cluster mode): the address of the tenant's owner.
+    pub owner: Option<String>,
 }
 
 impl Server {
@@ -114,6 +116,11 @@ impl Server {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let owner = resp
+            .headers()
+            .get("x-pql-owner")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Json::Null);
         Reply {
@@ -121,6 +128,7 @@ impl Server {
             body,
             text,
             retry_after,
+            owner,
         }
     }
 

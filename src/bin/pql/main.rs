@@ -7,6 +7,8 @@
 //! folder that cannot be opened).
 
 mod args;
+#[cfg(all(feature = "server", feature = "s3"))]
+mod cluster;
 mod commands;
 mod complete;
 mod embedder;

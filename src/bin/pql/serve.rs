@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// connection; a slower client is disconnected
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     header_timeout: f64,
+
+    #[cfg(feature = "s3")]
+    #[command(flatten)]
+    cluster: crate::cluster::ClusterArgs,
 }
 
 /// Runs the server; exit code 0 after a graceful shutdown, 2 when it
@@ -77,6 +81,11 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
         (Ok(body), Ok(header)) => (body, header),
         (Err(msg), _) | (_, Err(msg)) => return fail(&msg),
     };
+    #[cfg(feature = "s3")]
+    let cluster_store = match crate::cluster::open_store(&args.cluster, &config) {
+        Ok(store) => store,
+        Err(msg) => return fail(&msg),
+    };
     let options = ServerOptions {
         metrics_public: args.metrics_public,
         body_limit: args.body_limit,
@@ -106,6 +115,17 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         let addr = listener.local_addr()?;
+        #[cfg(feature = "s3")]
+        let options = match cluster_store {
+            Some(opened) => ServerOptions {
+                cluster: Some(
+                    crate::cluster::member(&args.cluster, opened, addr)
+                        .map_err(std::io::Error::other)?,
+                ),
+                ..options
+            },
+            None => options,
+        };
         println!("listening on http://{addr}");
         use std::io::Write as _;
         std::io::stdout().flush()?;

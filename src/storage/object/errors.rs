@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorKind};
 
 /// `err`, raised while trying to `what` (e.g. "write object p/x") against
 /// the store described by `store`, as a `StorageUnavailable` error.
-pub(super) fn unavailable(store: &str, what: &str, err: &object_store::Error) -> Error {
+pub(crate) fn unavailable(store: &str, what: &str, err: &object_store::Error) -> Error {
     let reason = match err {
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => "the credentials were rejected",
@@ -45,6 +45,6 @@ pub(super) fn mentions(err: &object_store::Error, needles: &[&str]) -> bool {
 
 /// True if `err` says the object is not there (and not that the bucket is
 /// missing).
-pub(super) fn is_not_found(err: &object_store::Error) -> bool {
+pub(crate) fn is_not_found(err: &object_store::Error) -> bool {
     matches!(err, object_store::Error::NotFound { .. }) && !mentions(err, &["NoSuchBucket"])
 }

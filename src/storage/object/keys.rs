@@ -7,6 +7,9 @@
 //! PREFIX/tenants/<tenant>/<generation>/<file>      immutable snapshot objects
 //! PREFIX/archive/<tenant>.tar.zst                  an archived tenant
 //! PREFIX/archive/<tenant>.tar.zst.json             its size and CRC-32, written after it
+//! PREFIX/leases/<tenant>                           who owns the tenant (cluster mode)
+//! PREFIX/wal/<tenant>/<seq, 20 digits>             the tenant's write-ahead log (cluster mode)
+//! PREFIX/nodes/<node>                              a node and its heartbeat (cluster mode)
 //! ```
 
 use object_store::path::Path as Key;
@@ -16,13 +19,13 @@ use crate::tenant::names::validate;
 
 /// Builds every key of the tier under one prefix.
 #[derive(Debug, Clone)]
-pub(super) struct Keys {
+pub(crate) struct Keys {
     /// The prefix without a trailing '/'; empty for none.
     prefix: String,
 }
 
 /// What a key addresses.
-pub(super) enum Target<'a> {
+pub(crate) enum Target<'a> {
     /// The folder holding all of a tenant's objects.
     TenantRoot,
     /// The tenant's manifest.
@@ -35,6 +38,12 @@ pub(super) enum Target<'a> {
     Archive,
     /// The archive's size and checksum.
     ArchiveMeta,
+    /// The tenant's lease (cluster mode, `crate::cluster`).
+    Lease,
+    /// The folder of the tenant's write-ahead log (cluster mode).
+    WalRoot,
+    /// One entry of the tenant's write-ahead log, by sequence number.
+    WalEntry(u64),
 }
 
 impl Keys {
@@ -45,14 +54,14 @@ impl Keys {
     }
 
     /// The prefix itself (checked when the URL was parsed).
-    pub(super) fn root(&self) -> Key {
+    pub(crate) fn root(&self) -> Key {
         Key::from_iter(self.prefix.split('/').filter(|s| !s.is_empty()))
     }
 
     /// The key of `target` for `tenant`. The tenant name is validated
     /// (`tenant::names`), and generation and file names are checked with
     /// [`check_file_name`], so each is one plain key segment.
-    pub(super) fn key(&self, tenant: &str, target: Target<'_>) -> Result<Key> {
+    pub(crate) fn key(&self, tenant: &str, target: Target<'_>) -> Result<Key> {
         validate("tenant", tenant)?;
         let rel = match target {
             Target::TenantRoot => format!("tenants/{tenant}"),
@@ -68,9 +77,30 @@ impl Keys {
             }
             Target::Archive => format!("archive/{tenant}.tar.zst"),
             Target::ArchiveMeta => format!("archive/{tenant}.tar.zst.json"),
+            Target::Lease => format!("leases/{tenant}"),
+            Target::WalRoot => format!("wal/{tenant}"),
+            Target::WalEntry(seq) => format!("wal/{tenant}/{seq:020}"),
         };
+        self.under_prefix(&rel)
+    }
+
+    /// The record of cluster node `node` (`PREFIX/nodes/<node>`), the name
+    /// validated like a tenant's.
+    pub(crate) fn node(&self, node: &str) -> Result<Key> {
+        validate("node", node)?;
+        self.under_prefix(&format!("nodes/{node}"))
+    }
+
+    /// A folder of the cluster layer directly under the prefix (`nodes`,
+    /// `leases`): a fixed name, never user input.
+    pub(crate) fn folder(&self, name: &'static str) -> Result<Key> {
+        self.under_prefix(name)
+    }
+
+    /// `rel` (already checked) under the prefix.
+    fn under_prefix(&self, rel: &str) -> Result<Key> {
         let full = if self.prefix.is_empty() {
-            rel
+            rel.to_string()
         } else {
             format!("{}/{rel}", self.prefix)
         };
@@ -117,6 +147,13 @@ mod tests {
             "prod/eu/tenants/acme/00000000000000000001-ab/docs.redb"
         );
         assert_eq!(key(Target::Archive), "prod/eu/archive/acme.tar.zst");
+        assert_eq!(key(Target::Lease), "prod/eu/leases/acme");
+        assert_eq!(
+            key(Target::WalEntry(7)),
+            "prod/eu/wal/acme/00000000000000000007"
+        );
+        assert_eq!(k.node("n1").unwrap().to_string(), "prod/eu/nodes/n1");
+        assert!(k.node("../n1").is_err());
         assert_eq!(
             Keys::new("")
                 .key("acme", Target::TenantRoot)
@@ -146,7 +183,13 @@ mod tests {
             &long,
         ];
         for t in tenants {
-            for target in [Target::Manifest, Target::Archive, Target::TenantRoot] {
+            for target in [
+                Target::Manifest,
+                Target::Archive,
+                Target::TenantRoot,
+                Target::Lease,
+                Target::WalEntry(1),
+            ] {
                 let e = k.key(t, target).unwrap_err();
                 assert_eq!(e.kind(), &ErrorKind::InvalidName, "{t:?}");
             }

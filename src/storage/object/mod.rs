@@ -27,6 +27,10 @@ mod tier;
 mod transfer;
 
 #[cfg(feature = "s3")]
+pub(crate) use errors::{is_not_found, unavailable};
+#[cfg(feature = "s3")]
+pub(crate) use keys::{Keys, Target};
+#[cfg(feature = "s3")]
 pub use manifest::{Manifest, ManifestObject};
 #[cfg(feature = "s3")]
 pub use tier::ObjectTier;

@@ -127,6 +127,16 @@ impl ObjectTier {
         &self.remote.name
     }
 
+    /// The store, its keys and its name, for the cluster layer
+    /// (`crate::cluster`), which writes leases and logs beside the snapshots.
+    pub(crate) fn parts(&self) -> (Arc<dyn ObjectStore>, Keys, Arc<str>) {
+        (
+            self.remote.store.clone(),
+            self.keys.clone(),
+            self.remote.name.clone(),
+        )
+    }
+
     /// Lists the prefix once, so a missing bucket or rejected credentials
     /// fail here with a clear error instead of at the first transfer.
     pub fn check(&self) -> Result<()> {

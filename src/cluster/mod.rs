@@ -1,0 +1,28 @@
+//! Cluster mode (docs/cluster.md): several `pql serve` nodes on one bucket,
+//! coordinated only through the object store's conditional writes
+//! (`If-None-Match: *` to create, `If-Match: <etag>` to update). No
+//! consensus of our own:
+//!
+//! - `registry`: node records at `PREFIX/nodes/<node>` with a heartbeat;
+//! - `lease`: who owns a tenant, at `PREFIX/leases/<tenant>` (owner,
+//!   advertised address, epoch, expiry), acquired, renewed, taken over and
+//!   released with conditional writes;
+//! - `fence`: a tenant's write-ahead log at `PREFIX/wal/<tenant>/<seq>`, each
+//!   entry created if absent, so a new owner fences a stale one by claiming
+//!   the next sequence number (SlateDB's WAL fencing);
+//! - `store`: the conditional reads and writes the three share.
+//!
+//! Every call is async and meant for a tokio runtime (the server's); the
+//! store is the object-storage tier's, opened once.
+
+mod fence;
+mod lease;
+mod node;
+mod registry;
+mod store;
+
+pub use fence::{Wal, WalEntry};
+pub use lease::{Acquired, Lease, LeaseRecord};
+pub use node::Node;
+pub use registry::NodeRecord;
+pub use store::ClusterStore;
