@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use pql::{Config, Engine};
+use pql::{Config, Engine, ObjectStoreConfig, ObjectTier};
 
 mod glove_files;
 use glove_files::{arg, literal, loadavg, synthetic};
@@ -75,6 +75,55 @@ fn summary(mut times: Vec<Duration>) -> String {
     )
 }
 
+/// Where a cold query's time goes, stage by stage, for the offloaded tenant
+/// `big`: the manifest read, the download with one GET per object and with
+/// ranged GETs, and each stage of loading the downloaded collection.
+fn cold_stages(store: &ObjectStoreConfig, scratch: &std::path::Path) -> Res<()> {
+    let tier = ObjectTier::open(store)?;
+    let started = Instant::now();
+    let manifest = tier.read_manifest("big")?.ok_or("big has no manifest")?;
+    println!("  stages of a cold query:");
+    println!("    manifest read      {}", ms(started.elapsed()));
+    for o in &manifest.objects {
+        println!(
+            "      object {:<28} {:>8.1} MB",
+            o.file,
+            o.size as f64 / 1e6
+        );
+    }
+    let mb = manifest.total_bytes() as f64 / 1e6;
+    let mut folder = None;
+    for (label, part) in [
+        ("one GET per object", 0),
+        ("ranged GETs, 32 MiB", 32 << 20),
+        ("ranged GETs, 8 MiB", 8 << 20),
+    ] {
+        let mut config = store.clone();
+        config.download_part_bytes = part;
+        let tier = ObjectTier::open(&config)?;
+        let dir = scratch.join(format!("download-{part}"));
+        let started = Instant::now();
+        tier.download_tenant("big", &dir)?;
+        let took = started.elapsed();
+        println!(
+            "    download, {label:<20} {} ({:.0} MB/s, with CRC-32 and fsync)",
+            ms(took),
+            mb / took.as_secs_f64()
+        );
+        if let Some(old) = folder.replace(dir) {
+            std::fs::remove_dir_all(old)?;
+        }
+    }
+    let dir = folder.ok_or("no download")?;
+    let t = pql::bench_support::collection_load_stages(&dir, "items")?;
+    println!("    redb open + meta   {}", ms(t.open));
+    println!("    nodes + vectors    {}", ms(t.records));
+    println!("    attributes + graph {}", ms(t.indexes));
+    println!("    node table + rest  {}", ms(t.finish));
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let num = |name: &str, default: usize| -> Res<usize> {
@@ -96,7 +145,9 @@ fn main() -> Res<()> {
             format!("file://{}", folder.display())
         });
     let data = scratch.path().join("data");
-    let engine = Engine::open_with(Config::new(&data).with_object_store(&store)?)?;
+    let config = Config::new(&data).with_object_store(&store)?;
+    let store_config = config.object_store.clone().ok_or("no object store")?;
+    let engine = Engine::open_with(config)?;
     println!("store {store}; load {}", loadavg());
 
     // One large tenant.
@@ -118,6 +169,7 @@ fn main() -> Res<()> {
     );
     println!("  first query        {}", ms(query(&engine, "big", &q)?));
     timed(&engine, "OFFLOAD TENANT big;")?;
+    cold_stages(&store_config, scratch.path())?;
     println!(
         "  cold query (lazy onload + load + search) {}",
         ms(query(&engine, "big", &q)?)
