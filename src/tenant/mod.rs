@@ -255,6 +255,9 @@ pub(crate) struct Catalog {
     /// The object store (OFFLOAD, onload, ATTACH), if configured.
     #[cfg(feature = "s3")]
     tier: Option<Arc<crate::storage::object::ObjectTier>>,
+    /// Held by the offload policy's pass, so only one runs at a time.
+    #[cfg(feature = "s3")]
+    offloading: Mutex<()>,
 }
 
 /// Error for a missing tenant.
@@ -309,6 +312,8 @@ impl Catalog {
             last_id,
             #[cfg(feature = "s3")]
             tier,
+            #[cfg(feature = "s3")]
+            offloading: Mutex::new(()),
         })
     }
 

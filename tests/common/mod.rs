@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+pub mod proxy;
 pub mod s3;
 
 /// `QUERY items TENANT acme CREATE NODES [...]` of nodes `n<i>` for `ids`,
