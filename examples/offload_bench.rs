@@ -1,6 +1,7 @@
 //! OFFLOAD, onload and the first query after onload (issue 13), beside
-//! ARCHIVE / RESTORE on the local disk, for one large tenant and for many
-//! small ones. Synthetic clustered vectors (`glove_files::synthetic`).
+//! ARCHIVE / RESTORE through the bucket and on the local disk, for one
+//! large tenant and for many small ones; and the stages of a cold query.
+//! Synthetic clustered vectors (`glove_files::synthetic`).
 //!
 //! ```text
 //! eval "$(scripts/start-seaweedfs.sh)"
@@ -73,6 +74,37 @@ fn summary(mut times: Vec<Duration>) -> String {
         total.as_secs_f64(),
         ms(times[times.len() / 2])
     )
+}
+
+/// `{statement} TENANT t;` for each of `tenants`, each timed.
+fn each(engine: &Engine, tenants: &[&str], statement: &str) -> Res<Vec<Duration>> {
+    tenants
+        .iter()
+        .map(|t| timed(engine, &format!("{statement} TENANT {t};")))
+        .collect()
+}
+
+/// The first query on each of `tenants` (with its query vector).
+fn first(engine: &Engine, tenants: &[&str], queries: &[Vec<f32>]) -> Res<Vec<Duration>> {
+    tenants
+        .iter()
+        .zip(queries)
+        .map(|(t, q)| query(engine, t, q))
+        .collect()
+}
+
+/// ARCHIVE, RESTORE and the first query after it, for each of `tenants`,
+/// with the archive in `place` (the bucket when the engine has a store).
+fn archive_round(engine: &Engine, place: &str, tenants: &[&str], queries: &[Vec<f32>]) -> Res<()> {
+    let archive = summary(each(engine, tenants, "ARCHIVE")?);
+    println!("  ARCHIVE ({place})  {archive}");
+    let restore = summary(each(engine, tenants, "RESTORE")?);
+    println!("  RESTORE ({place})  {restore}");
+    println!(
+        "  first query        {}",
+        summary(first(engine, tenants, queries)?)
+    );
+    Ok(())
 }
 
 /// Where a cold query's time goes, stage by stage, for the offloaded tenant
@@ -175,16 +207,14 @@ fn main() -> Res<()> {
         ms(query(&engine, "big", &q)?)
     );
     println!("  warm query         {}", ms(query(&engine, "big", &q)?));
-    println!(
-        "  ARCHIVE (local)    {}",
-        ms(timed(&engine, "ARCHIVE TENANT big;")?)
-    );
-    println!(
-        "  RESTORE (local)    {}",
-        ms(timed(&engine, "RESTORE TENANT big;")?)
-    );
-    println!("  first query        {}", ms(query(&engine, "big", &q)?));
+    archive_round(&engine, "bucket", &["big"], &[q.clone()])?;
+    // The same data folder without the object store: a local archive.
+    drop(engine);
+    let engine = Engine::open(&data)?;
+    archive_round(&engine, "local", &["big"], &[q])?;
     engine.execute("DROP TENANT big;")?;
+    drop(engine);
+    let engine = Engine::open_with(Config::new(&data).with_object_store(&store)?)?;
 
     // Many small tenants.
     let started = Instant::now();
@@ -196,30 +226,20 @@ fn main() -> Res<()> {
         "small: {tenants} x {rows} x {small_dim} loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let each = |statement: &str| -> Res<Vec<Duration>> {
-        (0..tenants)
-            .map(|t| timed(&engine, &statement.replace("{t}", &format!("s{t}"))))
-            .collect()
-    };
-    let first = || -> Res<Vec<Duration>> {
-        (0..tenants)
-            .map(|t| query(&engine, &format!("s{t}"), &queries[t]))
-            .collect()
-    };
+    let names: Vec<String> = (0..tenants).map(|t| format!("s{t}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     println!(
         "  OFFLOAD each       {}",
-        summary(each("OFFLOAD TENANT {t};")?)
-    );
-    println!("  cold query each    {}", summary(first()?));
-    println!(
-        "  ARCHIVE each       {}",
-        summary(each("ARCHIVE TENANT {t};")?)
+        summary(each(&engine, &names, "OFFLOAD")?)
     );
     println!(
-        "  RESTORE each       {}",
-        summary(each("RESTORE TENANT {t};")?)
+        "  cold query each    {}",
+        summary(first(&engine, &names, &queries)?)
     );
-    println!("  first query each   {}", summary(first()?));
+    archive_round(&engine, "bucket", &names, &queries)?;
+    drop(engine);
+    let engine = Engine::open(&data)?;
+    archive_round(&engine, "local", &names, &queries)?;
     println!("load {}", loadavg());
     Ok(())
 }

@@ -31,15 +31,7 @@ fn answers(engine: &Engine) -> Vec<Vec<Vec<Value>>> {
 
 /// `property` of `DESCRIBE TENANT acme`.
 fn describe(engine: &Engine, property: &str) -> Value {
-    engine
-        .execute("DESCRIBE TENANT acme;")
-        .unwrap()
-        .remove(0)
-        .rows
-        .into_iter()
-        .find(|r| r[0] == Value::Str(property.into()))
-        .map(|mut r| r.remove(1))
-        .unwrap()
+    common::describe(engine, "acme", property)
 }
 
 fn filled(dir: &Path, store: &str) -> Engine {

@@ -12,20 +12,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::s3;
+use common::s3::stores;
 use pql::{Config, Engine, ErrorKind, QueryResult, Value};
-
-/// Object-store URLs to test with: a fresh folder, and a fresh prefix of
-/// the S3 bucket when the server runs. The folders live as long as `keep`.
-fn stores(test: &str, keep: &mut Vec<tempfile::TempDir>) -> Vec<String> {
-    let folder = tempfile::tempdir().unwrap();
-    let mut urls = vec![format!("file://{}", folder.path().display())];
-    keep.push(folder);
-    if s3::server().is_some() {
-        urls.push(format!("s3://{}/{}", s3::bucket(), s3::unique_prefix(test)));
-    }
-    urls
-}
 
 fn open(dir: &Path, store: &str) -> Engine {
     Engine::open_with(Config::new(dir).with_object_store(store).unwrap()).unwrap()
@@ -61,12 +49,7 @@ fn fill(engine: &Engine) {
 
 /// `property` of `DESCRIBE TENANT acme`.
 fn describe(engine: &Engine, property: &str) -> Value {
-    run(engine, "DESCRIBE TENANT acme;")
-        .rows
-        .into_iter()
-        .find(|r| r[0] == Value::Str(property.into()))
-        .map(|mut r| r.remove(1))
-        .unwrap()
+    common::describe(engine, "acme", property)
 }
 
 /// acme's row of `SHOW USAGE`, by column.

@@ -13,20 +13,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::proxy::Proxy;
-use common::s3;
+use common::s3::{self, stores};
 use pql::{Config, Engine, ErrorKind, Value};
-
-/// Object-store URLs to test with: a fresh folder, and a fresh prefix of
-/// the S3 bucket when the server runs. The folders live as long as `keep`.
-fn stores(test: &str, keep: &mut Vec<tempfile::TempDir>) -> Vec<String> {
-    let folder = tempfile::tempdir().unwrap();
-    let mut urls = vec![format!("file://{}", folder.path().display())];
-    keep.push(folder);
-    if s3::server().is_some() {
-        urls.push(format!("s3://{}/{}", s3::bucket(), s3::unique_prefix(test)));
-    }
-    urls
-}
 
 /// Creates tenant `t` with 200 nodes of its own (seeded by `t`).
 fn fill(engine: &Engine, t: &str) {
@@ -44,19 +32,6 @@ fn answers(engine: &Engine, t: &str) -> Vec<Vec<Vec<Value>>> {
     .iter()
     .map(|q| engine.execute(q).unwrap().remove(0).rows)
     .collect()
-}
-
-/// `property` of `DESCRIBE TENANT t`.
-fn describe(engine: &Engine, t: &str, property: &str) -> Value {
-    engine
-        .execute(&format!("DESCRIBE TENANT {t};"))
-        .unwrap()
-        .remove(0)
-        .rows
-        .into_iter()
-        .find(|r| r[0] == Value::Str(property.into()))
-        .map(|mut r| r.remove(1))
-        .unwrap()
 }
 
 fn str_(s: &str) -> Value {
@@ -85,14 +60,14 @@ fn the_store_stopped_mid_offload_leaves_the_tenant_live() {
         .execute("ALTER TENANT acme SET status = 'read_only', reason = 'audit';")
         .unwrap();
     let before = answers(&engine, "acme");
-    let storage_before = describe(&engine, "acme", "storage");
+    let storage_before = common::describe(&engine, "acme", "storage");
     let files_before = dir_listing(&dir.path().join("tenants/acme"));
 
     let e = engine.execute("OFFLOAD TENANT acme;").unwrap_err();
     assert!(proxy.stopped.load(Ordering::SeqCst), "the proxy was cut");
     assert_eq!(e.kind(), &ErrorKind::StorageUnavailable, "{e}");
     assert!(e.message().contains("object store"), "{e}");
-    assert_eq!(describe(&engine, "acme", "storage"), storage_before);
+    assert_eq!(common::describe(&engine, "acme", "storage"), storage_before);
     assert_eq!(engine.tenant_status("acme").unwrap(), "read_only");
     assert_eq!(dir_listing(&dir.path().join("tenants/acme")), files_before);
     assert_eq!(answers(&engine, "acme"), before);
@@ -141,7 +116,11 @@ fn a_hundred_tenants_offloaded_concurrently_answer_the_same() {
             }
         });
         for t in &names {
-            assert_eq!(describe(&engine, t, "storage"), str_("offloaded"), "{t}");
+            assert_eq!(
+                common::describe(&engine, t, "storage"),
+                str_("offloaded"),
+                "{t}"
+            );
         }
         let after: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = names
@@ -163,7 +142,11 @@ fn a_hundred_tenants_offloaded_concurrently_answer_the_same() {
         });
         assert_eq!(after, before, "{store}");
         for t in &names {
-            assert_eq!(describe(&engine, t, "storage"), str_("active"), "{t}");
+            assert_eq!(
+                common::describe(&engine, t, "storage"),
+                str_("active"),
+                "{t}"
+            );
         }
     }
 }
@@ -199,7 +182,11 @@ fn idle_tenants_are_offloaded_by_the_policy() {
         // Used a moment ago: nothing is idle for an hour.
         engine.maintain().unwrap();
         for t in ["busy", "quiet", "held"] {
-            assert_ne!(describe(&engine, t, "storage"), str_("offloaded"), "{t}");
+            assert_ne!(
+                common::describe(&engine, t, "storage"),
+                str_("offloaded"),
+                "{t}"
+            );
         }
         drop(engine);
 
@@ -211,15 +198,21 @@ fn idle_tenants_are_offloaded_by_the_policy() {
         engine.maintain().unwrap();
         for t in ["busy", "quiet", "held"] {
             assert_eq!(
-                describe(&engine, t, "storage"),
+                common::describe(&engine, t, "storage"),
                 str_("offloaded"),
                 "{t} {store}"
             );
         }
         assert_eq!(engine.tenant_status("held").unwrap(), "suspended");
-        assert_eq!(describe(&engine, "held", "reason"), str_("unpaid"));
-        assert_eq!(describe(&engine, "cold", "storage"), str_("archived"));
+        assert_eq!(common::describe(&engine, "held", "reason"), str_("unpaid"));
+        assert_eq!(
+            common::describe(&engine, "cold", "storage"),
+            str_("archived")
+        );
         assert_eq!(answers(&engine, "quiet"), quiet);
-        assert_eq!(describe(&engine, "quiet", "storage"), str_("active"));
+        assert_eq!(
+            common::describe(&engine, "quiet", "storage"),
+            str_("active")
+        );
     }
 }

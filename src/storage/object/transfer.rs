@@ -110,9 +110,9 @@ impl Remote {
     /// `expected` if given: a missing object or a size or CRC-32 mismatch is
     /// `Corrupt`, naming the object. Returns what was received.
     ///
-    /// An object expected to be larger than `download_part` arrives in
+    /// With `download_part` set, an object expected to be larger arrives in
     /// ranged GETs, [`PARTS_IN_FLIGHT`] at once, each written at its offset:
-    /// one TCP stream is slower than the disk, several are not.
+    /// for stores where one stream is slower than the disk.
     pub(super) async fn get_file(
         &self,
         key: &Key,
