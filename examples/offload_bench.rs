@@ -207,7 +207,7 @@ fn main() -> Res<()> {
         ms(query(&engine, "big", &q)?)
     );
     println!("  warm query         {}", ms(query(&engine, "big", &q)?));
-    archive_round(&engine, "bucket", &["big"], &[q.clone()])?;
+    archive_round(&engine, "bucket", &["big"], std::slice::from_ref(&q))?;
     // The same data folder without the object store: a local archive.
     drop(engine);
     let engine = Engine::open(&data)?;
