@@ -213,6 +213,7 @@ enum Db {
 /// pages freed by past transactions are neither kept nor uploaded with it
 /// (OFFLOAD). redb compacts in transactions of its own: a crash leaves a
 /// valid file. Returns whether anything moved.
+#[cfg(feature = "s3")]
 pub(crate) fn compact_file(path: &Path) -> Result<bool> {
     let mut db = super::migrate::open(&builder(), path)?;
     db.compact()

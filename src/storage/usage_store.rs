@@ -105,7 +105,9 @@ pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64
 }
 
 /// Every bucket of the tenant incarnation `key`, of every resolution:
-/// (resolution, bucket start, row), in key order.
+/// (resolution, bucket start, row), in key order. (OFFLOAD puts it in the
+/// manifest.)
+#[cfg(feature = "s3")]
 pub(crate) fn history(db: &Database, key: &str) -> Result<Vec<(u32, i64, Row)>> {
     let tx = db.begin_read().map_err(db_err)?;
     let table = match tx.open_table(USAGE) {
@@ -125,7 +127,8 @@ pub(crate) fn history(db: &Database, key: &str) -> Result<Vec<(u32, i64, Row)>> 
 
 /// Writes `rows` (from [`history`]) as the buckets of the tenant
 /// incarnation `key`, in one transaction; a bucket that exists already
-/// keeps its counts.
+/// keeps its counts. (ATTACH TENANT ... FROM OBJECT STORE.)
+#[cfg(feature = "s3")]
 pub(crate) fn restore_history(db: &Database, key: &str, rows: &[(u32, i64, Row)]) -> Result<()> {
     let tx = db.begin_write().map_err(db_err)?;
     {
@@ -168,6 +171,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "s3")]
     fn history_moves_to_another_catalog() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join("u.redb")).unwrap();
