@@ -1,6 +1,7 @@
 //! OFFLOAD, onload and the first query after onload (issue 13), beside
-//! ARCHIVE / RESTORE on the local disk, for one large tenant and for many
-//! small ones. Synthetic clustered vectors (`glove_files::synthetic`).
+//! ARCHIVE / RESTORE through the bucket and on the local disk, for one
+//! large tenant and for many small ones; and the stages of a cold query.
+//! Synthetic clustered vectors (`glove_files::synthetic`).
 //!
 //! ```text
 //! eval "$(scripts/start-seaweedfs.sh)"
@@ -14,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use pql::{Config, Engine};
+use pql::{Config, Engine, ObjectStoreConfig, ObjectTier};
 
 mod glove_files;
 use glove_files::{arg, literal, loadavg, synthetic};
@@ -75,6 +76,86 @@ fn summary(mut times: Vec<Duration>) -> String {
     )
 }
 
+/// `{statement} TENANT t;` for each of `tenants`, each timed.
+fn each(engine: &Engine, tenants: &[&str], statement: &str) -> Res<Vec<Duration>> {
+    tenants
+        .iter()
+        .map(|t| timed(engine, &format!("{statement} TENANT {t};")))
+        .collect()
+}
+
+/// The first query on each of `tenants` (with its query vector).
+fn first(engine: &Engine, tenants: &[&str], queries: &[Vec<f32>]) -> Res<Vec<Duration>> {
+    tenants
+        .iter()
+        .zip(queries)
+        .map(|(t, q)| query(engine, t, q))
+        .collect()
+}
+
+/// ARCHIVE, RESTORE and the first query after it, for each of `tenants`,
+/// with the archive in `place` (the bucket when the engine has a store).
+fn archive_round(engine: &Engine, place: &str, tenants: &[&str], queries: &[Vec<f32>]) -> Res<()> {
+    let archive = summary(each(engine, tenants, "ARCHIVE")?);
+    println!("  ARCHIVE ({place})  {archive}");
+    let restore = summary(each(engine, tenants, "RESTORE")?);
+    println!("  RESTORE ({place})  {restore}");
+    println!(
+        "  first query        {}",
+        summary(first(engine, tenants, queries)?)
+    );
+    Ok(())
+}
+
+/// Where a cold query's time goes, stage by stage, for the offloaded tenant
+/// `big`: the manifest read, the download with one GET per object and with
+/// ranged GETs, and each stage of loading the downloaded collection.
+fn cold_stages(store: &ObjectStoreConfig, scratch: &std::path::Path) -> Res<()> {
+    let tier = ObjectTier::open(store)?;
+    let started = Instant::now();
+    let manifest = tier.read_manifest("big")?.ok_or("big has no manifest")?;
+    println!("  stages of a cold query:");
+    println!("    manifest read      {}", ms(started.elapsed()));
+    for o in &manifest.objects {
+        println!(
+            "      object {:<28} {:>8.1} MB",
+            o.file,
+            o.size as f64 / 1e6
+        );
+    }
+    let mb = manifest.total_bytes() as f64 / 1e6;
+    let mut folder = None;
+    for (label, part) in [
+        ("one GET per object", 0),
+        ("ranged GETs, 32 MiB", 32 << 20),
+        ("ranged GETs, 8 MiB", 8 << 20),
+    ] {
+        let mut config = store.clone();
+        config.download_part_bytes = part;
+        let tier = ObjectTier::open(&config)?;
+        let dir = scratch.join(format!("download-{part}"));
+        let started = Instant::now();
+        tier.download_tenant("big", &dir)?;
+        let took = started.elapsed();
+        println!(
+            "    download, {label:<20} {} ({:.0} MB/s, with CRC-32 and fsync)",
+            ms(took),
+            mb / took.as_secs_f64()
+        );
+        if let Some(old) = folder.replace(dir) {
+            std::fs::remove_dir_all(old)?;
+        }
+    }
+    let dir = folder.ok_or("no download")?;
+    let t = pql::bench_support::collection_load_stages(&dir, "items")?;
+    println!("    redb open + meta   {}", ms(t.open));
+    println!("    nodes + vectors    {}", ms(t.records));
+    println!("    attributes + graph {}", ms(t.indexes));
+    println!("    node table + rest  {}", ms(t.finish));
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let num = |name: &str, default: usize| -> Res<usize> {
@@ -96,7 +177,9 @@ fn main() -> Res<()> {
             format!("file://{}", folder.display())
         });
     let data = scratch.path().join("data");
-    let engine = Engine::open_with(Config::new(&data).with_object_store(&store)?)?;
+    let config = Config::new(&data).with_object_store(&store)?;
+    let store_config = config.object_store.clone().ok_or("no object store")?;
+    let engine = Engine::open_with(config)?;
     println!("store {store}; load {}", loadavg());
 
     // One large tenant.
@@ -118,21 +201,20 @@ fn main() -> Res<()> {
     );
     println!("  first query        {}", ms(query(&engine, "big", &q)?));
     timed(&engine, "OFFLOAD TENANT big;")?;
+    cold_stages(&store_config, scratch.path())?;
     println!(
         "  cold query (lazy onload + load + search) {}",
         ms(query(&engine, "big", &q)?)
     );
     println!("  warm query         {}", ms(query(&engine, "big", &q)?));
-    println!(
-        "  ARCHIVE (local)    {}",
-        ms(timed(&engine, "ARCHIVE TENANT big;")?)
-    );
-    println!(
-        "  RESTORE (local)    {}",
-        ms(timed(&engine, "RESTORE TENANT big;")?)
-    );
-    println!("  first query        {}", ms(query(&engine, "big", &q)?));
+    archive_round(&engine, "bucket", &["big"], std::slice::from_ref(&q))?;
+    // The same data folder without the object store: a local archive.
+    drop(engine);
+    let engine = Engine::open(&data)?;
+    archive_round(&engine, "local", &["big"], &[q])?;
     engine.execute("DROP TENANT big;")?;
+    drop(engine);
+    let engine = Engine::open_with(Config::new(&data).with_object_store(&store)?)?;
 
     // Many small tenants.
     let started = Instant::now();
@@ -144,30 +226,20 @@ fn main() -> Res<()> {
         "small: {tenants} x {rows} x {small_dim} loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let each = |statement: &str| -> Res<Vec<Duration>> {
-        (0..tenants)
-            .map(|t| timed(&engine, &statement.replace("{t}", &format!("s{t}"))))
-            .collect()
-    };
-    let first = || -> Res<Vec<Duration>> {
-        (0..tenants)
-            .map(|t| query(&engine, &format!("s{t}"), &queries[t]))
-            .collect()
-    };
+    let names: Vec<String> = (0..tenants).map(|t| format!("s{t}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     println!(
         "  OFFLOAD each       {}",
-        summary(each("OFFLOAD TENANT {t};")?)
-    );
-    println!("  cold query each    {}", summary(first()?));
-    println!(
-        "  ARCHIVE each       {}",
-        summary(each("ARCHIVE TENANT {t};")?)
+        summary(each(&engine, &names, "OFFLOAD")?)
     );
     println!(
-        "  RESTORE each       {}",
-        summary(each("RESTORE TENANT {t};")?)
+        "  cold query each    {}",
+        summary(first(&engine, &names, &queries)?)
     );
-    println!("  first query each   {}", summary(first()?));
+    archive_round(&engine, "bucket", &names, &queries)?;
+    drop(engine);
+    let engine = Engine::open(&data)?;
+    archive_round(&engine, "local", &names, &queries)?;
     println!("load {}", loadavg());
     Ok(())
 }

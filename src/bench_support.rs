@@ -2,7 +2,8 @@
 //! internals: quota and metering (`benches/quota.rs`), the query path's
 //! stages (`benches/query.rs`), a collection's graph searched directly
 //! (`examples/pql_bench`), and the graph index on its own
-//! (`examples/ann_bench`). Not a stable API.
+//! (`examples/ann_bench`), and a collection's load from disk by stage
+//! (`examples/offload_bench`). Not a stable API.
 
 mod graph_probe;
 pub use graph_probe::{dot_kernel, kernels_name, FilterPath, GraphProbe};
@@ -88,6 +89,21 @@ impl RawIndex {
             .map(|(iid, _)| iid)
             .collect()
     }
+}
+
+pub use crate::collection::LoadTimes;
+
+/// Loads collection `collection` from the tenant folder `dir` (as the first
+/// statement on a tenant does) and returns how long each stage took.
+pub fn collection_load_stages(dir: &std::path::Path, collection: &str) -> Result<LoadTimes> {
+    let mut times = LoadTimes::default();
+    crate::collection::Collection::load_timed(
+        dir,
+        collection,
+        &crate::Config::new(dir),
+        &mut times,
+    )?;
+    Ok(times)
 }
 
 /// Total bytes of the regular files under `dir`, as the engine counts a

@@ -67,6 +67,10 @@ pub struct Config {
     /// Where offloaded tenants and archives live (docs/object-storage.md).
     /// Default `None`: no object store, everything stays in `data_dir`.
     pub object_store: Option<ObjectStoreConfig>,
+    /// Tenants unused this long (by `clock`) are offloaded to the object
+    /// store by the pool's periodic pass, keeping any access restriction.
+    /// Default `None`: never. Needs `object_store`.
+    pub offload_after: Option<Duration>,
     /// The admin key, which may do anything ([`Engine::key_scope`](crate::Engine::key_scope)).
     /// Default `None`: no admin key (the server's local development mode).
     pub admin_key: Option<String>,
@@ -91,6 +95,7 @@ impl Config {
             idle_ttl: None,
             clock: crate::clock::now_ms,
             object_store: None,
+            offload_after: None,
             admin_key: None,
         }
     }
@@ -117,6 +122,13 @@ impl Config {
         self.object_store = Some(ObjectStoreConfig::parse(url)?);
         Ok(self)
     }
+
+    /// Offloads tenants that have not been used for `idle` to the object
+    /// store (see [`Config::offload_after`]).
+    pub fn with_offload_after(mut self, idle: Duration) -> Config {
+        self.offload_after = Some(idle);
+        self
+    }
 }
 
 impl fmt::Debug for Config {
@@ -136,6 +148,7 @@ impl fmt::Debug for Config {
             .field("max_loaded_tenants", &self.max_loaded_tenants)
             .field("idle_ttl", &self.idle_ttl)
             .field("object_store", &self.object_store)
+            .field("offload_after", &self.offload_after)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "(set)"))
             .finish()
     }

@@ -2,8 +2,9 @@
 //! `file://` store (always) and the S3 server (when it runs; see
 //! `common::s3`): identical answers after a round trip and after the local
 //! data folder is lost, the access restriction kept, a damaged object
-//! refused as `Corrupt` with nothing local touched, and DROP deleting the
-//! objects.
+//! refused as `Corrupt` with nothing local touched, DROP deleting the
+//! objects, and the usage history and DESCRIBE's location surviving the
+//! loss of the data folder.
 
 #![cfg(feature = "s3")]
 
@@ -11,20 +12,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::s3;
+use common::s3::stores;
 use pql::{Config, Engine, ErrorKind, QueryResult, Value};
-
-/// Object-store URLs to test with: a fresh folder, and a fresh prefix of
-/// the S3 bucket when the server runs. The folders live as long as `keep`.
-fn stores(test: &str, keep: &mut Vec<tempfile::TempDir>) -> Vec<String> {
-    let folder = tempfile::tempdir().unwrap();
-    let mut urls = vec![format!("file://{}", folder.path().display())];
-    keep.push(folder);
-    if s3::server().is_some() {
-        urls.push(format!("s3://{}/{}", s3::bucket(), s3::unique_prefix(test)));
-    }
-    urls
-}
 
 fn open(dir: &Path, store: &str) -> Engine {
     Engine::open_with(Config::new(dir).with_object_store(store).unwrap()).unwrap()
@@ -60,12 +49,14 @@ fn fill(engine: &Engine) {
 
 /// `property` of `DESCRIBE TENANT acme`.
 fn describe(engine: &Engine, property: &str) -> Value {
-    run(engine, "DESCRIBE TENANT acme;")
-        .rows
-        .into_iter()
-        .find(|r| r[0] == Value::Str(property.into()))
-        .map(|mut r| r.remove(1))
-        .unwrap()
+    common::describe(engine, "acme", property)
+}
+
+/// acme's row of `SHOW USAGE`, by column.
+fn usage(engine: &Engine) -> std::collections::BTreeMap<String, Value> {
+    let r = run(engine, "SHOW USAGE;");
+    let row = r.rows.iter().find(|row| row[0] == str_("acme")).unwrap();
+    r.columns.iter().cloned().zip(row.iter().cloned()).collect()
 }
 
 fn storage(engine: &Engine) -> Value {
@@ -147,9 +138,19 @@ fn a_lost_data_folder_is_attached_from_the_object_store() {
                 .execute("ALTER TENANT acme SET status = 'read_only', reason = 'audit';")
                 .unwrap();
             let before = answers(&engine);
+            let usage = usage(&engine);
             engine.execute("OFFLOAD TENANT acme;").unwrap();
-            before
+            assert!(
+                matches!(describe(&engine, "location"), Value::Str(l) if l.starts_with("object store: ")),
+                "{store}"
+            );
+            assert!(
+                matches!(describe(&engine, "object_store_bytes"), Value::Int(n) if n > 0),
+                "{store}"
+            );
+            (before, usage)
         };
+        let (before, usage_before) = before;
         std::fs::remove_dir_all(dir.path()).unwrap();
         let engine = open(dir.path(), &store);
         assert_eq!(
@@ -159,6 +160,19 @@ fn a_lost_data_folder_is_attached_from_the_object_store() {
         engine
             .execute("ATTACH TENANT acme FROM OBJECT STORE;")
             .unwrap();
+        // The usage history came back with the tenant (before any statement
+        // on it is counted again).
+        let usage_after = usage(&engine);
+        for metric in ["inserts", "searches", "statements"] {
+            assert!(
+                matches!(usage_before[metric], Value::Int(n) if n > 0),
+                "{metric}: {usage_before:?}"
+            );
+            assert_eq!(
+                usage_after[metric], usage_before[metric],
+                "{metric} {store}"
+            );
+        }
         assert_eq!(engine.tenant_status("acme").unwrap(), "read_only");
         assert_eq!(describe(&engine, "reason"), str_("audit"));
         assert_eq!(describe(&engine, "tier"), str_("pro"));

@@ -9,8 +9,11 @@
 pub(crate) mod attributes;
 pub(crate) mod filter;
 pub(crate) mod graph_stats;
+mod load_times;
 pub(crate) mod meta;
 mod persist;
+
+pub use load_times::LoadTimes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -161,9 +164,22 @@ impl Collection {
     /// Loads collection `name` from `dir`: nodes, vectors, attribute indexes,
     /// and the persisted graph if it is current (else rebuilds it).
     pub(crate) fn load(dir: &Path, name: &str, config: &Config) -> Result<Self> {
+        Self::load_timed(dir, name, config, &mut LoadTimes::default())
+    }
+
+    /// [`Collection::load`], noting how long each stage took in `times`.
+    pub(crate) fn load_timed(
+        dir: &Path,
+        name: &str,
+        config: &Config,
+        times: &mut LoadTimes,
+    ) -> Result<Self> {
+        let mut clock = load_times::Lap::start();
         let (store, meta) = CollectionStore::open::<CollectionMeta>(&dir.join(file_name(name)))?;
         meta.index.check_built_in(name)?;
+        times.open = clock.lap();
         let loaded = store.load::<VectorStore>(meta.dimension)?;
+        times.records = clock.lap();
         // Slots are allocated up to the largest internal id: one past the
         // ids ever handed out can only come from a damaged file.
         let top = loaded
@@ -189,6 +205,7 @@ impl Collection {
         );
         c.attrs = attrs;
         c.ann = ann;
+        times.indexes = clock.lap();
         if let Some(ann) = &mut c.ann {
             ann.pending = &c.with_vector - &ann.indexed;
             graph_stats::note_caught_up(ann.pending.len());
@@ -206,6 +223,7 @@ impl Collection {
             );
         }
         c.maintain_ann(config)?;
+        times.finish = clock.lap();
         Ok(c)
     }
 

@@ -110,6 +110,8 @@ pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResul
 
 pub(super) fn offload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
     let tenant = ctx.catalog.get(name)?;
+    // The usage history goes into the manifest: counted statements first.
+    ctx.metering.flush();
     ctx.catalog.offload(&tenant)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} offloaded (status {})",

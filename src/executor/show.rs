@@ -83,6 +83,7 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
     let vectors: u64 = infos.iter().map(|(_, n)| n).sum();
     let storage = dir_size(&tenant.dir);
     let dimension = infos.iter().filter_map(|(m, _)| m.dimension).max();
+    let (location, in_bucket) = ctx.catalog.placement(&tenant)?;
     rows.extend([
         vec![
             Value::Str("collections".into()),
@@ -92,6 +93,11 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
         vec![
             Value::Str("storage_bytes".into()),
             Value::Int(storage as i64),
+        ],
+        vec![Value::Str("location".into()), Value::Str(location)],
+        vec![
+            Value::Str("object_store_bytes".into()),
+            in_bucket.map_or(Value::Null, |b| Value::Int(b as i64)),
         ],
         vec![Value::Str("loaded".into()), Value::Bool(loaded > 0)],
         vec![Value::Str("memory_bytes".into()), Value::Int(memory as i64)],

@@ -209,6 +209,17 @@ enum Db {
     Closed,
 }
 
+/// Compacts the collection file at `path`, which no one has open, so that
+/// pages freed by past transactions are neither kept nor uploaded with it
+/// (OFFLOAD). redb compacts in transactions of its own: a crash leaves a
+/// valid file. Returns whether anything moved.
+#[cfg(feature = "s3")]
+pub(crate) fn compact_file(path: &Path) -> Result<bool> {
+    let mut db = super::migrate::open(&builder(), path)?;
+    db.compact()
+        .map_err(|e| Error::io(format!("cannot compact {}", path.display()), e))
+}
+
 fn builder() -> redb::Builder {
     let mut b = redb::Builder::new();
     b.set_cache_size(CACHE_BYTES);

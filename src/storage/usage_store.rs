@@ -104,6 +104,46 @@ pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64
     Ok(out)
 }
 
+/// Every bucket of the tenant incarnation `key`, of every resolution:
+/// (resolution, bucket start, row), in key order. (OFFLOAD puts it in the
+/// manifest.)
+#[cfg(feature = "s3")]
+pub(crate) fn history(db: &Database, key: &str) -> Result<Vec<(u32, i64, Row)>> {
+    let tx = db.begin_read().map_err(db_err)?;
+    let table = match tx.open_table(USAGE) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(db_err(e)),
+    };
+    let range = (key, 0, i64::MIN)..=(key, u32::MAX, i64::MAX);
+    let mut out = Vec::new();
+    for entry in table.range(range).map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        let (_, res, start) = k.value();
+        out.push((res, start, decode(v.value())));
+    }
+    Ok(out)
+}
+
+/// Writes `rows` (from [`history`]) as the buckets of the tenant
+/// incarnation `key`, in one transaction; a bucket that exists already
+/// keeps its counts. (ATTACH TENANT ... FROM OBJECT STORE.)
+#[cfg(feature = "s3")]
+pub(crate) fn restore_history(db: &Database, key: &str, rows: &[(u32, i64, Row)]) -> Result<()> {
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut table = tx.open_table(USAGE).map_err(db_err)?;
+        for (res, start, row) in rows {
+            if table.get((key, *res, *start)).map_err(db_err)?.is_none() {
+                table
+                    .insert((key, *res, *start), encode(row).as_slice())
+                    .map_err(db_err)?;
+            }
+        }
+    }
+    tx.commit().map_err(db_err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +168,26 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(minutes, 1, "minute buckets older than two days are dropped");
+    }
+
+    #[test]
+    #[cfg(feature = "s3")]
+    fn history_moves_to_another_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("u.redb")).unwrap();
+        let mut counts = [0u64; N];
+        counts[3] = 5;
+        add(
+            &db,
+            86_400 * 20_000,
+            &[("t@1", counts, 7), ("u@2", counts, 1)],
+        )
+        .unwrap();
+        let rows = history(&db, "t@1").unwrap();
+        assert_eq!(rows.len(), RESOLUTIONS.len(), "one bucket per resolution");
+        let other = Database::create(dir.path().join("v.redb")).unwrap();
+        restore_history(&other, "t@1", &rows).unwrap();
+        assert_eq!(history(&other, "t@1").unwrap(), rows);
+        assert!(history(&other, "u@2").unwrap().is_empty());
     }
 }

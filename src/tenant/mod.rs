@@ -258,6 +258,9 @@ pub(crate) struct Catalog {
     /// The object store (OFFLOAD, onload, ATTACH), if configured.
     #[cfg(feature = "s3")]
     tier: Option<Arc<crate::storage::object::ObjectTier>>,
+    /// Held by the offload policy's pass, so only one runs at a time.
+    #[cfg(feature = "s3")]
+    offloading: Mutex<()>,
 }
 
 /// Error for a missing tenant.
@@ -313,6 +316,8 @@ impl Catalog {
             key_cache: key_cache::KeyCache::default(),
             #[cfg(feature = "s3")]
             tier,
+            #[cfg(feature = "s3")]
+            offloading: Mutex::new(()),
         })
     }
 

@@ -398,8 +398,9 @@ impl Catalog {
     }
 
     /// The periodic pass: re-measures loaded tenants, unloads those idle
-    /// longer than the TTL, evicts while over the limits, and purges
-    /// tenants whose retention has passed.
+    /// longer than the TTL, evicts while over the limits, purges tenants
+    /// whose retention has passed, and offloads those idle longer than
+    /// `Config::offload_after`.
     pub(crate) fn periodic(&self, config: &Config) -> Result<()> {
         let lru = self.pool.lru();
         for t in &lru {
@@ -417,7 +418,11 @@ impl Catalog {
         if self.pool.over() {
             self.evict();
         }
-        self.purge_expired((config.clock)())?;
+        let now = (config.clock)();
+        self.purge_expired(now)?;
+        if let Some(after) = config.offload_after {
+            self.offload_idle(after, now)?;
+        }
         Ok(())
     }
 }

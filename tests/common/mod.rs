@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+pub mod proxy;
 pub mod s3;
 
 /// `QUERY items TENANT acme CREATE NODES [...]` of nodes `n<i>` for `ids`,
@@ -126,4 +127,17 @@ pub fn brute_force(data: &[Vec<f32>], q: &[f32], allowed: impl Fn(usize) -> bool
         .take(10)
         .map(|(_, i)| format!("n{i}"))
         .collect()
+}
+
+/// `property` of `DESCRIBE TENANT tenant`.
+pub fn describe(engine: &pql::Engine, tenant: &str, property: &str) -> pql::Value {
+    engine
+        .execute(&format!("DESCRIBE TENANT {tenant};"))
+        .unwrap()
+        .remove(0)
+        .rows
+        .into_iter()
+        .find(|r| r[0] == pql::Value::Str(property.into()))
+        .map(|mut r| r.remove(1))
+        .unwrap_or_else(|| panic!("DESCRIBE TENANT {tenant} has no {property}"))
 }

@@ -59,3 +59,15 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .unwrap()
         .block_on(f)
 }
+
+/// Object-store URLs to test with: a fresh folder, and a fresh prefix of
+/// the S3 bucket when the server runs. The folders live as long as `keep`.
+pub fn stores(test: &str, keep: &mut Vec<tempfile::TempDir>) -> Vec<String> {
+    let folder = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!("file://{}", folder.path().display())];
+    keep.push(folder);
+    if server().is_some() {
+        urls.push(format!("s3://{}/{}", bucket(), unique_prefix(test)));
+    }
+    urls
+}

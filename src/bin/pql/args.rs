@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(long, global = true, value_name = "URL", env = "PQL_OBJECT_STORE")]
     pub object_store: Option<String>,
 
+    /// With --object-store: offload tenants unused for this many seconds
+    /// (checked by the pool's periodic pass; restrictions are kept)
+    #[arg(long, global = true, value_name = "SECS", env = "PQL_OFFLOAD_IDLE")]
+    pub offload_idle: Option<u64>,
+
     /// How results are printed: table, json (JSON Lines) or csv
     #[arg(long, global = true, value_name = "FORMAT", default_value = "table",
           value_parser = parse_format)]

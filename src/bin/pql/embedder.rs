@@ -16,7 +16,8 @@ pub const LEXICAL_NOTE: &str =
      (scripts/fetch-minilm.sh fetches it)";
 
 /// The engine's configuration for `args`; exit code 2 when the model
-/// folder cannot be loaded or the object store URL is invalid.
+/// folder cannot be loaded, the object store URL is invalid, or
+/// `--offload-idle` is given without an object store.
 pub fn config(args: &Args) -> Result<Config, ExitCode> {
     let mut config = Config::new(args.data_dir());
     if let Some(url) = &args.object_store {
@@ -24,6 +25,13 @@ pub fn config(args: &Args) -> Result<Config, ExitCode> {
             eprintln!("pql: {}", e.message());
             ExitCode::from(2)
         })?;
+    }
+    if let Some(secs) = args.offload_idle {
+        if args.object_store.is_none() {
+            eprintln!("pql: --offload-idle needs --object-store URL");
+            return Err(ExitCode::from(2));
+        }
+        config = config.with_offload_after(std::time::Duration::from_secs(secs));
     }
     match &args.embed_model {
         Some(dir) => config.with_minilm(dir).map_err(|e| {

@@ -36,6 +36,19 @@ pub struct Manifest {
     pub record: Vec<u8>,
     /// CRC-32 of `record`.
     pub record_crc32: u32,
+    /// The tenant's usage history, opaque to the tier (hex in the JSON;
+    /// empty in manifests written before it was kept). Covered by
+    /// `usage_crc32`.
+    #[serde(default, with = "hex_bytes")]
+    pub usage: Vec<u8>,
+    /// CRC-32 of `usage`.
+    #[serde(default = "empty_crc")]
+    pub usage_crc32: u32,
+}
+
+/// The CRC-32 of no bytes, for manifests without usage history.
+fn empty_crc() -> u32 {
+    crc32fast::hash(&[])
 }
 
 /// One object of a snapshot.
@@ -54,7 +67,7 @@ pub struct ManifestObject {
 impl Manifest {
     /// A manifest for `tenant` at `generation` (the objects are added by the
     /// upload).
-    pub(super) fn new(tenant: &str, generation: u64, record: &[u8]) -> Manifest {
+    pub(super) fn new(tenant: &str, generation: u64, record: &[u8], usage: &[u8]) -> Manifest {
         Manifest {
             format: FORMAT,
             tenant: tenant.to_string(),
@@ -64,6 +77,8 @@ impl Manifest {
             objects: Vec::new(),
             record: record.to_vec(),
             record_crc32: crc32fast::hash(record),
+            usage: usage.to_vec(),
+            usage_crc32: crc32fast::hash(usage),
         }
     }
 
@@ -121,6 +136,9 @@ impl Manifest {
         if crc32fast::hash(&m.record) != m.record_crc32 {
             return Err(bad("the tenant record fails its CRC-32".into()));
         }
+        if crc32fast::hash(&m.usage) != m.usage_crc32 {
+            return Err(bad("the usage history fails its CRC-32".into()));
+        }
         Ok(m)
     }
 }
@@ -168,7 +186,7 @@ mod tests {
     use crate::error::ErrorKind;
 
     fn sample(keys: &Keys) -> Manifest {
-        let mut m = Manifest::new("acme", 7, b"\x00record\xff");
+        let mut m = Manifest::new("acme", 7, b"\x00record\xff", b"usage");
         let key = keys
             .key(
                 "acme",
@@ -211,6 +229,9 @@ mod tests {
         cases.push(m.encode().unwrap());
         let mut m = good.clone();
         m.record[0] ^= 1;
+        cases.push(m.encode().unwrap());
+        let mut m = good.clone();
+        m.usage[0] ^= 1;
         cases.push(m.encode().unwrap());
         let mut m = good.clone();
         m.generation += 1;

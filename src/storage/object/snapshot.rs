@@ -31,11 +31,23 @@ impl ObjectTier {
     /// previous manifest stays in place. Older generations stay too, for
     /// readers that still use them, until [`ObjectTier::gc_tenant`].
     pub fn upload_tenant(&self, tenant: &str, local_dir: &Path, record: &[u8]) -> Result<Manifest> {
+        self.upload_tenant_with_usage(tenant, local_dir, record, &[])
+    }
+
+    /// [`ObjectTier::upload_tenant`], with the tenant's usage history
+    /// (opaque bytes) carried in the manifest beside its record.
+    pub fn upload_tenant_with_usage(
+        &self,
+        tenant: &str,
+        local_dir: &Path,
+        record: &[u8],
+        usage: &[u8],
+    ) -> Result<Manifest> {
         let manifest_key = self.keys.key(tenant, Target::Manifest)?;
         let files = tenant_files(local_dir)?;
         let previous = self.read_manifest(tenant)?;
         let generation = previous.map_or(1, |m| m.generation + 1);
-        let mut manifest = Manifest::new(tenant, generation, record);
+        let mut manifest = Manifest::new(tenant, generation, record, usage);
         let mut uploads = Vec::with_capacity(files.len());
         for (file, path) in files {
             let key = self.keys.key(
@@ -84,6 +96,12 @@ impl ObjectTier {
         self.block_on(async move { remote.put_bytes(&manifest_key, bytes).await })?;
         self.verify_uploaded(&manifest)?;
         Ok(manifest)
+    }
+
+    /// The key of the folder holding `manifest`'s objects.
+    pub fn snapshot_key(&self, manifest: &Manifest) -> Result<String> {
+        let target = Target::Generation(&manifest.generation_id);
+        Ok(self.keys.key(&manifest.tenant, target)?.to_string())
     }
 
     /// Reads the manifest back and checks that it is `written` and that every

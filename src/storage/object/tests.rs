@@ -100,6 +100,48 @@ fn a_corrupted_object_is_refused_and_staging_removed() {
     assert!(!staging.exists());
 }
 
+/// With `download_part` smaller than an object, it arrives in ranged GETs
+/// (several in flight, written at their offsets): the same bytes, and a
+/// changed, shorter or missing object is still `Corrupt`.
+#[test]
+fn ranged_downloads_are_byte_identical_and_checked() {
+    let (mut tier, mem) = tier();
+    tier.remote.download_part = 3_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("acme");
+    std::fs::create_dir_all(&src).unwrap();
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(src.join("docs.redb"), &bytes).unwrap();
+    let m = tier.upload_tenant("acme", &src, b"").unwrap();
+    let staging = tmp.path().join("staging");
+    tier.download_tenant("acme", &staging).unwrap();
+    assert_eq!(std::fs::read(staging.join("docs.redb")).unwrap(), bytes);
+    std::fs::remove_dir_all(&staging).unwrap();
+
+    let key = Key::from(m.objects[0].key.as_str());
+    let mut swapped = bytes.clone();
+    swapped.swap(100, 9_000);
+    for (content, why) in [
+        (Some(swapped), "fails its checksum"),
+        (Some(bytes[..5_000].to_vec()), "fails its checksum"),
+        (None, "missing"),
+    ] {
+        tier.block_on(async {
+            match content {
+                Some(c) => mem.put(&key, PutPayload::from(c)).await.map(drop),
+                None => mem.delete(&key).await,
+            }
+            .unwrap();
+            Ok(())
+        })
+        .unwrap();
+        let e = tier.download_tenant("acme", &staging).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Corrupt, "{e}");
+        assert!(e.message().contains(why), "{e}");
+        assert!(!staging.exists());
+    }
+}
+
 #[test]
 fn gc_deletes_older_generations_only_after_a_newer_manifest() {
     let (tier, mem) = tier();

@@ -91,7 +91,8 @@ impl ObjectTier {
                 (Arc::new(local), "", name)
             }
         };
-        let tier = ObjectTier::with_store(store, prefix, name, config.concurrency)?;
+        let mut tier = ObjectTier::with_store(store, prefix, name, config.concurrency)?;
+        tier.remote.download_part = config.download_part_bytes;
         tier.check()?;
         Ok(tier)
     }
@@ -115,6 +116,7 @@ impl ObjectTier {
             remote: Remote {
                 store,
                 name: name.into(),
+                download_part: super::url::DEFAULT_DOWNLOAD_PART,
             },
             keys: Keys::new(prefix),
             concurrency: concurrency.max(1),
@@ -170,7 +172,9 @@ impl ObjectTier {
 
     /// Uploads the archive file `file` to `PREFIX/archive/<tenant>.tar.zst`,
     /// then its size and CRC-32 beside it (`.tar.zst.json`), so a partial
-    /// archive is never taken for a whole one. Returns the CRC-32.
+    /// archive is never taken for a whole one; then reads both back (the
+    /// checksum object, and the archive's size) and checks them. Returns the
+    /// CRC-32.
     pub fn put_archive(&self, tenant: &str, file: &Path) -> Result<u32> {
         let key = self.keys.key(tenant, Target::Archive)?;
         let meta_key = self.keys.key(tenant, Target::ArchiveMeta)?;
@@ -184,8 +188,38 @@ impl ObjectTier {
             remote
                 .put_bytes(&meta_key, meta.to_string().into_bytes())
                 .await?;
+            let back = remote.get_bytes(&meta_key).await?;
+            let back: Option<ArchiveMeta> = back.and_then(|b| serde_json::from_slice(&b).ok());
+            let size = remote.size_of(&key).await?;
+            let want = ArchiveMeta {
+                size: sent.size,
+                crc32: sent.crc32,
+            };
+            if back != Some(want) || size != Some(sent.size) {
+                return Err(Error::new(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "the archive {key} read back from {} differs from the one written \
+                         ({size:?} bytes, checksum {back:?}; expected {want:?})",
+                        remote.name
+                    ),
+                ));
+            }
             Ok(sent.crc32)
         })
+    }
+
+    /// The size of the archive of `tenant` in the store, or `None` if it
+    /// has none.
+    pub fn archive_size(&self, tenant: &str) -> Result<Option<u64>> {
+        let key = self.keys.key(tenant, Target::Archive)?;
+        let remote = self.remote.clone();
+        self.block_on(async move { remote.size_of(&key).await })
+    }
+
+    /// The key of the archive of `tenant` (whether or not it exists).
+    pub fn archive_key(&self, tenant: &str) -> Result<String> {
+        Ok(self.keys.key(tenant, Target::Archive)?.to_string())
     }
 
     /// Downloads the archive of `tenant` into `dest` and checks its size and
@@ -238,7 +272,7 @@ impl ObjectTier {
 }
 
 /// The size and CRC-32 stored beside an archive.
-#[derive(serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
 struct ArchiveMeta {
     size: u64,
     crc32: u32,

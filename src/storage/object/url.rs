@@ -7,6 +7,11 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// The default of [`ObjectStoreConfig::download_part_bytes`]: one GET per
+/// object, which was faster than ranged GETs against SeaweedFS on loopback
+/// (BENCHMARKS.md, "Where a cold query's time goes").
+pub(super) const DEFAULT_DOWNLOAD_PART: u64 = 0;
+
 /// The location of the object-storage tier, from `--object-store URL`,
 /// `PQL_OBJECT_STORE` or [`Config::with_object_store`](crate::Config::with_object_store).
 ///
@@ -27,6 +32,10 @@ pub struct ObjectStoreConfig {
     /// The S3 endpoint (`http://127.0.0.1:8333`). Default `None`: the
     /// `AWS_ENDPOINT_URL` variable, else AWS itself. Ignored for `file://`.
     pub endpoint: Option<String>,
+    /// Objects larger than this are downloaded in ranged GETs of this many
+    /// bytes, four at once (for stores where one stream is slow, such as S3
+    /// over a WAN). Default 0: every object in one GET.
+    pub download_part_bytes: u64,
 }
 
 /// The parsed location.
@@ -73,6 +82,7 @@ impl ObjectStoreConfig {
             retry_timeout: Duration::from_secs(30),
             concurrency: 8,
             endpoint: None,
+            download_part_bytes: DEFAULT_DOWNLOAD_PART,
         })
     }
 
@@ -99,6 +109,7 @@ impl fmt::Debug for ObjectStoreConfig {
             .field("retry_timeout", &self.retry_timeout)
             .field("concurrency", &self.concurrency)
             .field("endpoint", &self.endpoint)
+            .field("download_part_bytes", &self.download_part_bytes)
             .finish()
     }
 }
