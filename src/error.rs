@@ -72,6 +72,9 @@ pub enum ErrorKind {
     /// The object store cannot be reached or refuses access: a network
     /// failure, a missing bucket or rejected credentials.
     StorageUnavailable,
+    /// The statement stopped at a safe point because its session's
+    /// [`CancelToken`](crate::CancelToken) was cancelled; it changed nothing.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -102,6 +105,7 @@ impl ErrorKind {
             ErrorKind::Io => "Io",
             ErrorKind::Corrupt => "Corrupt",
             ErrorKind::StorageUnavailable => "StorageUnavailable",
+            ErrorKind::Cancelled => "Cancelled",
         }
     }
 
@@ -132,6 +136,7 @@ impl ErrorKind {
             ErrorKind::Io => "storage.io",
             ErrorKind::Corrupt => "storage.corrupt",
             ErrorKind::StorageUnavailable => "storage.unavailable",
+            ErrorKind::Cancelled => "statement.cancelled",
         }
     }
 }
@@ -234,6 +239,16 @@ impl Error {
     pub(crate) fn with_span(mut self, span: Span) -> Self {
         if self.inner.span.is_none() && span.end > span.start {
             self.inner.span = Some(span);
+        }
+        self
+    }
+
+    /// The same error, its position moved `lines` lines down: for text
+    /// parsed or run as a part of a script that starts further down
+    /// ([`Chunk`](crate::script::Chunk)).
+    pub(crate) fn shift_lines(mut self, lines: usize) -> Self {
+        if let Some(p) = &mut self.inner.position {
+            p.line += lines;
         }
         self
     }

@@ -11,6 +11,7 @@
 
 use std::fs;
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::storage::{archive, Layout};
 use crate::tenant::record::TenantRecord;
@@ -48,14 +49,17 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
 }
 
 impl Catalog {
-    /// `ARCHIVE TENANT`: packs the tenant into cold storage.
-    pub(crate) fn archive(&self, tenant: &Tenant) -> Result<()> {
+    /// `ARCHIVE TENANT`: packs the tenant into cold storage. A cancel
+    /// request is honoured until the archive file is renamed into place.
+    pub(crate) fn archive(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         lifecycle::may_archive(&tenant.name, tenant.record().storage)?;
+        // Before unloading, which saves graph files.
+        cancel.check()?;
         tenant.while_unloaded(|| {
             let dir = self.layout.archive_dir();
             fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-            let crc = archive::pack(&tenant.dir, &self.layout.archive(&tenant.name))?;
+            let crc = archive::pack(&tenant.dir, &self.layout.archive(&tenant.name), cancel)?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Archived, crate::clock::now_ms());
                 r.archive_crc = Some(crc);
@@ -70,12 +74,14 @@ impl Catalog {
     }
 
     /// `RESTORE TENANT`: unpacks an archived tenant; its data becomes
-    /// `inactive`, and a restriction stays as it was.
-    pub(crate) fn restore(&self, tenant: &Tenant) -> Result<()> {
+    /// `inactive`, and a restriction stays as it was. A cancel request is
+    /// honoured until the unpacked folder is moved into place.
+    pub(crate) fn restore(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         let crc = lifecycle::may_restore(&tenant.record())?;
+        cancel.check()?;
         let packed = self.layout.archive(&tenant.name);
         let restored = tenant.while_unloaded(|| {
-            archive::unpack(&packed, crc, &tenant.dir)?;
+            archive::unpack(&packed, crc, &tenant.dir, cancel)?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, lifecycle::RESTORED, crate::clock::now_ms());
                 r.archive_crc = None;

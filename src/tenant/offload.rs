@@ -11,10 +11,15 @@
 //! each; `recover` (run when the catalog opens) removes whatever a crash
 //! left on the other side of it, so a tenant is always live locally or
 //! fully offloaded, never neither. Neither moves the access restriction.
+//!
+//! Cancel requests: an offload checks before its upload (the tier uploads
+//! the objects as one unit); an onload checks after its download, before
+//! the rename, and removes its staging folder if cancelled.
 
 use std::fs;
 use std::path::PathBuf;
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::storage::Layout;
 use crate::tenant::record::TenantRecord;
@@ -60,9 +65,11 @@ impl Catalog {
     }
 
     /// `OFFLOAD TENANT`: moves the tenant's data to the object store.
-    pub(crate) fn offload(&self, tenant: &Tenant) -> Result<()> {
+    pub(crate) fn offload(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         let tier = self.tier()?;
         lifecycle::may_offload(&tenant.name, tenant.record().storage)?;
+        // Before unloading, which saves graph files.
+        cancel.check()?;
         tenant.while_unloaded(|| {
             fs::create_dir_all(&tenant.dir)
                 .map_err(|e| Error::io(format!("cannot create {}", tenant.dir.display()), e))?;
@@ -70,6 +77,7 @@ impl Catalog {
             let mut offloaded = tenant.record();
             lifecycle::move_storage(&mut offloaded, Storage::Offloaded, now);
             let record = crate::storage::codec::encode(&offloaded)?;
+            cancel.check()?;
             tier.upload_tenant(&tenant.name, &tenant.dir, &record)?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Offloaded, now);
@@ -86,7 +94,7 @@ impl Catalog {
     /// Onload (ONLOAD TENANT, or lazily on any statement): downloads and
     /// checks the tenant's latest snapshot; its data becomes `active`. A
     /// damaged object is `Corrupt` and nothing local is touched.
-    pub(crate) fn onload(&self, tenant: &Tenant) -> Result<()> {
+    pub(crate) fn onload(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         let tier = self.tier()?;
         lifecycle::may_onload(&tenant.name, tenant.record().storage)?;
         let onloaded = tenant.while_unloaded(|| {
@@ -100,7 +108,13 @@ impl Catalog {
                 fs::remove_dir_all(&half)
                     .map_err(|e| Error::io(format!("cannot clear {}", half.display()), e))?;
             }
-            tier.download_tenant(&tenant.name, &half)?;
+            let downloaded = tier
+                .download_tenant(&tenant.name, &half)
+                .and_then(|_| cancel.check());
+            if downloaded.is_err() && half.exists() {
+                let _ = fs::remove_dir_all(&half);
+            }
+            downloaded?;
             fs::rename(&half, &tenant.dir)
                 .map_err(|e| Error::io(format!("cannot move {} into place", half.display()), e))?;
             self.update(tenant, |r| {
@@ -156,12 +170,12 @@ impl Catalog {
     }
 
     /// `OFFLOAD TENANT`: needs the `s3` feature.
-    pub(crate) fn offload(&self, _tenant: &super::Tenant) -> Result<()> {
+    pub(crate) fn offload(&self, _tenant: &super::Tenant, _cancel: &CancelToken) -> Result<()> {
         Self::without_s3()
     }
 
     /// Onload: needs the `s3` feature.
-    pub(crate) fn onload(&self, _tenant: &super::Tenant) -> Result<()> {
+    pub(crate) fn onload(&self, _tenant: &super::Tenant, _cancel: &CancelToken) -> Result<()> {
         Self::without_s3()
     }
 
