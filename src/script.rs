@@ -266,6 +266,50 @@ mod tests {
         assert!(chunks("").is_empty());
     }
 
+    /// A script generated on the fly, statement by statement, never held.
+    struct Generated {
+        next: usize,
+        count: usize,
+        line: Vec<u8>,
+    }
+
+    impl io::Read for Generated {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.line.is_empty() && self.next < self.count {
+                self.line = format!(
+                    "QUERY c TENANT t CREATE NODE {{ id: \"n{}\", s: 'a;b' }}; -- ;\n",
+                    self.next
+                )
+                .into_bytes();
+                self.next += 1;
+            }
+            let n = buf.len().min(self.line.len());
+            buf[..n].copy_from_slice(&self.line[..n]);
+            self.line.drain(..n);
+            Ok(n)
+        }
+    }
+
+    /// The reader's memory is bounded by the largest statement: over a
+    /// 100,000-statement script each chunk is one statement's line, counted.
+    #[test]
+    fn memory_is_bounded_by_the_largest_statement() {
+        let input = Generated {
+            next: 0,
+            count: 100_000,
+            line: Vec::new(),
+        };
+        let mut n = 0;
+        for chunk in StatementReader::new(io::BufReader::new(input)) {
+            let chunk = chunk.unwrap();
+            n += 1;
+            assert_eq!(chunk.first_line(), n);
+            assert!(chunk.text().len() < 80, "{:?}", chunk.text());
+            assert!(chunk.text().ends_with("' };"), "{:?}", chunk.text());
+        }
+        assert_eq!(n, 100_000);
+    }
+
     #[test]
     fn positions_are_those_of_the_whole_script() {
         let text = "SHOW TENANTS;\nSHOW STATS; SHOW\n  TENANTZ;\n";

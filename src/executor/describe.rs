@@ -1,5 +1,6 @@
 //! DESCRIBE COLLECTION: what a user needs to know about one collection.
 
+use crate::collection::meta::CollectionMeta;
 use crate::config::Config;
 use crate::error::Result;
 use crate::executor::show::strs;
@@ -34,16 +35,12 @@ pub(super) fn describe_collection(
         row("name", Value::Str(meta.name.clone())),
         row("tenant", Value::Str(tenant.name.clone())),
     ];
-    let options = [
-        "dimension",
-        "metric",
-        "index",
-        "m",
-        "ef_construction",
-        "ef_search",
-        "vector_field",
-    ];
-    rows.extend(options.iter().zip(meta.describe()).map(|(p, v)| row(p, v)));
+    rows.extend(
+        CollectionMeta::DESCRIBED
+            .iter()
+            .zip(meta.describe())
+            .map(|(p, v)| row(p, v)),
+    );
     rows.extend([
         row("nodes", int(c.len())),
         row("vectors", int(c.with_vector().len())),
