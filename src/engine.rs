@@ -5,12 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Position, Result};
 use crate::executor::{self, Context};
 use crate::parser::ast::{Script, Statement};
 use crate::planner::{self, Plan};
 use crate::result::QueryResult;
+use crate::script::Chunk;
 use crate::storage::Layout;
 use crate::tenant::keys::KeyScope;
 use crate::tenant::pool::{Pool, PoolStats};
@@ -77,6 +79,7 @@ impl Engine {
         Session {
             engine: self.clone(),
             tenant: None,
+            cancel: CancelToken::new(),
         }
     }
 
@@ -162,6 +165,7 @@ impl Engine {
 pub struct Session {
     engine: Engine,
     tenant: Option<String>,
+    cancel: CancelToken,
 }
 
 impl Session {
@@ -203,8 +207,37 @@ impl Session {
     /// error excerpts quote), one by one, handing each outcome to
     /// `on_result` as soon as it is known (and durable); `on_result`
     /// decides whether to go on.
-    pub fn execute_script<F>(&mut self, script: &Script, pql: &str, mut on_result: F)
+    pub fn execute_script<F>(&mut self, script: &Script, pql: &str, on_result: F)
     where
+        F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
+    {
+        self.run_statements(script, pql, 0, on_result);
+    }
+
+    /// Parses and executes one [`Chunk`] of a script read by
+    /// [`StatementReader`](crate::script::StatementReader), like
+    /// [`Session::execute_each`]: error positions are lines and columns of
+    /// the whole script. Returns `Err` only when the chunk does not parse,
+    /// in which case nothing runs.
+    pub fn execute_chunk<F>(&mut self, chunk: &Chunk, on_result: F) -> Result<()>
+    where
+        F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
+    {
+        let script = chunk.parse()?;
+        self.run_statements(&script, chunk.text(), chunk.line_offset(), on_result);
+        Ok(())
+    }
+
+    /// [`Session::execute_script`] for `pql`, the text of a script's part
+    /// that starts `line_offset` lines down (whose statements' lines are
+    /// counted in the whole script already).
+    fn run_statements<F>(
+        &mut self,
+        script: &Script,
+        pql: &str,
+        line_offset: usize,
+        mut on_result: F,
+    ) where
         F: FnMut(Result<QueryResult>) -> ControlFlow<()>,
     {
         for located in &script.statements {
@@ -215,6 +248,7 @@ impl Session {
                 config: &inner.config,
                 metering: &inner.metering,
                 session_tenant: &mut self.tenant,
+                cancel: &self.cancel,
             };
             let outcome = planner::plan(&located.statement, ctx.session_tenant.as_deref())
                 .and_then(|plan| executor::execute(&mut ctx, plan))
@@ -226,19 +260,25 @@ impl Session {
                     // The name or literal the error is about, else the
                     // statement's start.
                     let position = match e.span() {
-                        Some(span) => crate::parser::position(pql, span.start),
+                        Some(span) => {
+                            let mut p = crate::parser::position(pql, span.start);
+                            p.line += line_offset;
+                            p
+                        }
                         None => Position {
                             line: located.line,
                             column: located.column,
                             source_line: pql
                                 .lines()
-                                .nth(located.line.saturating_sub(1))
+                                .nth(located.line.saturating_sub(line_offset + 1))
                                 .map(|l| l.to_string())
                                 .unwrap_or_default(),
                         },
                     };
                     e.at(position)
                 });
+            // A cancel request applies to one statement: stopped by it or not.
+            self.cancel.reset();
             // The statement has released its collections: evict if needed.
             self.engine
                 .inner
@@ -273,6 +313,14 @@ impl Session {
             plans.push(plan);
         }
         Ok(plans)
+    }
+
+    /// The token that cancels this session's running statement from
+    /// another thread: it stops at its next safe point with
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and changes
+    /// nothing (see [`CancelToken`]).
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
     }
 
     /// The tenant set by `USE TENANT`, if any.

@@ -75,6 +75,9 @@ pub enum ErrorKind {
     /// Cluster mode: this node no longer owns the tenant (its lease was taken
     /// over and the tenant's log fenced), so the write was refused.
     NotOwner,
+    /// The statement stopped at a safe point because its session's
+    /// [`CancelToken`](crate::CancelToken) was cancelled; it changed nothing.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -106,6 +109,7 @@ impl ErrorKind {
             ErrorKind::Corrupt => "Corrupt",
             ErrorKind::StorageUnavailable => "StorageUnavailable",
             ErrorKind::NotOwner => "NotOwner",
+            ErrorKind::Cancelled => "Cancelled",
         }
     }
 
@@ -137,6 +141,7 @@ impl ErrorKind {
             ErrorKind::Corrupt => "storage.corrupt",
             ErrorKind::StorageUnavailable => "storage.unavailable",
             ErrorKind::NotOwner => "cluster.not_owner",
+            ErrorKind::Cancelled => "statement.cancelled",
         }
     }
 }
@@ -239,6 +244,16 @@ impl Error {
     pub(crate) fn with_span(mut self, span: Span) -> Self {
         if self.inner.span.is_none() && span.end > span.start {
             self.inner.span = Some(span);
+        }
+        self
+    }
+
+    /// The same error, its position moved `lines` lines down: for text
+    /// parsed or run as a part of a script that starts further down
+    /// ([`Chunk`](crate::script::Chunk)).
+    pub(crate) fn shift_lines(mut self, lines: usize) -> Self {
+        if let Some(p) = &mut self.inner.position {
+            p.line += lines;
         }
         self
     }

@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod cancel;
 mod clock;
 #[cfg(feature = "s3")]
 pub mod cluster;
@@ -45,9 +46,11 @@ mod value;
 #[doc(hidden)]
 pub mod bench_support;
 pub mod output;
+pub mod script;
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use cancel::CancelToken;
 pub use config::Config;
 #[cfg(feature = "minilm")]
 pub use embed::MiniLmEmbedder;

@@ -557,6 +557,23 @@ fn repl_psql_meta_commands_through_a_pipe() {
 }
 
 #[test]
+fn repl_d_describes_a_collection_of_the_tenant_in_use_else_a_tenant() {
+    let env = Env::new();
+    let input = "CREATE TENANT acme; CREATE TENANT docs;\n\
+                 QUERY docs TENANT acme CREATE NODE { id: \"d1\", embedding: [1, 0] };\n\
+                 \\d docs\nUSE TENANT acme;\n\\d docs\n\\d acme\n\\q\n";
+    let o = env.run(&["--format", "csv"], input);
+    let out = stdout(&o);
+    // Before USE TENANT, `docs` is the tenant; after it, acme's collection
+    // (which has a vector_field row), then `acme` is still the tenant.
+    let describes: Vec<&str> = out.split("property,value").skip(1).collect();
+    assert_eq!(describes.len(), 3, "{out}");
+    assert!(describes[0].contains("name,docs") && !describes[0].contains("vector_field"));
+    assert!(describes[1].contains("tenant,acme") && describes[1].contains("vector_field"));
+    assert!(describes[2].contains("name,acme") && !describes[2].contains("vector_field"));
+}
+
+#[test]
 fn repl_e_runs_what_the_editor_leaves() {
     let env = Env::new();
     let editor = env.write("editor.sh", "#!/bin/sh\necho 'SHOW TENANTS;' > \"$1\"\n");

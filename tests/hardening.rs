@@ -160,3 +160,100 @@ fn a_parse_error_on_a_12_mb_line_is_short() {
     assert!(shown.contains("TOPP"), "{shown}");
     assert!(render_error(&e, Format::Json).len() < 1_000);
 }
+
+/// The `property | value` rows of one DESCRIBE result, as a map.
+fn properties(result: &pql::QueryResult) -> std::collections::BTreeMap<String, Value> {
+    result
+        .rows
+        .iter()
+        .map(|r| match &r[0] {
+            Value::Str(k) => (k.clone(), r[1].clone()),
+            other => panic!("property name {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn describe_collection_shows_options_contents_and_graph_state() {
+    let (_dir, engine) = engine();
+    engine
+        .execute(
+            "CREATE TENANT t; CREATE COLLECTION docs TENANT t WITH (metric: 'l2', m: 8, \
+             ef_construction: 40, ef_search: 20, index: 'graph');",
+        )
+        .unwrap();
+    engine
+        .execute(
+            r#"QUERY docs TENANT t CREATE NODES [
+                 { id: "a", price: 3, tags: ["x"], embedding: [1, 0, 0] },
+                 { id: "b", price: 2.5, name: "bee", embedding: [0, 1, 0] },
+                 { id: "c", price: null, meta: { k: 1 } }
+               ];"#,
+        )
+        .unwrap();
+    let mut session = engine.session();
+    session.execute("USE TENANT t;").unwrap();
+    // Without TENANT, the session's tenant; with it, the same rows.
+    let bare = session.execute("DESCRIBE COLLECTION docs;").unwrap();
+    let named = engine
+        .execute("DESCRIBE COLLECTION docs TENANT t;")
+        .unwrap();
+    assert_eq!(bare[0].rows, named[0].rows);
+    let p = properties(&named[0]);
+    let s = |v: &str| Value::Str(v.into());
+    assert_eq!(p["name"], s("docs"));
+    assert_eq!(p["tenant"], s("t"));
+    assert_eq!(p["dimension"], Value::Int(3));
+    assert_eq!(p["metric"], s("l2"));
+    assert_eq!(p["index"], s("graph"));
+    assert_eq!(p["m"], Value::Int(8));
+    assert_eq!(p["ef_construction"], Value::Int(40));
+    assert_eq!(p["ef_search"], Value::Int(20));
+    assert_eq!(p["vector_field"], s("embedding"));
+    assert_eq!(p["nodes"], Value::Int(3));
+    assert_eq!(p["vectors"], Value::Int(2));
+    assert_eq!(
+        p["attributes"],
+        s("meta: object, name: string, price: null|number, tags: array")
+    );
+    assert!(
+        matches!(p["storage_bytes"], Value::Int(n) if n > 0),
+        "{p:?}"
+    );
+    assert_eq!(p["graph"], s("built in this process"));
+    assert_eq!(p["graph_saved"], Value::Bool(false));
+    assert_eq!(p["graph_pending"], Value::Int(0));
+    // After a flush the graph is saved as of the last write.
+    engine.flush().unwrap();
+    let p = properties(
+        &engine
+            .execute("DESCRIBE COLLECTION docs TENANT t;")
+            .unwrap()[0],
+    );
+    assert_eq!(p["graph_saved"], Value::Bool(true));
+}
+
+#[test]
+fn describe_of_a_missing_collection_names_it_and_hints_at_the_case() {
+    let (_dir, engine) = engine();
+    engine
+        .execute("CREATE TENANT t; CREATE COLLECTION Docs TENANT t;")
+        .unwrap();
+    let e = engine
+        .execute("DESCRIBE COLLECTION nope TENANT t;")
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::CollectionNotFound);
+    assert!(e.message().contains("nope"), "{e}");
+    let e = engine
+        .execute("DESCRIBE COLLECTION docs TENANT t;")
+        .unwrap_err();
+    assert!(e.message().contains("did you mean Docs?"), "{e}");
+    // No tenant given and none in use.
+    let e = engine.execute("DESCRIBE COLLECTION Docs;").unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NoTenant);
+    // An invalid name is refused before it reaches a path.
+    let e = engine
+        .execute(r#"DESCRIBE COLLECTION "../x" TENANT t;"#)
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::InvalidName);
+}

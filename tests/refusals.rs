@@ -167,3 +167,106 @@ fn every_refused_statement_changes_nothing() {
     e.execute("QUERY fresh TENANT t CREATE NODES []").unwrap();
     assert_eq!(before, snapshot(&e, dir.path()));
 }
+
+/// `n` nodes with 2-d literal vectors, as a batch literal.
+fn batch(n: usize) -> String {
+    let nodes: Vec<String> = (0..n)
+        .map(|i| format!("{{ id: \"n{i}\", embedding: [{i}.0, 1.0] }}"))
+        .collect();
+    format!("[{}]", nodes.join(", "))
+}
+
+/// A statement cancelled before its commit point changes nothing, like a
+/// refused one; the request is taken by that statement, so the next runs.
+#[test]
+fn every_cancelled_statement_changes_nothing() {
+    let dir = common::fast_tempdir();
+    let e = Engine::open(dir.path()).unwrap();
+    e.execute(
+        "CREATE TENANT t;
+         QUERY c TENANT t CREATE NODE { id: \"a\", embedding: [1.0, 0.0], kind: \"x\" };
+         CREATE TENANT cold;
+         QUERY c TENANT cold CREATE NODE { id: \"g\", embedding: [0.0, 1.0] };
+         ARCHIVE TENANT cold;",
+    )
+    .unwrap();
+    let big = batch(3_000);
+    let statements = [
+        format!("QUERY c TENANT t CREATE NODES {big}"),
+        format!("QUERY fresh TENANT t CREATE NODES {big}"),
+        format!("QUERY c TENANT t UPSERT NODES {big}"),
+        "QUERY c TENANT t WHERE kind = \"x\" UPDATE SET kind = \"y\"".to_string(),
+        "ARCHIVE TENANT t".to_string(),
+        "RESTORE TENANT cold".to_string(),
+    ];
+    let mut session = e.session();
+    let cancel = session.cancel_token();
+    for stmt in &statements {
+        let before = snapshot(&e, dir.path());
+        cancel.cancel();
+        let err = session.execute(stmt).unwrap_err();
+        assert_eq!(err.kind(), &pql::ErrorKind::Cancelled, "{stmt}: {err}");
+        assert!(!cancel.is_cancelled(), "the request was taken");
+        let after = snapshot(&e, dir.path());
+        assert_eq!(before, after, "changed by the cancelled {stmt}");
+    }
+    for stmt in &statements {
+        session.execute(stmt).unwrap();
+    }
+}
+
+/// An embedder that cancels the session from another thread while the
+/// statement embeds: the statement is past its first safe points and stops
+/// at the last one, before its commit.
+struct CancellingEmbedder {
+    inner: pql::HashEmbedder,
+    token: std::sync::Mutex<Option<pql::CancelToken>>,
+}
+
+impl pql::Embedder for CancellingEmbedder {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+    fn embed(&self, text: &str) -> pql::Result<Vec<f32>> {
+        if let Some(token) = self.token.lock().unwrap().take() {
+            std::thread::spawn(move || token.cancel()).join().unwrap();
+        }
+        self.inner.embed(text)
+    }
+}
+
+#[test]
+fn a_statement_cancelled_from_another_thread_while_it_runs_changes_nothing() {
+    let dir = common::fast_tempdir();
+    let embedder = std::sync::Arc::new(CancellingEmbedder {
+        inner: pql::HashEmbedder::default(),
+        token: std::sync::Mutex::new(None),
+    });
+    let mut config = pql::Config::new(dir.path());
+    config.embedder = embedder.clone();
+    let e = Engine::open_with(config).unwrap();
+    e.execute("CREATE TENANT t;").unwrap();
+    let nodes: Vec<String> = (0..2_000)
+        .map(|i| format!("{{ id: \"n{i}\", embedding: embed(\"text {i}\") }}"))
+        .collect();
+    let stmt = format!("QUERY docs TENANT t CREATE NODES [{}]", nodes.join(", "));
+    let mut session = e.session();
+    *embedder.token.lock().unwrap() = Some(session.cancel_token());
+    let err = session.execute(&stmt).unwrap_err();
+    assert_eq!(err.kind(), &pql::ErrorKind::Cancelled, "{err}");
+    // Not even the collection its first insert would have made.
+    assert!(e.collection_names("t").unwrap().is_empty());
+    assert_eq!(
+        e.execute("QUERY docs TENANT t RETURN COUNT(*)")
+            .unwrap_err()
+            .kind(),
+        &pql::ErrorKind::CollectionNotFound
+    );
+    assert!(files(dir.path()).iter().all(|f| !f.contains("docs")));
+    // The request was taken: the same statement now runs.
+    session.execute(&stmt).unwrap();
+    assert_eq!(e.collection_names("t").unwrap(), ["docs"]);
+}

@@ -38,11 +38,13 @@ impl QueryProbe {
         };
         let mut session_tenant = None;
         let inner = engine.inner();
+        let never = crate::CancelToken::new();
         let ctx = Context {
             catalog: &inner.catalog,
             config: &inner.config,
             metering: &inner.metering,
             session_tenant: &mut session_tenant,
+            cancel: &never,
         };
         let collection = open_for_read(engine, &statement)?;
         let s = select(&statement)?;

@@ -66,6 +66,20 @@ impl Key {
         }
     }
 
+    /// The kind of value the key was made from, as `DESCRIBE COLLECTION`
+    /// names it. Keys sort by class, so the kinds of a sorted run of keys
+    /// come in runs too (arrays, `[...]`, before objects, `{...}`).
+    fn kind(&self) -> &'static str {
+        match self {
+            Key::Null => "null",
+            Key::Bool(_) => "bool",
+            Key::Int(_) | Key::Float(_) => "number",
+            Key::Str(_) => "string",
+            Key::Other(text) if text.starts_with('[') => "array",
+            Key::Other(_) => "object",
+        }
+    }
+
     /// The smallest and largest keys of this key's class, as range bounds.
     fn class_bounds(&self) -> (Bound<Key>, Bound<Key>) {
         match self {
@@ -405,6 +419,24 @@ impl AttributeIndex {
         let mut p = self.present(field);
         p -= self.eq(field, &Value::Null);
         p
+    }
+
+    /// The fields some live node holds (besides `id`), sorted, each with
+    /// the kinds of value seen in it (`null`, `bool`, `number`, `string`,
+    /// `array`, `object`), for `DESCRIBE COLLECTION`.
+    pub(crate) fn field_kinds(&self) -> Vec<(String, Vec<&'static str>)> {
+        let mut out: Vec<(String, Vec<&'static str>)> = self
+            .fields
+            .iter()
+            .filter(|(_, f)| !f.present.is_empty())
+            .map(|(name, f)| {
+                let mut kinds: Vec<&'static str> = f.values.keys().map(Key::kind).collect();
+                kinds.dedup();
+                (name.clone(), kinds)
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Approximate heap bytes (bitmaps serialized size plus keys).

@@ -236,7 +236,19 @@ impl CollectionMeta {
         Ok(first)
     }
 
-    /// Rows for `SHOW COLLECTIONS` (after name and node count).
+    /// The names of the values [`CollectionMeta::describe`] gives, in order.
+    pub(crate) const DESCRIBED: [&'static str; 7] = [
+        "dimension",
+        "metric",
+        "index",
+        "m",
+        "ef_construction",
+        "ef_search",
+        "vector_field",
+    ];
+
+    /// The options, for `SHOW COLLECTIONS` (after name and node count) and
+    /// `DESCRIBE COLLECTION`; named by [`CollectionMeta::DESCRIBED`].
     pub(crate) fn describe(&self) -> Vec<Value> {
         vec![
             self.dimension

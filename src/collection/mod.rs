@@ -130,10 +130,12 @@ pub(crate) fn file_name(name: &str) -> String {
 }
 
 impl Collection {
-    /// Creates the collection's file in `dir`. Refuses a reserved vector
-    /// field before anything is written, whichever path chose it (an option
-    /// or the first node's only `embed(...)` field).
-    pub(crate) fn create(dir: &Path, meta: CollectionMeta) -> Result<Self> {
+    /// Creates the collection's file in `dir`, now, or with `deferred` at
+    /// its first commit, which then holds that commit's nodes (a collection
+    /// made by its first insert: see [`CollectionStore::deferred`]). Refuses
+    /// a reserved vector field before anything is written, whichever path
+    /// chose it (an option or the first node's only `embed(...)` field).
+    pub(crate) fn create(dir: &Path, meta: CollectionMeta, deferred: bool) -> Result<Self> {
         meta::check_vector_field(&meta.vector_field)?;
         let path = dir.join(file_name(&meta.name));
         // Graph files left by a dropped collection of the same name (a crash
@@ -143,7 +145,11 @@ impl Collection {
         if !path.exists() {
             persist::remove_graph(dir, &meta.name);
         }
-        let store = CollectionStore::create(&path, &meta)?;
+        let store = if deferred {
+            CollectionStore::deferred(&path, &meta)?
+        } else {
+            CollectionStore::create(&path, &meta)?
+        };
         Ok(Self::empty(dir, meta, store))
     }
 
@@ -291,6 +297,14 @@ impl Collection {
             Some(a) if a.loaded_from_disk => "loaded from disk".into(),
             Some(_) => "built in this process".into(),
         }
+    }
+
+    /// Whether the graph index is saved as of the latest write, and how
+    /// many vectors wait to be inserted into it; `None` without a graph.
+    pub(crate) fn graph_checkpoint(&self) -> Option<(bool, u64)> {
+        let ann = self.ann.as_ref()?;
+        let saved = ann.saved_generation == Some(self.meta.generation);
+        Some((saved, ann.pending.len()))
     }
 
     /// Number of live nodes.
@@ -546,6 +560,23 @@ impl Collection {
             .map_err(|e| Error::io(format!("cannot remove {}", path.display()), e))
     }
 
+    /// Bytes on disk of collection `name` in `dir`: its redb file and its
+    /// graph files, all named `<name>.…` (a name holds no dot, so no other
+    /// collection's files share the prefix).
+    pub(crate) fn disk_bytes(dir: &Path, name: &str) -> u64 {
+        let prefix = format!("{name}.");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Node count stored in the file of collection `name` (without loading it).
     pub(crate) fn stored_count(dir: &Path, name: &str) -> Result<(CollectionMeta, u64)> {
         let (store, meta) = CollectionStore::open::<CollectionMeta>(&dir.join(file_name(name)))?;
@@ -599,10 +630,10 @@ mod tests {
         let leftover = dir.path().join("c.ann.state");
         std::fs::write(&leftover, b"old").unwrap();
         let meta = CollectionMeta::new("c", &[], 0).unwrap();
-        drop(Collection::create(dir.path(), meta.clone()).unwrap());
+        drop(Collection::create(dir.path(), meta.clone(), false).unwrap());
         assert!(!leftover.exists());
         std::fs::write(&leftover, b"current").unwrap();
-        let e = Collection::create(dir.path(), meta).err().unwrap();
+        let e = Collection::create(dir.path(), meta, false).err().unwrap();
         assert_eq!(e.kind(), &ErrorKind::CollectionExists);
         assert_eq!(std::fs::read(&leftover).unwrap(), b"current");
     }

@@ -95,13 +95,13 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
 
 pub(super) fn archive_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
     let tenant = ctx.catalog.get(name)?;
-    ctx.catalog.archive(&tenant)?;
+    ctx.catalog.archive(&tenant, ctx.cancel)?;
     Ok(QueryResult::message(format!("Tenant {name} archived")))
 }
 
 pub(super) fn restore_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
     let tenant = ctx.catalog.get(name)?;
-    ctx.catalog.restore(&tenant)?;
+    ctx.catalog.restore(&tenant, ctx.cancel)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} restored (status {})",
         tenant.status()
@@ -112,7 +112,7 @@ pub(super) fn offload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResul
     let tenant = ctx.catalog.get(name)?;
     // The usage history goes into the manifest: counted statements first.
     ctx.metering.flush();
-    ctx.catalog.offload(&tenant)?;
+    ctx.catalog.offload(&tenant, ctx.cancel)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} offloaded (status {})",
         tenant.status()
@@ -121,7 +121,7 @@ pub(super) fn offload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResul
 
 pub(super) fn onload_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {
     let tenant = ctx.catalog.get(name)?;
-    ctx.catalog.onload(&tenant)?;
+    ctx.catalog.onload(&tenant, ctx.cancel)?;
     Ok(QueryResult::message(format!(
         "Tenant {name} onloaded (status {})",
         tenant.status()
@@ -173,7 +173,7 @@ pub(super) fn create_collection(
 ) -> Result<QueryResult> {
     names::validate("collection", name)?;
     let meta = CollectionMeta::new(name, options, now_ms())?;
-    match tenant.create_collection(meta, if_not_exists)? {
+    match tenant.create_collection(meta, if_not_exists, false)? {
         Some(_) => Ok(QueryResult::message(format!(
             "Collection {name} created in tenant {}",
             tenant.name

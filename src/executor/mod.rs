@@ -1,9 +1,10 @@
 //! Runs admitted plans. Each file holds one kind of work: reads and
 //! `EXPLAIN` (`read`), node writes (`write`), tenant and collection DDL
-//! (`ddl`), SHOW and DESCRIBE (`show`, `report`, `pool_stats`); `metering`
-//! counts what a data statement did.
+//! (`ddl`), SHOW and DESCRIBE (`show`, `describe`, `report`, `pool_stats`);
+//! `metering` counts what a data statement did.
 
 mod ddl;
+mod describe;
 mod keys;
 pub(crate) mod metering;
 mod pool_stats;
@@ -14,6 +15,7 @@ mod write;
 
 use std::sync::Arc;
 
+use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{ErrorKind, Result};
 use crate::parser::ast::{Query, QueryOp, Statement};
@@ -31,6 +33,9 @@ pub(crate) struct Context<'a> {
     pub(crate) config: &'a Config,
     pub(crate) metering: &'a Metering,
     pub(crate) session_tenant: &'a mut Option<String>,
+    /// The session's cancel request, checked at the safe points of long
+    /// statements.
+    pub(crate) cancel: &'a CancelToken,
 }
 
 /// Admits and runs one planned statement. An error about the tenant or
@@ -105,6 +110,10 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
             ddl::drop_collection(&tenant, name, *if_exists)
         }
         Statement::ShowCollections { .. } => show::show_collections(&*tenant_of(&plan, catalog)?),
+        Statement::DescribeCollection { name, .. } => {
+            let tenant = admitted_tenant(plan, catalog)?;
+            describe::describe_collection(&tenant, name, ctx.config)
+        }
         Statement::CreateTenant {
             name,
             if_not_exists,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::collection::filter::matches_row;
+use crate::collection::meta::CollectionMeta;
 use crate::error::Result;
 use crate::executor::{report, Context};
 use crate::parser::ast::Expr;
@@ -114,17 +115,8 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
 }
 
 pub(super) fn show_collections(tenant: &Tenant) -> Result<QueryResult> {
-    let columns = strs(&[
-        "name",
-        "nodes",
-        "dimension",
-        "metric",
-        "index",
-        "m",
-        "ef_construction",
-        "ef_search",
-        "vector_field",
-    ]);
+    let mut columns = strs(&["name", "nodes"]);
+    columns.extend(strs(&CollectionMeta::DESCRIBED));
     let rows = tenant
         .collection_infos()?
         .into_iter()

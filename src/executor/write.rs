@@ -33,6 +33,9 @@ enum RawVector {
     Text(String),
 }
 
+/// How many node literals a batch reads between two cancel checks.
+const CANCEL_EVERY: usize = 1024;
+
 /// The vector field a new collection gets from its first node: `embedding`,
 /// unless the node has no `embedding` and exactly one `embed(...)` field.
 fn implicit_vector_field(first: Option<&NodeLiteral>) -> String {
@@ -52,7 +55,8 @@ fn implicit_vector_field(first: Option<&NodeLiteral>) -> String {
 }
 
 /// The collection, created with defaults if it does not exist (a collection
-/// is created by its first insert), and whether this call created it.
+/// is created by its first insert, on disk only by that insert's commit),
+/// and whether this call created it.
 fn collection_for_insert(
     ctx: &Context<'_>,
     tenant: &Tenant,
@@ -63,7 +67,7 @@ fn collection_for_insert(
         Err(e) if e.kind() == &ErrorKind::CollectionNotFound => {
             let mut meta = CollectionMeta::new(name, &[], now_ms())?;
             meta.vector_field = implicit_vector_field(first);
-            match tenant.create_collection(meta, true)? {
+            match tenant.create_collection(meta, true, true)? {
                 Some(c) => Ok((c, true)),
                 None => Ok((tenant.collection(name, ctx.config)?, false)),
             }
@@ -254,9 +258,10 @@ fn read_node(
 }
 
 /// CREATE NODE, CREATE NODES, UPSERT NODE. An empty batch changes nothing
-/// (it creates no collection either). A refused first insert removes the
-/// collection it created, and the tenant folder if it made that too: a
-/// refused statement changes nothing.
+/// (it creates no collection either). A first insert creates its
+/// collection's file in the commit of its nodes, so a refused one (or a
+/// crash before that commit) leaves no collection: a refused statement
+/// changes nothing.
 pub(super) fn insert(
     ctx: &Context<'_>,
     tenant: &Tenant,
@@ -267,19 +272,10 @@ pub(super) fn insert(
     if nodes.is_empty() {
         return Ok(QueryResult::message("0 nodes created"));
     }
-    let had_folder = tenant.dir.exists();
     let (shared, created) = collection_for_insert(ctx, tenant, &q.collection, nodes.first())?;
     let result = insert_into(ctx, tenant, q, nodes, mode, &shared);
     if created && result.is_err() {
-        let c = shared.write();
-        // Unless a concurrent statement has filled it meanwhile.
-        if c.len() == 0 {
-            tenant.drop_collection(&q.collection)?;
-            if !had_folder {
-                // Only if empty: never removes anything else.
-                let _ = std::fs::remove_dir(&tenant.dir);
-            }
-        }
+        tenant.forget_unwritten(&q.collection, &shared);
     }
     result
 }
@@ -299,7 +295,10 @@ fn insert_into(
     let mut seen = HashSet::new();
     let mut prepared = Vec::with_capacity(nodes.len());
     let mut raws = Vec::with_capacity(nodes.len());
-    for node in nodes {
+    for (i, node) in nodes.iter().enumerate() {
+        if i % CANCEL_EVERY == 0 {
+            ctx.cancel.check()?;
+        }
         let read = read_node(node, &vector_field, &mut seen, |id| {
             let replaces = c.iid_of(id);
             if replaces.is_some() && mode == Mode::Create {
@@ -343,6 +342,8 @@ fn insert_into(
         })
         .collect::<Vec<_>>();
     let n = new_nodes.len();
+    // The last safe point: after the embedding, before the commit.
+    ctx.cancel.check()?;
     // Reserved before the commit, so concurrent writers never pass the limit.
     tenant.quota.reserve(added)?;
     if let Err(e) = c.apply(meta, new_nodes, Vec::new(), ctx.config) {
@@ -432,6 +433,7 @@ pub(super) fn update(
         ));
     }
     let n = new_nodes.len();
+    ctx.cancel.check()?;
     c.apply(meta, new_nodes, Vec::new(), ctx.config)?;
     note(Metric::Updates, n as u64);
     Ok(QueryResult::message(format!(

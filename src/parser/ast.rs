@@ -234,6 +234,13 @@ pub enum Statement {
         /// Tenant, or `None` for the session's.
         tenant: Option<Name>,
     },
+    /// `DESCRIBE COLLECTION name [TENANT t]`
+    DescribeCollection {
+        /// Collection name.
+        name: Name,
+        /// Tenant, or `None` for the session's.
+        tenant: Option<Name>,
+    },
     /// `QUERY collection [TENANT t] ...`
     Query(Query),
     /// `EXPLAIN QUERY ...`

@@ -1,4 +1,5 @@
-//! Collection statements: `CREATE/ALTER/DROP COLLECTION`, `SHOW COLLECTIONS`.
+//! Collection statements: `CREATE/ALTER/DROP/DESCRIBE COLLECTION`, `SHOW
+//! COLLECTIONS`.
 
 use pest::iterators::Pair;
 
@@ -17,12 +18,17 @@ pub(crate) fn statement(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Optio
             | Rule::alter_collection
             | Rule::drop_collection
             | Rule::show_collections
+            | Rule::describe_collection
     ) {
         return Ok(None);
     }
     let mut c = Clauses::of(src, pair)?;
     Ok(Some(match rule {
         Rule::show_collections => Statement::ShowCollections { tenant: c.tenant },
+        Rule::describe_collection => Statement::DescribeCollection {
+            name: c.name(src, pair)?,
+            tenant: c.tenant,
+        },
         Rule::create_collection => Statement::CreateCollection {
             name: c.name(src, pair)?,
             tenant: c.tenant,

@@ -132,6 +132,10 @@ impl Display for Statement {
                 write!(f, "DROP COLLECTION {ie}{}", Name(name))?;
                 tenant(f, t)
             }
+            Statement::DescribeCollection { name, tenant: t } => {
+                write!(f, "DESCRIBE COLLECTION {}", Name(name))?;
+                tenant(f, t)
+            }
             Statement::ShowCollections { tenant: t } => {
                 f.write_str("SHOW COLLECTIONS")?;
                 tenant(f, t)

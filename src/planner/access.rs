@@ -15,7 +15,7 @@ use crate::tenant::names;
 /// |---|---|
 /// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, OFFLOAD/ONLOAD/ATTACH, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
 /// | `Write` | CREATE/ALTER/DROP COLLECTION, CREATE NODE(S), UPSERT, `WHERE … UPDATE SET`, `WHERE … DELETE` |
-/// | `Read` | reads and `COUNT(*)`, EXPLAIN, SHOW COLLECTIONS, DESCRIBE TENANT, SHOW USAGE FOR TENANT, USE TENANT |
+/// | `Read` | reads and `COUNT(*)`, EXPLAIN, SHOW COLLECTIONS, DESCRIBE COLLECTION, DESCRIBE TENANT, SHOW USAGE FOR TENANT, USE TENANT |
 ///
 /// A key bound to a tenant may do `Read` and `Write` on that tenant only;
 /// `Admin` needs the admin key.
@@ -70,6 +70,7 @@ pub(crate) fn required(stmt: &Statement) -> Access {
         Statement::Query(q) => query_access(q),
         Statement::Explain(_)
         | Statement::ShowCollections { .. }
+        | Statement::DescribeCollection { .. }
         | Statement::DescribeTenant { .. }
         | Statement::UseTenant { .. }
         | Statement::ShowUsage {
@@ -145,6 +146,7 @@ pub(crate) fn named_tenant(stmt: &Statement) -> Option<&Name> {
         | Statement::CreateCollection { tenant, .. }
         | Statement::AlterCollection { tenant, .. }
         | Statement::DropCollection { tenant, .. }
+        | Statement::DescribeCollection { tenant, .. }
         | Statement::ShowCollections { tenant } => tenant.as_ref(),
         Statement::Query(q) | Statement::Explain(q) => q.tenant.as_ref(),
     }
@@ -155,7 +157,8 @@ pub(crate) fn named_collection(stmt: &Statement) -> Option<&Name> {
     match stmt {
         Statement::CreateCollection { name, .. }
         | Statement::AlterCollection { name, .. }
-        | Statement::DropCollection { name, .. } => Some(name),
+        | Statement::DropCollection { name, .. }
+        | Statement::DescribeCollection { name, .. } => Some(name),
         Statement::Query(q) | Statement::Explain(q) => Some(&q.collection),
         _ => None,
     }
@@ -227,6 +230,7 @@ mod tests {
             r#"EXPLAIN QUERY c CREATE NODE { id: "x" };"#,
             "SHOW COLLECTIONS;",
             "DESCRIBE TENANT a;",
+            "DESCRIBE COLLECTION c TENANT a;",
             "SHOW USAGE FOR TENANT a;",
             "USE TENANT a;",
         ] {

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::cancel::CancelToken;
 use crate::error::Result;
 use crate::parser::ast::{QueryOp, Statement};
 use crate::planner::{access, Plan};
@@ -35,7 +36,9 @@ pub(crate) fn admit<'s>(
         match lifecycle::may_use(&tenant.name, storage, access, use_)? {
             Entry::Ready => {}
             Entry::Activate => catalog.activate(tenant)?,
-            Entry::Onload => catalog.onload(tenant)?,
+            // A lazy onload is not cancelled: it is short, and the
+            // statement it serves has not started.
+            Entry::Onload => catalog.onload(tenant, &CancelToken::new())?,
         }
     }
     let permit = if checks.quotas {

@@ -160,6 +160,7 @@ fn statement_kind(stmt: &Statement) -> &'static str {
         Statement::AlterCollection { .. } => "ALTER COLLECTION",
         Statement::DropCollection { .. } => "DROP COLLECTION",
         Statement::ShowCollections { .. } => "SHOW COLLECTIONS",
+        Statement::DescribeCollection { .. } => "DESCRIBE COLLECTION",
         Statement::Query(_) => "QUERY",
         Statement::Explain(_) => "EXPLAIN",
         Statement::ShowUsage { .. } => "SHOW USAGE",

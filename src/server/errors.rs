@@ -52,6 +52,7 @@ pub fn status_of(kind: &ErrorKind) -> StatusCode {
         ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Io | ErrorKind::Corrupt => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::StorageUnavailable | ErrorKind::NotOwner => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT),
     }
 }
 
@@ -245,6 +246,7 @@ mod tests {
             (ErrorKind::Corrupt, 500),
             (ErrorKind::StorageUnavailable, 503),
             (ErrorKind::NotOwner, 503),
+            (ErrorKind::Cancelled, 499),
         ];
         for (kind, status) in cases {
             assert_eq!(status_of(&kind).as_u16(), status, "{kind:?}");

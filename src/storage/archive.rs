@@ -11,6 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::storage::atomic::{sync_parent, AtomicFile};
 
@@ -57,7 +58,10 @@ fn io_err<'a>(what: &str, path: &'a Path) -> impl Fn(io::Error) -> Error + 'a {
 
 /// Packs `src` into `dest` (written under a temporary name, read back and
 /// verified, then moved into place by [`AtomicFile`]). Returns the CRC-32 of `dest`.
-pub(crate) fn pack(src: &Path, dest: &Path) -> Result<u32> {
+///
+/// `cancel` is checked before each file and before the rename; a cancelled
+/// pack leaves no file (the temporary goes with `out`).
+pub(crate) fn pack(src: &Path, dest: &Path, cancel: &CancelToken) -> Result<u32> {
     let out = AtomicFile::create(dest).map_err(io_err("cannot create", dest))?;
     let tmp = out.tmp_path();
     let mut expected = BTreeMap::new();
@@ -66,6 +70,7 @@ pub(crate) fn pack(src: &Path, dest: &Path) -> Result<u32> {
             .map_err(io_err("cannot compress", tmp))?;
         let mut tar = tar::Builder::new(enc);
         for path in files(src).map_err(io_err("cannot list", src))? {
+            cancel.check()?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -91,6 +96,7 @@ pub(crate) fn pack(src: &Path, dest: &Path) -> Result<u32> {
     }
     let crc = crc_of(File::open(tmp).map_err(io_err("cannot read", tmp))?)
         .map_err(io_err("cannot read", tmp))?;
+    cancel.check()?;
     out.commit().map_err(io_err("cannot rename", dest))?;
     Ok(crc)
 }
@@ -115,8 +121,10 @@ fn entry_crcs(path: &Path) -> Result<BTreeMap<String, u32>> {
 }
 
 /// Checks the archive's CRC against `crc`, then unpacks it into `dest`
-/// (through a temporary folder renamed into place).
-pub(crate) fn unpack(archive: &Path, crc: u32, dest: &Path) -> Result<()> {
+/// (through a temporary folder renamed into place). `cancel` is checked
+/// before each entry and before the rename; a cancelled or failed unpack
+/// removes the temporary folder.
+pub(crate) fn unpack(archive: &Path, crc: u32, dest: &Path, cancel: &CancelToken) -> Result<()> {
     let actual = crc_of(File::open(archive).map_err(io_err("cannot open", archive))?)
         .map_err(io_err("cannot read", archive))?;
     if actual != crc {
@@ -135,14 +143,30 @@ pub(crate) fn unpack(archive: &Path, crc: u32, dest: &Path) -> Result<()> {
         fs::remove_dir_all(&tmp).map_err(io_err("cannot clear", &tmp))?;
     }
     fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
+    let unpacked = unpack_into(archive, &tmp, cancel);
+    if unpacked.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    unpacked?;
+    if dest.exists() {
+        fs::remove_dir_all(dest).map_err(io_err("cannot clear", dest))?;
+    }
+    fs::rename(&tmp, dest).map_err(io_err("cannot move", dest))?;
+    sync_parent(dest).map_err(io_err("cannot sync the folder of", dest))
+}
+
+/// Unpacks `archive` into the folder `tmp` and syncs its files; checks
+/// `cancel` before each entry and once all are written.
+fn unpack_into(archive: &Path, tmp: &Path, cancel: &CancelToken) -> Result<()> {
     let file = File::open(archive).map_err(io_err("cannot open", archive))?;
     let dec = zstd::Decoder::new(BufReader::new(file)).map_err(io_err("cannot read", archive))?;
     let mut tar = tar::Archive::new(dec);
     for entry in tar.entries().map_err(io_err("cannot read", archive))? {
+        cancel.check()?;
         let mut entry = entry.map_err(|e| Error::corrupt(archive.display(), e))?;
         // `unpack_in` refuses entries that would land outside `tmp`.
         let inside = entry
-            .unpack_in(&tmp)
+            .unpack_in(tmp)
             .map_err(|e| Error::corrupt(archive.display(), e))?;
         if !inside {
             return Err(Error::corrupt(
@@ -151,16 +175,12 @@ pub(crate) fn unpack(archive: &Path, crc: u32, dest: &Path) -> Result<()> {
             ));
         }
     }
-    for f in files(&tmp).map_err(io_err("cannot list", &tmp))? {
+    for f in files(tmp).map_err(io_err("cannot list", tmp))? {
         File::open(&f)
             .and_then(|f| f.sync_all())
             .map_err(io_err("cannot sync", &f))?;
     }
-    if dest.exists() {
-        fs::remove_dir_all(dest).map_err(io_err("cannot clear", dest))?;
-    }
-    fs::rename(&tmp, dest).map_err(io_err("cannot move", dest))?;
-    sync_parent(dest).map_err(io_err("cannot sync the folder of", dest))
+    cancel.check()
 }
 
 #[cfg(test)]
@@ -175,17 +195,43 @@ mod tests {
         fs::write(src.join("a.redb"), vec![7u8; 100_000]).unwrap();
         fs::write(src.join("b.redb"), b"hello").unwrap();
         let dest = dir.path().join("t.tar.zst");
-        let crc = pack(&src, &dest).unwrap();
+        let go = CancelToken::new();
+        let crc = pack(&src, &dest, &go).unwrap();
         let out = dir.path().join("restored");
-        unpack(&dest, crc, &out).unwrap();
+        unpack(&dest, crc, &out, &go).unwrap();
         assert_eq!(fs::read(out.join("b.redb")).unwrap(), b"hello");
         assert_eq!(fs::read(out.join("a.redb")).unwrap(), vec![7u8; 100_000]);
         let mut bytes = fs::read(&dest).unwrap();
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;
         fs::write(&dest, bytes).unwrap();
-        let e = unpack(&dest, crc, &dir.path().join("again")).unwrap_err();
+        let e = unpack(&dest, crc, &dir.path().join("again"), &go).unwrap_err();
         assert_eq!(e.kind(), &crate::error::ErrorKind::Corrupt);
         assert!(!dir.path().join("again").exists());
+    }
+
+    /// A cancelled pack or unpack leaves neither its result nor a temporary.
+    #[test]
+    fn a_cancelled_pack_or_unpack_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("t");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("a.redb"), b"data").unwrap();
+        let dest = dir.path().join("t.tar.zst");
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let e = pack(&src, &dest, &cancel).unwrap_err();
+        assert_eq!(e.kind(), &crate::error::ErrorKind::Cancelled);
+        let crc = pack(&src, &dest, &cancel).unwrap();
+        cancel.cancel();
+        let out = dir.path().join("restored");
+        let e = unpack(&dest, crc, &out, &cancel).unwrap_err();
+        assert_eq!(e.kind(), &crate::error::ErrorKind::Cancelled);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["t", "t.tar.zst"]);
     }
 }

@@ -202,11 +202,24 @@ pub(crate) struct CollectionStore {
 }
 
 /// The redb handle, read-only or writable (`Closed` only if reopening
-/// failed both ways).
+/// failed both ways), or `Deferred`: no file yet, the first commit creates
+/// it holding that commit's batch (see [`CollectionStore::deferred`]).
 enum Db {
     ReadOnly(ReadOnlyDatabase),
     Writable(Database),
     Closed,
+    Deferred,
+}
+
+/// Opens the collection file at `path`, read-only if it can be. A file
+/// that needs recovery after a crash or an upgrade from redb 2 is refused
+/// that way, and opened writably (which repairs or migrates it), as is any
+/// other refusal.
+fn open_db(path: &Path) -> Result<Db> {
+    Ok(match builder().open_read_only(path) {
+        Ok(db) => Db::ReadOnly(db),
+        Err(_) => Db::Writable(super::migrate::open(&builder(), path)?),
+    })
 }
 
 /// Compacts the collection file at `path`, which no one has open, so that
@@ -236,6 +249,7 @@ impl CollectionStore {
             Db::ReadOnly(db) => db.begin_read(),
             Db::Writable(db) => db.begin_read(),
             Db::Closed => return Err(self.err("the file is closed")),
+            Db::Deferred => return Err(self.err("the file is not created yet")),
         }
         .map_err(|e| self.err(e))
     }
@@ -243,6 +257,9 @@ impl CollectionStore {
     /// The writable handle, reopening the file writably on first use. If
     /// that fails nothing was changed, and the file stays readable if it can.
     fn writable(&mut self) -> Result<&mut Database> {
+        if matches!(self.db, Db::Deferred) {
+            return Err(self.err("the file is not created yet"));
+        }
         if !matches!(self.db, Db::Writable(_)) {
             // The read-only handle holds the file lock: release it first.
             self.db = Db::Closed;
@@ -277,33 +294,46 @@ impl CollectionStore {
 
     /// Creates a new collection file holding `meta`; fails if one exists.
     pub(crate) fn create<M: MetaRecord>(path: &Path, meta: &M) -> Result<Self> {
+        let mut store = Self::deferred(path, meta)?;
+        store.commit(&WriteBatch::default(), meta)?;
+        Ok(store)
+    }
+
+    /// A store for a new collection whose file is created by its first
+    /// commit, holding that commit's batch: a collection made by its first
+    /// insert exists on disk only with that insert's nodes, so a refused
+    /// insert, or a crash before its commit, leaves no empty collection.
+    /// Fails if the file exists.
+    pub(crate) fn deferred<M: MetaRecord>(path: &Path, meta: &M) -> Result<Self> {
         if path.exists() {
             return Err(Error::new(
                 ErrorKind::CollectionExists,
                 format!("Collection already exists: {}", meta.name()),
             ));
         }
-        let err =
-            |e: &dyn std::fmt::Display| Error::io(format!("collection file {}", path.display()), e);
-        let meta_bytes = codec::encode(meta)?;
-        let layout = codec::encode(&LayoutRecord {
-            version: LAYOUT_VERSION,
-            nodes: 0,
+        Ok(CollectionStore {
+            db: Db::Deferred,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Creates the file of a deferred store, in its folder (created if
+    /// need be), holding `batch` and `meta`, under a temporary name renamed
+    /// into place once complete; then opens it.
+    fn create_with(&mut self, batch: &WriteBatch, meta: &impl MetaRecord) -> Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        super::create_db_atomically(&self.path, |db| {
+            let tx = db.begin_write().map_err(|e| self.err(e))?;
+            tx.open_table(NODE_CHUNKS).map_err(|e| self.err(e))?;
+            tx.open_table(VECTOR_CHUNKS).map_err(|e| self.err(e))?;
+            self.write(&tx, batch, meta)?;
+            tx.commit().map_err(|e| self.err(e))
         })?;
-        super::create_db_atomically(path, |db| {
-            let tx = db.begin_write().map_err(|e| err(&e))?;
-            {
-                tx.open_table(NODE_CHUNKS).map_err(|e| err(&e))?;
-                tx.open_table(VECTOR_CHUNKS).map_err(|e| err(&e))?;
-                let mut m = tx.open_table(META).map_err(|e| err(&e))?;
-                m.insert(META_KEY, meta_bytes.as_slice())
-                    .map_err(|e| err(&e))?;
-                m.insert(LAYOUT_KEY, layout.as_slice())
-                    .map_err(|e| err(&e))?;
-            }
-            tx.commit().map_err(|e| err(&e))
-        })?;
-        Ok(Self::open::<M>(path)?.0)
+        self.db = open_db(&self.path)?;
+        Ok(())
     }
 
     /// Opens an existing collection file and reads its meta record. A file
@@ -314,15 +344,8 @@ impl CollectionStore {
     /// redb's default cache (up to 1 GiB per open file) would only inflate
     /// the memory of every loaded tenant.
     pub(crate) fn open<M: MetaRecord>(path: &Path) -> Result<(Self, M)> {
-        // Read-only first. A file that needs recovery after a crash or an
-        // upgrade from redb 2 is refused that way, and opened writably
-        // (which repairs or migrates it), as is any other refusal.
-        let db = match builder().open_read_only(path) {
-            Ok(db) => Db::ReadOnly(db),
-            Err(_) => Db::Writable(super::migrate::open(&builder(), path)?),
-        };
         let mut store = CollectionStore {
-            db,
+            db: open_db(path)?,
             path: path.to_path_buf(),
         };
         let meta = store.read_meta()?;
@@ -459,6 +482,9 @@ impl CollectionStore {
     /// Applies `batch` and writes `meta`, in one durable transaction.
     /// The first commit reopens the file writably.
     pub(crate) fn commit(&mut self, batch: &WriteBatch, meta: &impl MetaRecord) -> Result<()> {
+        if matches!(self.db, Db::Deferred) {
+            return self.create_with(batch, meta);
+        }
         let tx = self.begin_write()?;
         self.write(&tx, batch, meta)?;
         tx.commit().map_err(|e| self.err(e))
@@ -728,6 +754,44 @@ mod tests {
         let loaded = store.load::<TestVectors>(Some(DIM)).unwrap();
         assert_eq!(loaded.nodes.len(), 1);
         assert_eq!(loaded.with_vector.len(), 1);
+    }
+
+    /// A deferred store has no file until its first commit, which creates
+    /// it holding that batch; a commit that fails leaves no file.
+    #[test]
+    fn a_deferred_file_is_created_by_its_first_commit_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t").join("c.redb");
+        let mut store = CollectionStore::deferred(&path, &meta()).unwrap();
+        assert!(!path.exists());
+        let node = StoredNode {
+            iid: 0,
+            id: "a".into(),
+            attrs: Attrs::default(),
+        };
+        let wrong = WriteBatch {
+            put_nodes: vec![node.clone()],
+            put_vectors: vec![(0, vec![1.0; DIM + 1])],
+            ..WriteBatch::default()
+        };
+        assert!(store.commit(&wrong, &meta()).is_err());
+        assert!(!path.exists());
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+        let batch = WriteBatch {
+            put_nodes: vec![node],
+            put_vectors: vec![(0, vector(0, 0))],
+            ..WriteBatch::default()
+        };
+        store.commit(&batch, &meta()).unwrap();
+        assert_eq!(store.node_count().unwrap(), 1);
+        drop(store);
+        let (store, _) = CollectionStore::open::<TestMeta>(&path).unwrap();
+        assert_eq!(store.load::<TestVectors>(Some(DIM)).unwrap().nodes.len(), 1);
+        assert!(CollectionStore::deferred(&path, &meta()).is_err());
     }
 
     /// A file whose layout record names a layout this code does not know is

@@ -14,6 +14,7 @@
 
 use std::fs;
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::storage::{archive, Layout};
 use crate::tenant::record::TenantRecord;
@@ -64,15 +65,18 @@ fn remove(path: &std::path::Path) -> Result<()> {
 
 impl Catalog {
     /// `ARCHIVE TENANT`: packs the tenant into cold storage, in the bucket
-    /// when an object store is configured.
-    pub(crate) fn archive(&self, tenant: &Tenant) -> Result<()> {
+    /// when an object store is configured. A cancel
+    /// request is honoured until the archive file is renamed into place.
+    pub(crate) fn archive(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         lifecycle::may_archive(&tenant.name, tenant.record().storage)?;
+        // Before unloading, which saves graph files.
+        cancel.check()?;
         tenant.while_unloaded(|| {
             let dir = self.layout.archive_dir();
             fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
             let packed = self.layout.archive(&tenant.name);
-            let crc = archive::pack(&tenant.dir, &packed)?;
+            let crc = archive::pack(&tenant.dir, &packed, cancel)?;
             // Uploaded and read back before the commit; on failure the
             // packed file goes and the tenant stays as it was.
             let in_bucket = match self.archive_to_bucket(&tenant.name, &packed, crc) {
@@ -103,14 +107,16 @@ impl Catalog {
     /// `RESTORE TENANT`: unpacks an archived tenant (fetched from the
     /// bucket first when it is there, and checked before anything local
     /// changes); its data becomes `inactive`, and a restriction stays as it
-    /// was.
-    pub(crate) fn restore(&self, tenant: &Tenant) -> Result<()> {
+    /// was. A cancel request is honoured until the unpacked folder is moved
+    /// into place.
+    pub(crate) fn restore(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         let crc = lifecycle::may_restore(&tenant.record())?;
+        cancel.check()?;
         let packed = self.layout.archive(&tenant.name);
         let restored = tenant.while_unloaded(|| {
             let fetched =
                 !packed.exists() && self.archive_from_bucket(&tenant.name, &packed, crc)?;
-            if let Err(e) = archive::unpack(&packed, crc, &tenant.dir) {
+            if let Err(e) = archive::unpack(&packed, crc, &tenant.dir, cancel) {
                 if fetched {
                     let _ = fs::remove_file(&packed);
                 }

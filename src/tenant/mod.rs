@@ -92,7 +92,7 @@ impl Tenant {
             return Ok(c.clone());
         }
         if !self.dir.join(collection::file_name(name)).exists() {
-            return Err(collection::not_found(&self.name, name));
+            return Err(self.collection_not_found(name));
         }
         let started = Instant::now();
         let c = Arc::new(RwLock::new(Collection::load(&self.dir, name, config)?));
@@ -101,17 +101,32 @@ impl Tenant {
         Ok(c)
     }
 
+    /// The error for a missing collection `name`; when one whose name
+    /// differs only in case exists, it names it ("did you mean Docs?").
+    fn collection_not_found(&self, name: &str) -> Error {
+        let names = self.collection_names();
+        did_you_mean(
+            collection::not_found(&self.name, name),
+            names.iter().find(|n| n.eq_ignore_ascii_case(name)),
+        )
+    }
+
     /// Creates collection `meta.name`; `Ok(None)` if it exists and
-    /// `if_not_exists` is set.
+    /// `if_not_exists` is set. With `deferred` (a collection made by its
+    /// first insert) its file is only created by its first commit, holding
+    /// that commit's nodes; until then it is only in memory, where a
+    /// concurrent insert into it finds it.
     pub(crate) fn create_collection(
         &self,
         meta: CollectionMeta,
         if_not_exists: bool,
+        deferred: bool,
     ) -> Result<Option<SharedCollection>> {
         names::validate("collection", &meta.name)?;
         let mut loaded = self.collections.lock();
-        let clash = self
-            .collection_names()
+        let mut existing = self.collection_names();
+        existing.extend(loaded.keys().cloned());
+        let clash = existing
             .into_iter()
             .find(|n| n.eq_ignore_ascii_case(&meta.name));
         if let Some(existing) = clash {
@@ -131,13 +146,30 @@ impl Tenant {
                 ),
             ));
         }
-        fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        if !deferred {
+            fs::create_dir_all(&self.dir)
+                .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        }
         let name = meta.name.clone();
-        let c = Arc::new(RwLock::new(Collection::create(&self.dir, meta)?));
+        let c = Arc::new(RwLock::new(Collection::create(&self.dir, meta, deferred)?));
         loaded.insert(name, c.clone());
         self.slot.changed(&self.name);
         Ok(Some(c))
+    }
+
+    /// Forgets collection `name` if it is still only in memory (created
+    /// deferred, no commit yet) and `held` is the only holder besides this
+    /// tenant: what a refused first insert leaves.
+    pub(crate) fn forget_unwritten(&self, name: &str, held: &SharedCollection) {
+        let mut loaded = self.collections.lock();
+        let unwritten = !self.dir.join(collection::file_name(name)).exists();
+        let sole = loaded
+            .get(name)
+            .is_some_and(|c| Arc::ptr_eq(c, held) && Arc::strong_count(c) == 2);
+        if unwritten && sole {
+            loaded.remove(name);
+            self.slot.changed(&self.name);
+        }
     }
 
     /// Drops collection `name` and its files; `Ok(false)` if it did not exist.
@@ -263,6 +295,18 @@ pub(crate) struct Catalog {
     offloading: Mutex<()>,
 }
 
+/// `err` (a not-found error), naming `other`, the name that differs from
+/// the one asked for only in case, when there is one.
+fn did_you_mean(err: Error, other: Option<&String>) -> Error {
+    match other {
+        Some(other) => Error::new(
+            err.kind().clone(),
+            format!("{} (did you mean {other}?)", err.message()),
+        ),
+        None => err,
+    }
+}
+
 /// Error for a missing tenant.
 pub(crate) fn not_found(name: &str) -> Error {
     Error::new(
@@ -352,16 +396,10 @@ impl Catalog {
         if let Some(t) = tenants.get(name) {
             return Ok(t.clone());
         }
-        let err = not_found(name);
-        Err(
-            match tenants.keys().find(|k| k.eq_ignore_ascii_case(name)) {
-                Some(other) => {
-                    let message = format!("{} (did you mean {other}?)", err.message());
-                    Error::new(err.kind().clone(), message)
-                }
-                None => err,
-            },
-        )
+        Err(did_you_mean(
+            not_found(name),
+            tenants.keys().find(|k| k.eq_ignore_ascii_case(name)),
+        ))
     }
 
     /// Creates a tenant from `record`; `Ok(false)` if it exists and

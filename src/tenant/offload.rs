@@ -12,10 +12,15 @@
 //! each; `recover` (run when the catalog opens) removes whatever a crash
 //! left on the other side of it, so a tenant is always live locally or
 //! fully offloaded, never neither. Neither moves the access restriction.
+//!
+//! Cancel requests: an offload checks before its upload (the tier uploads
+//! the objects as one unit); an onload checks after its download, before
+//! the rename, and removes its staging folder if cancelled.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 #[cfg(feature = "s3")]
 use crate::storage::usage_store;
@@ -70,9 +75,11 @@ impl Catalog {
     }
 
     /// `OFFLOAD TENANT`: moves the tenant's data to the object store.
-    pub(crate) fn offload(&self, tenant: &Tenant) -> Result<()> {
+    pub(crate) fn offload(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         let tier = self.tier()?;
         lifecycle::may_offload(&tenant.name, tenant.record().storage)?;
+        // Before unloading, which saves graph files.
+        cancel.check()?;
         tenant.while_unloaded(|| {
             fs::create_dir_all(&tenant.dir)
                 .map_err(|e| Error::io(format!("cannot create {}", tenant.dir.display()), e))?;
@@ -91,6 +98,7 @@ impl Catalog {
             let record = crate::storage::codec::encode(&offloaded)?;
             let usage = usage_store::history(&self.db(), &offloaded.usage_key())?;
             let usage = crate::storage::codec::encode(&usage)?;
+            cancel.check()?;
             tier.upload_tenant_with_usage(&tenant.name, &tenant.dir, &record, &usage)?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Offloaded, now);
@@ -107,7 +115,7 @@ impl Catalog {
     /// Onload (ONLOAD TENANT, or lazily on any statement): downloads and
     /// checks the tenant's latest snapshot; its data becomes `active`. A
     /// damaged object is `Corrupt` and nothing local is touched.
-    pub(crate) fn onload(&self, tenant: &Tenant) -> Result<()> {
+    pub(crate) fn onload(&self, tenant: &Tenant, cancel: &CancelToken) -> Result<()> {
         let tier = self.tier()?;
         lifecycle::may_onload(&tenant.name, tenant.record().storage)?;
         let onloaded = tenant.while_unloaded(|| {
@@ -121,7 +129,13 @@ impl Catalog {
                 fs::remove_dir_all(&half)
                     .map_err(|e| Error::io(format!("cannot clear {}", half.display()), e))?;
             }
-            tier.download_tenant(&tenant.name, &half)?;
+            let downloaded = tier
+                .download_tenant(&tenant.name, &half)
+                .and_then(|_| cancel.check());
+            if downloaded.is_err() && half.exists() {
+                let _ = fs::remove_dir_all(&half);
+            }
+            downloaded?;
             fs::rename(&half, &tenant.dir)
                 .map_err(|e| Error::io(format!("cannot move {} into place", half.display()), e))?;
             self.update(tenant, |r| {
@@ -193,7 +207,8 @@ impl Catalog {
             if now_ms.saturating_sub(last) < after_ms {
                 continue;
             }
-            match self.offload(&tenant) {
+            // The policy's own offloads: no statement can cancel them.
+            match self.offload(&tenant, &CancelToken::new()) {
                 Ok(()) => offloaded += 1,
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -318,12 +333,12 @@ impl Catalog {
     }
 
     /// `OFFLOAD TENANT`: needs the `s3` feature.
-    pub(crate) fn offload(&self, _tenant: &super::Tenant) -> Result<()> {
+    pub(crate) fn offload(&self, _tenant: &super::Tenant, _cancel: &CancelToken) -> Result<()> {
         Self::without_s3()
     }
 
     /// Onload: needs the `s3` feature.
-    pub(crate) fn onload(&self, _tenant: &super::Tenant) -> Result<()> {
+    pub(crate) fn onload(&self, _tenant: &super::Tenant, _cancel: &CancelToken) -> Result<()> {
         Self::without_s3()
     }
 

@@ -182,19 +182,32 @@ pub fn run_script(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     session.execute_script(script, text, |result| {
-        let n = outcome.succeeded + outcome.failed + 1;
+        outcome.report(printer, continue_on_error, result)
+    });
+    outcome
+}
+
+impl Outcome {
+    /// Counts and prints one statement's `result`; whether to go on.
+    pub fn report(
+        &mut self,
+        printer: &Printer,
+        continue_on_error: bool,
+        result: pql::Result<QueryResult>,
+    ) -> ControlFlow<()> {
+        let n = self.succeeded + self.failed + 1;
         let printed = match &result {
             Ok(r) => {
-                outcome.succeeded += 1;
+                self.succeeded += 1;
                 printer.result(r)
             }
             Err(e) => {
-                outcome.failed += 1;
+                self.failed += 1;
                 printer.error(e, Some(n))
             }
         };
         if printed.is_err() {
-            outcome.output_closed = true;
+            self.output_closed = true;
             return ControlFlow::Break(());
         }
         if result.is_err() && !continue_on_error {
@@ -202,6 +215,10 @@ pub fn run_script(
         } else {
             ControlFlow::Continue(())
         }
-    });
-    outcome
+    }
+
+    /// Whether the last reported statement stopped the run.
+    pub fn stopped(&self, continue_on_error: bool) -> bool {
+        self.output_closed || (self.failed > 0 && !continue_on_error)
+    }
 }

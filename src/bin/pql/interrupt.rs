@@ -1,15 +1,16 @@
 //! Ctrl-C while a statement runs. The shell runs each statement on a worker
-//! thread and waits for it; SIGINT then only sets a flag, and the waiting
-//! thread says that the statement is finishing safely. Statements are atomic
-//! (one transaction each), so letting one finish is always safe; stopping
-//! long statements early at safe points (cancellation inside the engine) is
-//! a later step.
+//! thread and waits for it; SIGINT only sets a flag, and the waiting thread
+//! passes it on to the session's [`CancelToken`]: the statement stops at its
+//! next safe point, changing nothing, and fails with `Cancelled` (a short
+//! one may finish first). Either way the shell returns to the prompt.
 //!
 //! At the prompt the line editor reads Ctrl-C as a key (the terminal is in
 //! raw mode), so psql's behaviour there is unchanged: it clears the line.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use pql::CancelToken;
 
 /// Set by the SIGINT handler, cleared when a statement starts.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -32,19 +33,18 @@ pub fn install() {
 }
 
 /// Runs `work` on a worker thread and waits for it. A Ctrl-C meanwhile
-/// prints, once, that the statement is finishing safely; the result is
-/// returned when `work` ends either way.
-pub fn run_guarded<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+/// cancels `cancel` and says so, once; the result is returned when `work`
+/// ends either way. A request left over from before is cleared first.
+pub fn run_guarded<T: Send>(cancel: &CancelToken, work: impl FnOnce() -> T + Send) -> T {
     INTERRUPTED.store(false, Ordering::SeqCst);
+    cancel.reset();
     std::thread::scope(|scope| {
         let worker = scope.spawn(work);
         let mut told = false;
         while !worker.is_finished() {
             if !told && INTERRUPTED.swap(false, Ordering::SeqCst) {
-                eprintln!(
-                    "\nCancel requested: the running statement is finishing safely \
-                     (statements are atomic); back to the prompt when it ends."
-                );
+                cancel.cancel();
+                eprintln!("\nCancel requested: the statement stops at its next safe point.");
                 told = true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -61,14 +61,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_work_runs_to_its_end_even_when_interrupted() {
-        let got = run_guarded(|| {
+    fn an_interrupt_reaches_the_work_as_a_cancel_request() {
+        let cancel = CancelToken::new();
+        let seen = cancel.clone();
+        let got = run_guarded(&cancel, move || {
             INTERRUPTED.store(true, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(60));
+            // The wait loop passes the interrupt on; no timing involved.
+            while !seen.is_cancelled() {
+                std::thread::yield_now();
+            }
             41 + 1
         });
         assert_eq!(got, 42);
         // The flag was taken by the wait loop, not left for the next one.
         assert!(!INTERRUPTED.load(Ordering::SeqCst));
+        // The next statement starts without the old request.
+        run_guarded(&cancel, || ());
+        assert!(!cancel.is_cancelled());
     }
 }

@@ -19,10 +19,9 @@ mod repl;
 mod scan;
 #[cfg(feature = "server")]
 mod serve;
+mod stream;
 mod usage;
 
-use std::io::Read;
-use std::path::Path;
 use std::process::ExitCode;
 
 use pql::output::{render_error, Format};
@@ -34,8 +33,8 @@ use crate::commands::Printer;
 fn main() -> ExitCode {
     let args = Args::parse_checked();
     match &args.command {
-        Some(Command::Run { file }) => match read_script(file) {
-            Ok(text) => run_text(&args, &text),
+        Some(Command::Run { file }) => match stream::ScriptFile::open(file) {
+            Ok(script) => run_file(&args, &script),
             Err(msg) => {
                 eprintln!("pql: {msg}");
                 ExitCode::from(2)
@@ -77,9 +76,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs a whole script (from `run` or `-e`) and turns the outcome into the
-/// exit code.
+/// Runs the text of `-e` and turns the outcome into the exit code.
 fn run_text(args: &Args, text: &str) -> ExitCode {
+    run_script(args, |session, printer| {
+        Ok(commands::run(
+            session,
+            text,
+            printer,
+            args.continue_on_error,
+        ))
+    })
+}
+
+/// Runs `pql run`'s script, statement by statement, and turns the outcome
+/// into the exit code (2 if the script cannot be read).
+fn run_file(args: &Args, script: &stream::ScriptFile) -> ExitCode {
+    run_script(args, |session, printer| {
+        script.run(session, printer, args.continue_on_error)
+    })
+}
+
+/// Opens the engine and runs `script` in a session, with statements
+/// numbered in errors; the exit code of the outcome.
+fn run_script(
+    args: &Args,
+    script: impl FnOnce(&mut pql::Session, &Printer) -> Result<commands::Outcome, String>,
+) -> ExitCode {
     let engine = match open(args) {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -88,12 +110,13 @@ fn run_text(args: &Args, text: &str) -> ExitCode {
         number_statements: true,
         ..Printer::new(args.format)
     };
-    let mut session = engine.session();
-    let outcome = commands::run(&mut session, text, &printer, args.continue_on_error);
-    if outcome.is_failure() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    match script(&mut engine.session(), &printer) {
+        Ok(outcome) if outcome.is_failure() => ExitCode::from(1),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("pql: {msg}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -117,16 +140,4 @@ fn open(args: &Args) -> Result<Engine, ExitCode> {
         }
         ExitCode::from(2)
     })
-}
-
-/// Reads a script file, or stdin for `-`.
-fn read_script(file: &Path) -> Result<String, String> {
-    if file == Path::new("-") {
-        let mut text = String::new();
-        return std::io::stdin()
-            .read_to_string(&mut text)
-            .map(|_| text)
-            .map_err(|e| format!("cannot read the script from standard input: {e}"));
-    }
-    std::fs::read_to_string(file).map_err(|e| format!("cannot read script {}: {e}", file.display()))
 }

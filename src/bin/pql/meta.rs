@@ -14,8 +14,9 @@ pub enum Meta {
     Format(Option<Format>),
     /// `\q`, `\quit`, `exit`, `quit`: leave the shell.
     Quit,
-    /// `\d [name]`: describe tenant `name`, or the tenant in use; with no
-    /// tenant in use, list the tenants.
+    /// `\d [name]`: describe `name`, a collection of the tenant in use if
+    /// it has one of that name, else a tenant; alone, the tenant in use, or
+    /// with no tenant in use, list the tenants.
     Describe(Option<String>),
     /// `\dt [tenant]`: the collections of `tenant` or of the tenant in use.
     Collections(Option<String>),
@@ -116,6 +117,7 @@ Collections
   CREATE COLLECTION name TENANT t [WITH (dimension: 384, metric: 'cosine', ...)];
   ALTER COLLECTION name TENANT t SET ef_search = 128;
   DROP COLLECTION name TENANT t;   SHOW COLLECTIONS TENANT t;
+  DESCRIBE COLLECTION name [TENANT t];
 
 Nodes and search
   QUERY c TENANT t CREATE NODE { id: \"p1\", name: \"Widget\", embedding: embed(\"text\") };
@@ -132,7 +134,8 @@ Usage
 
 Meta-commands
   \\l                    list tenants (SHOW TENANTS)
-  \\d [name]             describe tenant name, or the tenant in use
+  \\d [name]             describe collection name of the tenant in use,
+                        else tenant name; alone, the tenant in use
   \\dt [tenant]          list the collections of tenant, or of the tenant in use
   \\i FILE               run the statements of a script file
   \\o [FILE]             send results to FILE; \\o alone: back to the screen

@@ -24,6 +24,7 @@ use crate::scan::{self, State};
 
 /// The shell's state between lines.
 struct Repl {
+    engine: Engine,
     session: Session,
     editor: Editor<PqlHelper, FileHistory>,
     printer: Printer,
@@ -77,6 +78,7 @@ pub fn run(engine: Engine, data_dir: &Path, format: Format) -> ExitCode {
     }
     let mut repl = Repl {
         session: engine.session(),
+        engine,
         editor,
         printer: Printer {
             pager: interactive && std::io::stdout().is_terminal(),
@@ -219,6 +221,20 @@ impl Repl {
             }
             Meta::Describe(name) => {
                 let current = self.session.current_tenant().map(str::to_string);
+                // A collection of the tenant in use comes first, then a tenant.
+                let collection = match (&name, &current) {
+                    (Some(name), Some(tenant)) => self
+                        .engine
+                        .collection_names(tenant)
+                        .is_ok_and(|names| names.contains(name)),
+                    _ => false,
+                };
+                if collection {
+                    return self.run_statement(Statement::DescribeCollection {
+                        name: name.unwrap_or_default().into(),
+                        tenant: None,
+                    });
+                }
                 return match name.or(current) {
                     Some(name) => {
                         self.run_statement(Statement::DescribeTenant { name: name.into() })
@@ -262,8 +278,10 @@ impl Repl {
     /// stdout has gone away and the shell should stop.
     fn execute(&mut self, text: &str) -> bool {
         self.last = text.trim().to_string();
+        let cancel = self.session.cancel_token();
         let (session, printer) = (&mut self.session, &self.printer);
-        let outcome = interrupt::run_guarded(|| commands::run(session, text, printer, true));
+        let outcome =
+            interrupt::run_guarded(&cancel, || commands::run(session, text, printer, true));
         self.after(outcome)
     }
 
@@ -271,9 +289,11 @@ impl Repl {
     fn run_statement(&mut self, statement: Statement) -> bool {
         let script: Script = script_of(statement);
         let text = script.to_string();
+        let cancel = self.session.cancel_token();
         let (session, printer) = (&mut self.session, &self.printer);
-        let outcome =
-            interrupt::run_guarded(|| commands::run_script(session, &script, &text, printer, true));
+        let outcome = interrupt::run_guarded(&cancel, || {
+            commands::run_script(session, &script, &text, printer, true)
+        });
         self.after(outcome)
     }
 

@@ -216,6 +216,8 @@ pub(super) fn statement() -> impl Strategy<Value = Statement> {
             }
         }),
         tenant().prop_map(|tenant| Statement::ShowCollections { tenant }),
+        (name(), tenant())
+            .prop_map(|(name, tenant)| Statement::DescribeCollection { name, tenant }),
         query().prop_map(Statement::Query),
         query().prop_map(Statement::Explain),
         (tenant(), proptest::option::of(period))

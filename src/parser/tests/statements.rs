@@ -265,6 +265,20 @@ fn collection_statements() {
         one("SHOW COLLECTIONS"),
         Statement::ShowCollections { tenant: None }
     );
+    assert_eq!(
+        one("describe collection docs TENANT acme"),
+        Statement::DescribeCollection {
+            name: "docs".into(),
+            tenant: Some("acme".into())
+        }
+    );
+    assert_eq!(
+        one("DESCRIBE COLLECTION docs"),
+        Statement::DescribeCollection {
+            name: "docs".into(),
+            tenant: None
+        }
+    );
 }
 
 #[test]
