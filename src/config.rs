@@ -70,6 +70,9 @@ pub struct Config {
     /// The admin key, which may do anything ([`Engine::key_scope`](crate::Engine::key_scope)).
     /// Default `None`: no admin key (the server's local development mode).
     pub admin_key: Option<String>,
+    /// Folders besides the data folder's `exports/` that `EXPORT TENANT`
+    /// may write to and `IMPORT TENANT` may read from. Default: none.
+    pub export_dirs: Vec<PathBuf>,
 }
 
 impl Config {
@@ -92,6 +95,7 @@ impl Config {
             clock: crate::clock::now_ms,
             object_store: None,
             admin_key: None,
+            export_dirs: Vec::new(),
         }
     }
 }
@@ -119,6 +123,16 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Allows `EXPORT TENANT ... TO` and `IMPORT TENANT FROM` paths in
+    /// `dir` (besides the data folder's `exports/`); may be called again
+    /// for more folders.
+    pub fn with_export_dir(mut self, dir: impl Into<PathBuf>) -> Config {
+        self.export_dirs.push(dir.into());
+        self
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -137,6 +151,7 @@ impl fmt::Debug for Config {
             .field("idle_ttl", &self.idle_ttl)
             .field("object_store", &self.object_store)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "(set)"))
+            .field("export_dirs", &self.export_dirs)
             .finish()
     }
 }

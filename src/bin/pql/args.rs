@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(long, global = true, value_name = "URL", env = "PQL_OBJECT_STORE")]
     pub object_store: Option<String>,
 
+    /// A folder EXPORT TENANT may write to and IMPORT TENANT may read from,
+    /// besides the data folder's exports/ (repeatable)
+    #[arg(long = "export-dir", global = true, value_name = "DIR")]
+    pub export_dirs: Vec<PathBuf>,
+
     /// How results are printed: table, json (JSON Lines) or csv
     #[arg(long, global = true, value_name = "FORMAT", default_value = "table",
           value_parser = parse_format)]

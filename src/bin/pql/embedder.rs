@@ -19,6 +19,9 @@ pub const LEXICAL_NOTE: &str =
 /// folder cannot be loaded or the object store URL is invalid.
 pub fn config(args: &Args) -> Result<Config, ExitCode> {
     let mut config = Config::new(args.data_dir());
+    for dir in &args.export_dirs {
+        config = config.with_export_dir(dir);
+    }
     if let Some(url) = &args.object_store {
         config = config.with_object_store(url).map_err(|e| {
             eprintln!("pql: {}", e.message());
