@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod bulk;
 mod clock;
 mod collection;
 mod config;
@@ -46,6 +47,7 @@ pub mod output;
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use bulk::ScannedNode;
 pub use config::Config;
 #[cfg(feature = "minilm")]
 pub use embed::MiniLmEmbedder;

@@ -96,6 +96,12 @@ pub enum Command {
         #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
         to: Option<String>,
     },
+    /// Bulk-load nodes into a collection from JSON Lines, CSV or NumPy .npy,
+    /// e.g. `pql import --tenant acme --collection docs rows.jsonl`
+    Import(crate::bulk::ImportArgs),
+    /// Write a collection's nodes to JSON Lines, CSV or NumPy .npy, e.g.
+    /// `pql export --tenant acme --collection docs --to docs.csv`
+    Export(crate::bulk::ExportArgs),
     /// Serve the data folder over HTTP (docs/http.md), e.g.
     /// `pql serve --listen 127.0.0.1:7878 --admin-key-file KEYFILE`
     #[cfg(feature = "server")]
