@@ -41,8 +41,11 @@ fn setup(dir: &Path) {
         .unwrap();
 }
 
+/// A node's attributes and vector.
+type Stored = (BTreeMap<String, Value>, Option<Vec<f32>>);
+
 /// Every node of `t.c`: id → (attributes, vector).
-fn nodes(dir: &Path) -> BTreeMap<String, (BTreeMap<String, Value>, Option<Vec<f32>>)> {
+fn nodes(dir: &Path) -> BTreeMap<String, Stored> {
     let e = Engine::open(dir).unwrap();
     let mut out = BTreeMap::new();
     e.scan_nodes("t", "c", 100, |chunk| {

@@ -19,6 +19,7 @@ mod app;
 mod auth;
 mod body;
 mod errors;
+mod export;
 mod health;
 mod json;
 mod metrics;
