@@ -32,11 +32,12 @@ PY
 }
 
 measure() { # measure LABEL CMD...: prints wall seconds and peak RSS (MB)
+  local label=$1; shift
   /usr/bin/time -v "$@" > "$WORK/out" 2> "$WORK/time" || { cat "$WORK/time"; exit 1; }
   local wall rss
   wall=$(grep "Elapsed (wall clock)" "$WORK/time" | awk '{print $NF}')
   rss=$(grep "Maximum resident" "$WORK/time" | awk '{print $NF}')
-  echo "$1: wall $wall, peak RSS $((rss / 1024)) MB"
+  echo "$label: wall $wall, peak RSS $((rss / 1024)) MB"
 }
 
 fresh() { rm -rf "$1"; "$PQL" --data "$1" -e "CREATE TENANT t; CREATE COLLECTION c TENANT t WITH (metric: 'l2');" > /dev/null; }

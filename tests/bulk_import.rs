@@ -27,6 +27,14 @@ fn pql(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `pql import --tenant t --collection c FILE EXTRA...`
+fn import(dir: &Path, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["import", "--tenant", "t", "--collection", "c"];
+    args.push(file.to_str().unwrap());
+    args.extend(extra);
+    pql(dir, &args)
+}
+
 fn vectors(n: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = common::Rng(seed);
     (0..n)
@@ -108,20 +116,10 @@ fn jsonl_rows_go_in_exactly_and_bad_lines_are_reported() {
     }
     let file = dir.path().join("rows.jsonl");
     fs::write(&file, text).unwrap();
-    let f = file.to_str().unwrap();
-    let base = [
-        "import",
-        "--tenant",
-        "t",
-        "--collection",
-        "c",
-        f,
-        "--batch-size",
-        "700",
-    ];
+    let base = ["--batch-size", "700"];
 
     // Default --max-errors 0: stops at the first bad row (line 101).
-    let o = pql(dir.path(), &base);
+    let o = import(dir.path(), &file, &base);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("line 101:"), "{}", stderr(&o));
     assert!(
@@ -133,7 +131,7 @@ fn jsonl_rows_go_in_exactly_and_bad_lines_are_reported() {
     // --resume with room for the three bad rows finishes the job.
     let mut args = base.to_vec();
     args.extend(["--resume", "--max-errors", "5"]);
-    let o = pql(dir.path(), &args);
+    let o = import(dir.path(), &file, &args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     for line in ["line 101:", "line 201:", "line 301:"] {
@@ -157,7 +155,7 @@ fn jsonl_rows_go_in_exactly_and_bad_lines_are_reported() {
     }
 
     // Everything is in: a third run with --resume skips every row.
-    let o = pql(dir.path(), &args);
+    let o = import(dir.path(), &file, &args);
     assert!(
         stderr(&o).contains("0 rows imported, 2497 skipped"),
         "{}",
@@ -195,32 +193,10 @@ fn csv_with_a_vector_column_or_v_columns() {
     fs::write(dir.path().join("a.csv"), json_col).unwrap();
     fs::write(dir.path().join("b.csv"), v_cols).unwrap();
     let a = dir.path().join("a.csv");
-    let o = pql(
-        dir.path(),
-        &[
-            "import",
-            "--tenant",
-            "t",
-            "--collection",
-            "c",
-            a.to_str().unwrap(),
-        ],
-    );
+    let o = import(dir.path(), &a, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let b = dir.path().join("b.csv");
-    let o = pql(
-        dir.path(),
-        &[
-            "import",
-            "--tenant",
-            "t",
-            "--collection",
-            "c",
-            b.to_str().unwrap(),
-            "--max-errors",
-            "1",
-        ],
-    );
+    let o = import(dir.path(), &b, &["--max-errors", "1"]);
     assert_eq!(o.status.code(), Some(1));
     // The header is line 1: row 700 (the 201st of this file) is line 202.
     assert!(stderr(&o).contains("line 202:"), "{}", stderr(&o));
@@ -255,35 +231,11 @@ fn npy_f32_and_f64_with_ids_or_row_numbers() {
     let ids = dir.path().join("a.ids");
     let id_text: Vec<String> = (0..2_000).map(|i| format!("id-{i}")).collect();
     fs::write(&ids, id_text.join("\n")).unwrap();
-    let o = pql(
-        dir.path(),
-        &[
-            "import",
-            "--tenant",
-            "t",
-            "--collection",
-            "c",
-            f32_file.to_str().unwrap(),
-            "--ids",
-            ids.to_str().unwrap(),
-        ],
-    );
+    let o = import(dir.path(), &f32_file, &["--ids", ids.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let f64_file = dir.path().join("b.data");
     write_npy(&f64_file, &vs[2_000..], true);
-    let o = pql(
-        dir.path(),
-        &[
-            "import",
-            "--tenant",
-            "t",
-            "--collection",
-            "c",
-            f64_file.to_str().unwrap(),
-            "--file-format",
-            "npy",
-        ],
-    );
+    let o = import(dir.path(), &f64_file, &["--file-format", "npy"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let got = nodes(dir.path());
     assert_eq!(got.len(), 3_000);
@@ -300,17 +252,7 @@ fn npy_f32_and_f64_with_ids_or_row_numbers() {
     let bytes = fs::read(&f32_file).unwrap();
     fs::write(dir.path().join("cut.npy"), &bytes[..bytes.len() - 100]).unwrap();
     let cut = dir.path().join("cut.npy");
-    let o = pql(
-        dir.path(),
-        &[
-            "import",
-            "--tenant",
-            "t",
-            "--collection",
-            "c",
-            cut.to_str().unwrap(),
-        ],
-    );
+    let o = import(dir.path(), &cut, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
@@ -324,19 +266,7 @@ fn a_refused_batch_reports_how_far_the_import_got() {
     }
     let file = dir.path().join("a.npy");
     write_npy(&file, &vectors(1_000, 4), false);
-    let o = pql(
-        dir.path(),
-        &[
-            "import",
-            "--tenant",
-            "t",
-            "--collection",
-            "c",
-            file.to_str().unwrap(),
-            "--batch-size",
-            "100",
-        ],
-    );
+    let o = import(dir.path(), &file, &["--batch-size", "100"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(

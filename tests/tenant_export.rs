@@ -445,3 +445,39 @@ fn the_format_1_fixture_keeps_importing() {
     assert_eq!(count.rows[0][0], Value::Int(4));
     assert_eq!(status(&engine, "fixture"), "read_only");
 }
+
+/// Object stores to test with: a fresh folder, and a fresh prefix of the
+/// S3 bucket when the server runs (`tests/common/s3.rs`).
+fn stores(keep: &mut Vec<tempfile::TempDir>) -> Vec<String> {
+    let folder = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!("file://{}", folder.path().display())];
+    keep.push(folder);
+    if common::s3::server().is_some() {
+        let prefix = common::s3::unique_prefix("export");
+        urls.push(format!("s3://{}/{prefix}", common::s3::bucket()));
+    }
+    urls
+}
+
+#[test]
+fn an_offloaded_tenant_exports_from_the_object_store_and_stays_offloaded() {
+    let mut keep = Vec::new();
+    for store in stores(&mut keep) {
+        let a = tempfile::tempdir().unwrap();
+        let config = Config::new(a.path()).with_object_store(&store).unwrap();
+        let one = Engine::open_with(config).unwrap();
+        one.execute("CREATE TENANT acme;").unwrap();
+        one.execute(&common::acme_items(0..300)).unwrap();
+        let before = answers(&one);
+        one.execute("OFFLOAD TENANT acme;").unwrap();
+        one.execute("EXPORT TENANT acme TO 'off.pqlt';").unwrap();
+        assert_eq!(status(&one, "acme"), "offloaded", "{store}");
+        assert!(!a.path().join("tenants/acme").exists(), "{store}");
+        assert!(!a.path().join("tenants/.export-acme").exists(), "{store}");
+        let b = tempfile::tempdir().unwrap();
+        carry(a.path(), b.path(), "off.pqlt");
+        let two = Engine::open(b.path()).unwrap();
+        two.execute("IMPORT TENANT FROM 'off.pqlt';").unwrap();
+        assert_eq!(answers(&two), before, "{store}");
+    }
+}

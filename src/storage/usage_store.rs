@@ -84,13 +84,22 @@ pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Re
     tx.commit().map_err(db_err)
 }
 
+/// The table for reading; `None` before the first flush created it.
+fn read_table(
+    db: &Database,
+) -> Result<Option<redb::ReadOnlyTable<(&'static str, u32, i64), &'static [u8]>>> {
+    let tx = db.begin_read().map_err(db_err)?;
+    match tx.open_table(USAGE) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 /// Every bucket of the usage key `tenant`: (resolution, start, row).
 pub(crate) fn rows_of(db: &Database, tenant: &str) -> Result<Vec<(u32, i64, Row)>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(USAGE) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
+    let Some(table) = read_table(db)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for entry in table
@@ -122,11 +131,8 @@ pub(crate) fn put_rows(
 /// Every tenant's day buckets starting in `[from, to)` (Unix seconds), in
 /// key order: (tenant, bucket start, row).
 pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64, Row)>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(USAGE) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
+    let Some(table) = read_table(db)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for entry in table.iter().map_err(db_err)? {

@@ -42,9 +42,10 @@ pub struct ImportArgs {
     /// The vector's field (JSONL key, CSV column)
     #[arg(long, default_value = "embedding")]
     vector_field: String,
-    /// Rows per CREATE NODES batch
-    #[arg(long, default_value_t = 1000)]
-    batch_size: usize,
+    /// Rows per CREATE NODES batch (1 to 100000)
+    #[arg(long, default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    batch_size: u32,
     /// Bad rows to report and skip before stopping
     #[arg(long, default_value_t = 0)]
     max_errors: u64,
@@ -243,7 +244,7 @@ pub fn import(engine: &Engine, args: &ImportArgs) -> ExitCode {
         args,
         tally: Tally::default(),
     };
-    let batch_size = args.batch_size.max(1);
+    let batch_size = args.batch_size as usize;
     let mut batch = Vec::with_capacity(batch_size);
     let stopped = loop {
         let item = match rows.next_row() {
