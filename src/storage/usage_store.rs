@@ -84,10 +84,11 @@ pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Re
     tx.commit().map_err(db_err)
 }
 
+/// The table, opened for reading.
+type UsageTable = redb::ReadOnlyTable<(&'static str, u32, i64), &'static [u8]>;
+
 /// The table for reading; `None` before the first flush created it.
-fn read_table(
-    db: &Database,
-) -> Result<Option<redb::ReadOnlyTable<(&'static str, u32, i64), &'static [u8]>>> {
+fn read_table(db: &Database) -> Result<Option<UsageTable>> {
     let tx = db.begin_read().map_err(db_err)?;
     match tx.open_table(USAGE) {
         Ok(t) => Ok(Some(t)),
