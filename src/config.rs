@@ -74,6 +74,9 @@ pub struct Config {
     /// The admin key, which may do anything ([`Engine::key_scope`](crate::Engine::key_scope)).
     /// Default `None`: no admin key (the server's local development mode).
     pub admin_key: Option<String>,
+    /// Folders besides the data folder's `exports/` that `EXPORT TENANT`
+    /// may write to and `IMPORT TENANT` may read from. Default: none.
+    pub export_dirs: Vec<PathBuf>,
 }
 
 impl Config {
@@ -97,6 +100,7 @@ impl Config {
             object_store: None,
             offload_after: None,
             admin_key: None,
+            export_dirs: Vec::new(),
         }
     }
 }
@@ -131,6 +135,16 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Allows `EXPORT TENANT ... TO` and `IMPORT TENANT FROM` paths in
+    /// `dir` (besides the data folder's `exports/`); may be called again
+    /// for more folders.
+    pub fn with_export_dir(mut self, dir: impl Into<PathBuf>) -> Config {
+        self.export_dirs.push(dir.into());
+        self
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -150,6 +164,7 @@ impl fmt::Debug for Config {
             .field("object_store", &self.object_store)
             .field("offload_after", &self.offload_after)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "(set)"))
+            .field("export_dirs", &self.export_dirs)
             .finish()
     }
 }

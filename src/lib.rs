@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod bulk;
 mod cancel;
 mod clock;
 #[cfg(feature = "s3")]
@@ -50,6 +51,7 @@ pub mod script;
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use bulk::ScannedNode;
 pub use cancel::CancelToken;
 pub use config::Config;
 #[cfg(feature = "minilm")]

@@ -11,6 +11,7 @@ mod pool_stats;
 pub(crate) mod read;
 mod report;
 mod show;
+mod transfer;
 mod write;
 
 use std::sync::Arc;
@@ -125,6 +126,17 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
         Statement::OffloadTenant { name } => ddl::offload_tenant(ctx, name),
         Statement::OnloadTenant { name } => ddl::onload_tenant(ctx, name),
         Statement::AttachTenant { name } => ddl::attach_tenant(ctx, name),
+        Statement::ExportTenant {
+            name,
+            path,
+            options,
+        } => transfer::export_tenant(ctx, name, path, options),
+        Statement::ImportTenant {
+            path,
+            as_name,
+            replace,
+            options,
+        } => transfer::import_tenant(ctx, path, as_name.as_deref(), *replace, options),
         Statement::DropTenant { name, if_exists } => ddl::drop_tenant(ctx, name, *if_exists),
         Statement::UseTenant { name } => ddl::use_tenant(ctx, name),
         Statement::ShowTenants { filter, limit } => {

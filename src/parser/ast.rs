@@ -176,6 +176,26 @@ pub enum Statement {
         /// Tenant name.
         name: Name,
     },
+    /// `EXPORT TENANT name TO 'file' [WITH (usage: true, keys: true)]`
+    ExportTenant {
+        /// Tenant name.
+        name: Name,
+        /// The file, as written (confined to the export folders).
+        path: String,
+        /// Options in the order written.
+        options: Vec<Opt>,
+    },
+    /// `IMPORT TENANT FROM 'file' [AS name] [REPLACE] [WITH (status: .., tier: ..)]`
+    ImportTenant {
+        /// The file, as written (confined to the export folders).
+        path: String,
+        /// The name to import under; `None`: the name in the file.
+        as_name: Option<Name>,
+        /// `REPLACE` was given: an existing tenant of that name is replaced.
+        replace: bool,
+        /// Options in the order written.
+        options: Vec<Opt>,
+    },
     /// `DROP TENANT [IF EXISTS] name`
     DropTenant {
         /// Tenant name.

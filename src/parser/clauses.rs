@@ -29,6 +29,10 @@ pub(crate) struct Clauses {
     pub limit: Option<u64>,
     /// `PERIOD '..'` / `FROM '..' TO '..'`.
     pub period: Option<Period>,
+    /// The file of `EXPORT ... TO '..'` / `IMPORT ... FROM '..'`.
+    pub path: Option<String>,
+    /// `REPLACE`.
+    pub replace: bool,
 }
 
 impl Clauses {
@@ -42,6 +46,8 @@ impl Clauses {
                     c.tenant = Some(name(src, only(src, p)?)?)
                 }
                 Rule::if_exists | Rule::if_not_exists => c.if_flag = true,
+                Rule::string => c.path = Some(string(src, p)?),
+                Rule::replace_flag => c.replace = true,
                 Rule::with_options => c.options = options(src, p)?,
                 Rule::set_clause => c.set = options(src, p)?,
                 Rule::where_clause => c.filter = Some(expr::filter(src, only(src, p)?)?),
@@ -61,6 +67,11 @@ impl Clauses {
     }
 
     /// The name, which the grammar makes mandatory where this is called.
+    /// The file path, which the grammar makes mandatory where this is called.
+    pub(crate) fn path(&mut self, src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<String> {
+        self.path.take().ok_or_else(|| src.internal(pair))
+    }
+
     pub(crate) fn name(&mut self, src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Name> {
         self.name.take().ok_or_else(|| src.internal(pair))
     }

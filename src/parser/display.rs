@@ -87,6 +87,27 @@ impl Display for Statement {
             Statement::AttachTenant { name } => {
                 write!(f, "ATTACH TENANT {} FROM OBJECT STORE", Name(name))
             }
+            Statement::ExportTenant {
+                name,
+                path,
+                options,
+            } => {
+                write!(f, "EXPORT TENANT {} TO {}", Name(name), Quoted(path))?;
+                with(f, options)
+            }
+            Statement::ImportTenant {
+                path,
+                as_name,
+                replace,
+                options,
+            } => {
+                write!(f, "IMPORT TENANT FROM {}", Quoted(path))?;
+                if let Some(n) = as_name {
+                    write!(f, " AS {}", Name(n))?;
+                }
+                f.write_str(if_(*replace, " REPLACE"))?;
+                with(f, options)
+            }
             Statement::DropTenant { name, if_exists } => {
                 let ie = if_(*if_exists, "IF EXISTS ");
                 write!(f, "DROP TENANT {ie}{}", Name(name))

@@ -181,6 +181,10 @@ pub(crate) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_onload
             | Rule::kw_attach
             | Rule::kw_object
+            | Rule::kw_export
+            | Rule::kw_import
+            | Rule::kw_as
+            | Rule::kw_replace
             | Rule::kw_store
             | Rule::kw_drop
             | Rule::kw_show

@@ -1,5 +1,5 @@
-//! Tenant statements (`CREATE/ALTER/ARCHIVE/RESTORE/DROP/SHOW/DESCRIBE/USE
-//! TENANT`) and the usage reports (`SHOW USAGE`, `SHOW STATS`).
+//! Tenant statements (`CREATE/ALTER/ARCHIVE/RESTORE/EXPORT/IMPORT/DROP/SHOW/
+//! DESCRIBE/USE TENANT`) and the usage reports (`SHOW USAGE`, `SHOW STATS`).
 
 use pest::iterators::Pair;
 
@@ -24,6 +24,8 @@ pub(crate) fn statement(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Optio
             | Rule::offload_tenant
             | Rule::onload_tenant
             | Rule::attach_tenant
+            | Rule::export_tenant
+            | Rule::import_tenant
             | Rule::drop_tenant
             | Rule::show_tenants
             | Rule::describe_tenant
@@ -65,6 +67,17 @@ pub(crate) fn statement(src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Optio
         },
         Rule::attach_tenant => Statement::AttachTenant {
             name: c.name(src, pair)?,
+        },
+        Rule::export_tenant => Statement::ExportTenant {
+            name: c.name(src, pair)?,
+            path: c.path(src, pair)?,
+            options: c.options,
+        },
+        Rule::import_tenant => Statement::ImportTenant {
+            path: c.path(src, pair)?,
+            as_name: c.name.take(),
+            replace: c.replace,
+            options: c.options,
         },
         Rule::drop_tenant => Statement::DropTenant {
             name: c.name(src, pair)?,

@@ -13,7 +13,7 @@ use crate::tenant::names;
 ///
 /// | access | statements |
 /// |---|---|
-/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, OFFLOAD/ONLOAD/ATTACH, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
+/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, OFFLOAD/ONLOAD/ATTACH, EXPORT/IMPORT, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
 /// | `Write` | CREATE/ALTER/DROP COLLECTION, CREATE NODE(S), UPSERT, `WHERE … UPDATE SET`, `WHERE … DELETE` |
 /// | `Read` | reads and `COUNT(*)`, EXPLAIN, SHOW COLLECTIONS, DESCRIBE COLLECTION, DESCRIBE TENANT, SHOW USAGE FOR TENANT, USE TENANT |
 ///
@@ -57,6 +57,8 @@ pub(crate) fn required(stmt: &Statement) -> Access {
         | Statement::OffloadTenant { .. }
         | Statement::OnloadTenant { .. }
         | Statement::AttachTenant { .. }
+        | Statement::ExportTenant { .. }
+        | Statement::ImportTenant { .. }
         | Statement::DropTenant { .. }
         | Statement::ShowTenants { .. }
         | Statement::ShowStats
@@ -103,6 +105,7 @@ pub(crate) fn tenants(stmt: &Statement, session_tenant: Option<&str>) -> Result<
             | Statement::ShowStats
             | Statement::ShowUsage { tenant: None, .. }
             | Statement::ShowApiKeys { tenant: None }
+            | Statement::ImportTenant { as_name: None, .. }
     ) {
         return Ok(Vec::new());
     }
@@ -134,11 +137,17 @@ pub(crate) fn named_tenant(stmt: &Statement) -> Option<&Name> {
         | Statement::OffloadTenant { name }
         | Statement::OnloadTenant { name }
         | Statement::AttachTenant { name }
+        | Statement::ExportTenant { name, .. }
+        | Statement::ImportTenant {
+            as_name: Some(name),
+            ..
+        }
         | Statement::DropTenant { name, .. }
         | Statement::DescribeTenant { name }
         | Statement::UseTenant { name } => Some(name),
         Statement::ShowTenants { .. }
         | Statement::ShowStats
+        | Statement::ImportTenant { as_name: None, .. }
         | Statement::CreateApiKey { .. }
         | Statement::ShowApiKeys { .. }
         | Statement::DropApiKey { .. } => None,
@@ -204,6 +213,9 @@ mod tests {
             "ARCHIVE TENANT a;",
             "RESTORE TENANT a;",
             "OFFLOAD TENANT a;",
+            "EXPORT TENANT a TO 'a.pqlt' WITH (usage: true);",
+            "IMPORT TENANT FROM 'a.pqlt' AS b REPLACE;",
+            "IMPORT TENANT FROM 'a.pqlt';",
             "ONLOAD TENANT a;",
             "ATTACH TENANT a FROM OBJECT STORE;",
             "SHOW TENANTS;",

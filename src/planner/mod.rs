@@ -152,6 +152,8 @@ fn statement_kind(stmt: &Statement) -> &'static str {
         Statement::OffloadTenant { .. } => "OFFLOAD TENANT",
         Statement::OnloadTenant { .. } => "ONLOAD TENANT",
         Statement::AttachTenant { .. } => "ATTACH TENANT",
+        Statement::ExportTenant { .. } => "EXPORT TENANT",
+        Statement::ImportTenant { .. } => "IMPORT TENANT",
         Statement::DropTenant { .. } => "DROP TENANT",
         Statement::ShowTenants { .. } => "SHOW TENANTS",
         Statement::DescribeTenant { .. } => "DESCRIBE TENANT",

@@ -50,6 +50,8 @@ fn router(state: Shared) -> Router {
         .route("/v1/tenants/{tenant}/archive", post(admin::archive))
         .route("/v1/tenants/{tenant}/restore", post(admin::restore))
         .route("/v1/tenants/{tenant}/usage", get(admin::usage))
+        .route("/v1/tenants/{tenant}/export", get(super::export::export))
+        .route("/v1/imports", post(super::export::import))
         .route("/v1/tenants/{tenant}/health", get(health::tenant_health))
         .route(
             "/v1/tenants/{tenant}/keys",

@@ -22,6 +22,7 @@ mod body;
 #[cfg(feature = "s3")]
 mod cluster;
 mod errors;
+mod export;
 mod health;
 mod json;
 mod metrics;

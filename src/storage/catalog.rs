@@ -124,6 +124,25 @@ impl CatalogStore {
         tx.commit().map_err(db_err)
     }
 
+    /// Inserts or replaces a tenant record and, in the same durable
+    /// transaction, whatever `also` writes (IMPORT's keys and usage).
+    pub(crate) fn put_with_also(
+        &self,
+        record: &impl CatalogRecord,
+        also: impl FnOnce(&redb::WriteTransaction) -> Result<()>,
+    ) -> Result<()> {
+        let bytes = codec::encode(record)?;
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = tx.open_table(TENANTS).map_err(db_err)?;
+            table
+                .insert(record.key(), bytes.as_slice())
+                .map_err(db_err)?;
+        }
+        also(&tx)?;
+        tx.commit().map_err(db_err)
+    }
+
     /// Deletes a tenant record.
     pub(crate) fn delete(&self, name: &str) -> Result<()> {
         let tx = self.db.begin_write().map_err(db_err)?;

@@ -91,6 +91,58 @@ pub(crate) fn list(db: &Database, tenant: Option<&str>) -> Result<Vec<KeyRecord>
     Ok(out)
 }
 
+/// Every key of `tenant` with its stored hash.
+pub(crate) fn hashed_of(db: &Database, tenant: &str) -> Result<Vec<([u8; 32], KeyRecord)>> {
+    let Some(table) = open_read(db)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for row in table.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let record: KeyRecord = codec::decode(v.value(), "api key")?;
+        if record.tenant == tenant {
+            let hash = k
+                .value()
+                .try_into()
+                .map_err(|_| Error::corrupt("catalog api keys", "hash of the wrong length"))?;
+            out.push((hash, record));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a key with `hash` is stored, and the tenant it is bound to.
+pub(crate) fn owner_of(db: &Database, hash: &[u8; 32]) -> Result<Option<String>> {
+    Ok(find(db, hash)?.map(|(_, r)| r.tenant))
+}
+
+/// In `tx`: removes every key of `tenant`, then stores `keys`.
+pub(crate) fn replace_in(
+    tx: &redb::WriteTransaction,
+    tenant: &str,
+    keys: &[([u8; 32], KeyRecord)],
+) -> Result<()> {
+    let mut table = tx.open_table(API_KEYS).map_err(db_err)?;
+    let mut doomed = Vec::new();
+    for row in table.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let record: KeyRecord = codec::decode(v.value(), "api key")?;
+        if record.tenant == tenant {
+            doomed.push(k.value().to_vec());
+        }
+    }
+    for hash in &doomed {
+        table.remove(hash.as_slice()).map_err(db_err)?;
+    }
+    for (hash, record) in keys {
+        let bytes = codec::encode(record)?;
+        table
+            .insert(hash.as_slice(), bytes.as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Removes the keys of `tenant` that `doomed` selects, in one durable
 /// transaction; returns how many went.
 pub(crate) fn remove(

@@ -18,11 +18,13 @@ pub(crate) mod atomic;
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod collection;
+pub(crate) mod export_paths;
 pub(crate) mod keys;
 pub(crate) mod migrate;
 pub(crate) mod object;
 pub(crate) mod record;
 pub(crate) mod temporaries;
+pub(crate) mod tenant_file;
 pub(crate) mod usage_store;
 
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::storage::Layout;
 
 /// Whether `name` is one of the temporary names listed in the module docs.
-fn is_temporary(name: &str) -> bool {
+pub(crate) fn is_temporary(name: &str) -> bool {
     name.ends_with(".tmp") || name.contains(".tmp-")
 }
 

@@ -84,14 +84,56 @@ pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Re
     tx.commit().map_err(db_err)
 }
 
+/// The table, opened for reading.
+type UsageTable = redb::ReadOnlyTable<(&'static str, u32, i64), &'static [u8]>;
+
+/// The table for reading; `None` before the first flush created it.
+fn read_table(db: &Database) -> Result<Option<UsageTable>> {
+    let tx = db.begin_read().map_err(db_err)?;
+    match tx.open_table(USAGE) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Every bucket of the usage key `tenant`: (resolution, start, row).
+pub(crate) fn rows_of(db: &Database, tenant: &str) -> Result<Vec<(u32, i64, Row)>> {
+    let Some(table) = read_table(db)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in table
+        .range((tenant, 0, i64::MIN)..=(tenant, u32::MAX, i64::MAX))
+        .map_err(db_err)?
+    {
+        let (k, v) = entry.map_err(db_err)?;
+        let (_, res, start) = k.value();
+        out.push((res, start, decode(v.value())));
+    }
+    Ok(out)
+}
+
+/// Writes `rows` (from [`rows_of`]) under the usage key `tenant` in `tx`.
+pub(crate) fn put_rows(
+    tx: &redb::WriteTransaction,
+    tenant: &str,
+    rows: &[(u32, i64, Row)],
+) -> Result<()> {
+    let mut table = tx.open_table(USAGE).map_err(db_err)?;
+    for (res, start, row) in rows {
+        table
+            .insert((tenant, *res, *start), encode(row).as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Every tenant's day buckets starting in `[from, to)` (Unix seconds), in
 /// key order: (tenant, bucket start, row).
 pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64, Row)>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(USAGE) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
+    let Some(table) = read_table(db)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for entry in table.iter().map_err(db_err)? {

@@ -3,6 +3,8 @@
 
 mod archive;
 pub(crate) mod billing;
+pub(crate) mod export;
+pub(crate) mod import;
 mod key_cache;
 pub(crate) mod keys;
 pub(crate) mod lifecycle;
@@ -344,6 +346,7 @@ impl Catalog {
         let records = store.load_all::<TenantRecord>()?;
         archive::recover(&layout, &records)?;
         offload::recover(&layout, &records)?;
+        import::recover(&layout, &records)?;
         // After the catalog's lock is held: no other process writes here.
         temporaries::clean_temporaries(&layout)?;
         let last_id = AtomicU64::new(records.iter().map(|r| r.id).max().unwrap_or(0));

@@ -255,6 +255,12 @@ impl Catalog {
         }
     }
 
+    /// Downloads and checks the latest snapshot of offloaded `name` into
+    /// `dest` (EXPORT TENANT), leaving the tenant offloaded.
+    pub(super) fn download_for_export(&self, name: &str, dest: &std::path::Path) -> Result<()> {
+        self.tier()?.download_tenant(name, dest).map(drop)
+    }
+
     /// Deletes a dropped tenant's objects, snapshots and archive (after the
     /// catalog committed the drop); nothing to do without an object store.
     pub(super) fn delete_objects(&self, name: &str) -> Result<()> {
@@ -344,6 +350,11 @@ impl Catalog {
 
     /// `ATTACH TENANT`: needs the `s3` feature.
     pub(crate) fn attach(&self, _name: &str) -> Result<()> {
+        Self::without_s3()
+    }
+
+    /// Export of an offloaded tenant: needs the `s3` feature.
+    pub(super) fn download_for_export(&self, _name: &str, _dest: &std::path::Path) -> Result<()> {
         Self::without_s3()
     }
 

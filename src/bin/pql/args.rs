@@ -36,6 +36,11 @@ pub struct Args {
     #[arg(long, global = true, value_name = "SECS", env = "PQL_OFFLOAD_IDLE")]
     pub offload_idle: Option<u64>,
 
+    /// A folder EXPORT TENANT may write to and IMPORT TENANT may read from,
+    /// besides the data folder's exports/ (repeatable)
+    #[arg(long = "export-dir", global = true, value_name = "DIR")]
+    pub export_dirs: Vec<PathBuf>,
+
     /// How results are printed: table, json (JSON Lines) or csv
     #[arg(long, global = true, value_name = "FORMAT", default_value = "table",
           value_parser = parse_format)]
@@ -96,6 +101,12 @@ pub enum Command {
         #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
         to: Option<String>,
     },
+    /// Bulk-load nodes into a collection from JSON Lines, CSV or NumPy .npy,
+    /// e.g. `pql import --tenant acme --collection docs rows.jsonl`
+    Import(crate::bulk::ImportArgs),
+    /// Write a collection's nodes to JSON Lines, CSV or NumPy .npy, e.g.
+    /// `pql export --tenant acme --collection docs --to docs.csv`
+    Export(crate::bulk::ExportArgs),
     /// Serve the data folder over HTTP (docs/http.md), e.g.
     /// `pql serve --listen 127.0.0.1:7878 --admin-key-file KEYFILE`
     #[cfg(feature = "server")]

@@ -20,6 +20,9 @@ pub const LEXICAL_NOTE: &str =
 /// `--offload-idle` is given without an object store.
 pub fn config(args: &Args) -> Result<Config, ExitCode> {
     let mut config = Config::new(args.data_dir());
+    for dir in &args.export_dirs {
+        config = config.with_export_dir(dir);
+    }
     if let Some(url) = &args.object_store {
         config = config.with_object_store(url).map_err(|e| {
             eprintln!("pql: {}", e.message());

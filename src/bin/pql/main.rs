@@ -7,6 +7,7 @@
 //! folder that cannot be opened).
 
 mod args;
+mod bulk;
 #[cfg(all(feature = "server", feature = "s3"))]
 mod cluster;
 mod commands;
@@ -61,6 +62,14 @@ fn main() -> ExitCode {
                 (_, Err(code)) => code,
             }
         }
+        Some(Command::Import(import_args)) => match open(&args) {
+            Ok(engine) => bulk::import(&engine, import_args),
+            Err(code) => code,
+        },
+        Some(Command::Export(export_args)) => match open(&args) {
+            Ok(engine) => bulk::export(&engine, export_args),
+            Err(code) => code,
+        },
         #[cfg(feature = "server")]
         Some(Command::Serve(serve_args)) => match embedder::config(&args) {
             Ok(config) => serve::run(config, serve_args),

@@ -86,7 +86,7 @@ fn unknown_statement_and_subcommand() {
         "  FOO",
         1,
         3,
-        "expected CREATE, ALTER, ARCHIVE, RESTORE, OFFLOAD, ONLOAD, ATTACH, DROP, SHOW, DESCRIBE, USE, QUERY or EXPLAIN",
+        "expected CREATE, ALTER, ARCHIVE, RESTORE, OFFLOAD, ONLOAD, ATTACH, EXPORT, IMPORT, DROP, SHOW, DESCRIBE, USE, QUERY or EXPLAIN",
     );
     check(
         "SHOW FOO",
