@@ -60,6 +60,25 @@ fn round_trip(store: &str, bucket_folder: Option<&Path>) {
     );
     assert!(matches!(describe(&engine, "object_store_bytes"), Value::Int(n) if n > 0));
 
+    // EXPORT reads the archive from the bucket and leaves it archived; the
+    // file imports elsewhere and answers as the tenant did.
+    engine
+        .execute("EXPORT TENANT acme TO 'acme.pqlt';")
+        .unwrap();
+    assert_eq!(describe(&engine, "status"), Value::Str("archived".into()));
+    assert!(!local.exists(), "the fetched copy was a temporary");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let imported = Engine::open_with(
+        Config::new(elsewhere.path()).with_export_dir(dir.path().join("exports")),
+    )
+    .unwrap();
+    let file = dir.path().join("exports/acme.pqlt");
+    imported
+        .execute(&format!("IMPORT TENANT FROM '{}';", file.display()))
+        .unwrap();
+    assert_eq!(answers(&imported), before, "{store}: the export's answers");
+    drop(imported);
+
     // A new engine over the same folder: the bucket is where the archive is.
     drop(engine);
     let engine = open(dir.path(), store);

@@ -187,7 +187,8 @@ fn every_cancelled_statement_changes_nothing() {
          QUERY c TENANT t CREATE NODE { id: \"a\", embedding: [1.0, 0.0], kind: \"x\" };
          CREATE TENANT cold;
          QUERY c TENANT cold CREATE NODE { id: \"g\", embedding: [0.0, 1.0] };
-         ARCHIVE TENANT cold;",
+         ARCHIVE TENANT cold;
+         EXPORT TENANT t TO 't.pqlt';",
     )
     .unwrap();
     let big = batch(3_000);
@@ -198,6 +199,7 @@ fn every_cancelled_statement_changes_nothing() {
         "QUERY c TENANT t WHERE kind = \"x\" UPDATE SET kind = \"y\"".to_string(),
         "ARCHIVE TENANT t".to_string(),
         "RESTORE TENANT cold".to_string(),
+        "IMPORT TENANT FROM 't.pqlt' AS copy".to_string(),
     ];
     let mut session = e.session();
     let cancel = session.cancel_token();

@@ -79,6 +79,7 @@ pub(super) fn import_tenant(
         as_name,
         replace,
         options,
+        cancel: ctx.cancel,
     })?;
     Ok(QueryResult::message(format!(
         "Tenant {} imported from {path} (status {})",

@@ -134,10 +134,6 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout);
-    #[cfg(feature = "s3")]
-    if let Some(node) = &options.cluster {
-        super::cluster::join(node).await?;
-    }
     let state = AppState::new(engine, options);
     let app = router(state.clone());
     let connections = GracefulShutdown::new();

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 pub use app::serve;
 #[cfg(feature = "s3")]
-pub use cluster::Membership;
+pub use cluster::{join as join_cluster, Membership};
 pub use errors::{status_of, ApiError};
 
 /// How the server runs (the `pql serve` flags).
@@ -59,7 +59,8 @@ pub struct ServerOptions {
     /// response; a slower client (a slowloris) is disconnected.
     pub header_timeout: Duration,
     /// Cluster mode: this server is this node (`--node-id`,
-    /// docs/cluster.md). `None` (the default): a single node.
+    /// docs/cluster.md), joined by [`join_cluster`] before [`serve`].
+    /// `None` (the default): a single node.
     #[cfg(feature = "s3")]
     pub cluster: Option<std::sync::Arc<Membership>>,
 }

@@ -19,6 +19,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
+use crate::cancel::CancelToken;
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::ast::Opt;
@@ -44,6 +45,9 @@ pub(crate) struct ImportRequest<'a> {
     pub(crate) replace: bool,
     /// `WITH (status: .., tier: .., ...)`: overrides of the file's record.
     pub(crate) options: &'a [Opt],
+    /// The session's cancel request: honoured after the check pass and
+    /// after staging, before the commit; the staging folder is removed.
+    pub(crate) cancel: &'a CancelToken,
 }
 
 /// Everything the file holds but the files' data.
@@ -285,6 +289,7 @@ impl Catalog {
     pub(crate) fn import(&self, req: &ImportRequest<'_>) -> Result<TenantRecord> {
         let path = req.path;
         let contents = read(path, None)?;
+        req.cancel.check()?;
         let record = new_record(self, path, &contents, req)?;
         let name = record.name.clone();
         self.may_import(&name, req.replace)?;
@@ -335,7 +340,8 @@ impl Catalog {
                 check_quota(&stage, &again.files, &record)?;
                 File::open(&stage)
                     .and_then(|d| d.sync_all())
-                    .map_err(|e| Error::io(format!("cannot sync {}", stage.display()), e))
+                    .map_err(|e| Error::io(format!("cannot sync {}", stage.display()), e))?;
+                req.cancel.check()
             })
             .and_then(|()| self.commit_import(&record, &stage, req.replace, &keys, &usage));
         if staged.is_err() && stage.exists() {

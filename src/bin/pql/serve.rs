@@ -126,6 +126,11 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
             },
             None => options,
         };
+        // In the cluster before it says it listens.
+        #[cfg(feature = "s3")]
+        if let Some(member) = &options.cluster {
+            pql::server::join_cluster(member).await?;
+        }
         println!("listening on http://{addr}");
         use std::io::Write as _;
         std::io::stdout().flush()?;

@@ -25,9 +25,11 @@ use super::state::Shared;
 
 /// Registers the node in the bucket and starts its heartbeat, every third
 /// of its lease time, for as long as the runtime runs; each beat renews the
-/// leases the node holds. A node id in use by a live node is refused here,
-/// before the server answers anything.
-pub(crate) async fn join(member: &Arc<Membership>) -> std::io::Result<()> {
+/// leases the node holds. A node id in use by a live node is refused here.
+/// `pql serve` calls this before it prints its `listening on` line, so a
+/// node that says it listens is already in the cluster; call it before
+/// [`serve`](super::serve) when building a server in code.
+pub async fn join(member: &Arc<Membership>) -> std::io::Result<()> {
     member
         .node
         .join()
