@@ -83,8 +83,8 @@ impl Engine {
         }
     }
 
-    /// The shared state, for the bench probes (`bench_support`).
-    #[cfg(feature = "bench")]
+    /// The shared state, for the bulk data reads (`bulk`) and the bench
+    /// probes (`bench_support`).
     pub(crate) fn inner(&self) -> &EngineInner {
         &self.inner
     }

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use crate::index::distance::distance;
 use crate::index::flat::exact_top_k_all;
 use crate::index::graph::GraphIndex;
+#[cfg(feature = "hnsw-rs")]
 use crate::index::hnsw::HnswIndex;
 use crate::index::vectors::{prepare, VectorStore};
 use crate::index::{AnnIndex, GraphParams, Metric};
@@ -118,10 +119,13 @@ proptest! {
         graph.insert(&items);
         check("graph", metric, &graph.search(&q, k, 32, None), &truth)?;
 
-        let hnsw = HnswIndex::new(metric, DIM, PARAMS, k)
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        hnsw.insert(&items);
-        check("hnsw", metric, &hnsw.search(&q, k, 32, None), &truth)?;
+        #[cfg(feature = "hnsw-rs")]
+        {
+            let hnsw = HnswIndex::new(metric, DIM, PARAMS, k)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            hnsw.insert(&items);
+            check("hnsw", metric, &hnsw.search(&q, k, 32, None), &truth)?;
+        }
     }
 }
 
