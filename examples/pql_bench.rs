@@ -9,6 +9,7 @@
 //! cargo run --release --example pql_bench                   # GloVe-50, 399k
 //! cargo run --release --example pql_bench -- --synthetic 3000 --queries 50   # smoke run
 //! cargo run --release --example pql_bench -- --threads 1    # ingest on one thread
+//! cargo run --release --example pql_bench -- --rows 100000 --efs 64,80,96,128   # first 100k rows, chosen ef values
 //! ```
 //! Each unfiltered query runs twice in turn, as PQL text and straight on the
 //! collection's graph index (`pql::bench_support::RawIndex`), so the PQL
@@ -127,6 +128,20 @@ fn main() -> Res<()> {
             (b, q, dim, Some(gt))
         }
     };
+    // `--rows N` keeps the first N base rows; the exact answers are then
+    // computed for that subset, not read from the 399k ground truth.
+    let (base, gt) = match arg(&args, "--rows") {
+        Some(rows) => {
+            let rows: usize = rows.parse()?;
+            let keep = (rows * dim).min(base.len());
+            (base[..keep].to_vec(), None)
+        }
+        None => (base, gt),
+    };
+    let efs: Vec<usize> = match arg(&args, "--efs") {
+        Some(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
+        None => vec![16, 32, 64, 128, 256, 512],
+    };
     let n = base.len() / dim;
     let nq = nq.min(queries.len() / dim);
     let queries = &queries[..nq * dim];
@@ -185,7 +200,7 @@ fn main() -> Res<()> {
     println!("|---|---|---|---|---|---|---|---|---|");
     let raw = RawIndex::open(&engine, "b", "v")?;
     let vectors: Vec<&[f32]> = queries.chunks_exact(dim).collect();
-    for ef in [16, 32, 64, 128, 256, 512] {
+    for &ef in &efs {
         let texts: Vec<String> = vectors
             .iter()
             .map(|q| {
