@@ -115,6 +115,14 @@ fn a_layout1_folder_is_converted_and_answers_like_a_fresh_one() {
     .unwrap();
     let fresh = Engine::open(fresh_dir.path()).unwrap();
     fresh.execute(&script).unwrap();
+    // A collection keeps the ef_search it was created with: the fixture's
+    // were created when the default was 64.
+    fresh
+        .execute(
+            "ALTER COLLECTION docs TENANT t SET ef_search = 64; \
+             ALTER COLLECTION bare TENANT t SET ef_search = 64;",
+        )
+        .unwrap();
     let old = Engine::open(old_dir.path()).unwrap();
     let first = answers(&old);
     assert!(first[1].contains("Int(560)"), "{}", first[1]);
