@@ -22,6 +22,10 @@
 
 #![warn(missing_docs)]
 
+// The pest parser is generated without pest's `std` feature (Cargo.toml
+// says why), and that code names `alloc` at the crate root.
+extern crate alloc;
+
 mod bulk;
 mod cancel;
 mod clock;
