@@ -475,7 +475,8 @@ fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
 
     // Once n1's lease has expired, n2 takes it, learns that n1 served the
     // tenant from its disk, gives the lease back and refuses: no older
-    // copy, no empty tenant. Until then it retries n1, then says 502.
+    // copy, no empty tenant. Until then it retries n1 (a 502 would come
+    // only after a minute).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let r = n2.query_as(Some(ADMIN), "acme", "QUERY docs RETURN COUNT(*);");

@@ -17,6 +17,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::server::errors::ApiError;
 use crate::server::state::Shared;
 
+/// The longest wait for a forwarded request's answer, and for its owner to
+/// take it at all (the retries of `route`).
+pub(super) const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// This server as a member of the cluster (`pql serve --node-id`): the
 /// node, the secret the nodes share, and the leases it holds.
 #[derive(Debug)]
@@ -74,7 +78,7 @@ impl Membership {
     /// (`--cluster-secret-file`, at least 16 characters).
     pub fn new(node: Arc<Node>, secret: String) -> Result<Membership> {
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
+            .timeout(FORWARD_TIMEOUT)
             .build()
             .map_err(|e| crate::Error::new(ErrorKind::InvalidOption, e.to_string()))?;
         Ok(Membership {

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::owners::{Membership, Owner};
+use super::owners::{Membership, Owner, FORWARD_TIMEOUT};
 use super::proxy;
 use crate::cluster::LeaseRecord;
 use crate::server::auth::TENANT_HEADER;
@@ -78,12 +78,14 @@ struct Routed<'a> {
 impl Routed<'_> {
     /// Serves the request here or forwards it. A forward that found the
     /// lease moved (`cluster.not_owner`) or the owner not listening (it is
-    /// handing its tenants over as it shuts down) is sent again, to the
-    /// owner the lease names then, for up to twice the lease time: either
-    /// way the owner did not apply it.
+    /// handing its tenants over as it shuts down) is routed again, to the
+    /// owner the lease names then, for up to [`FORWARD_TIMEOUT`]: either
+    /// way the owner did not apply it. An owner that stopped for good
+    /// stops renewing its lease, so after the lease time this node takes
+    /// the lease and answers itself.
     async fn dispatch(&self, parts: Parts, mut body: Pending, next: Next) -> Response {
         let lease_time = self.member.node().lease_time();
-        let deadline = Instant::now() + lease_time * 2;
+        let deadline = Instant::now() + FORWARD_TIMEOUT;
         loop {
             // A move takes the gate itself.
             let mut entered = Vec::new();
