@@ -511,3 +511,24 @@ fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
         assert!(has_point(&n2, "acme", &format!("p{i}")), "p{i}");
     }
 }
+
+/// The object tier under `pql serve`: statements run on the server's
+/// blocking pool, inside its runtime, where the tier once refused to work
+/// (the hand-overs above go through the same path).
+#[test]
+fn a_server_runs_offload_and_onload_statements() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-offload");
+    let (_tmp, data) = data_dir();
+    let store = format!("s3://{}/{prefix}", bucket());
+    let s = Server::start(&data, Some(ADMIN), &["--object-store", &store]);
+    tenant_with_points(&s, &s, "acme", 3);
+    let r = s.query(Some(ADMIN), "OFFLOAD TENANT acme;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.query(Some(ADMIN), "SHOW TENANTS;");
+    assert!(r.text.contains("offloaded"), "{}", r.text);
+    // The next statement onloads it lazily.
+    assert_eq!(count(&s, "acme").0, 3);
+}
