@@ -4,7 +4,7 @@
 mod archive;
 pub(crate) mod billing;
 pub(crate) mod export;
-#[cfg(feature = "s3")]
+#[cfg(all(feature = "s3", feature = "server"))]
 mod handover;
 pub(crate) mod import;
 mod key_cache;
