@@ -243,6 +243,77 @@ fn renewing_with_a_stale_etag_fails_and_release_hands_over() {
 }
 
 #[test]
+fn a_lease_handed_over_says_the_bucket_has_the_tenant_until_settled() {
+    let Some(endpoint) = server() else { return };
+    let prefix = unique_prefix("handover");
+    let n1 = node(&prefix, &endpoint, "n1", Duration::from_secs(30));
+    let n2 = node(&prefix, &endpoint, "n2", Duration::from_secs(30));
+    let n3 = node(&prefix, &endpoint, "n3", Duration::from_secs(30));
+    block_on(async {
+        n2.join().await.unwrap();
+        // A new lease: no node served the tenant yet, so the bucket's copy
+        // (if any) is the newest; the owner clears that once it serves it.
+        let mut lease = held(n1.acquire("acme").await.unwrap());
+        assert!(lease.record.in_bucket);
+        assert!(lease.previous.is_none());
+        n1.settle(&mut lease).await.unwrap();
+        assert!(!lease.record.in_bucket);
+        let renewed = held(n1.acquire("acme").await.unwrap());
+        assert!(!renewed.record.in_bucket);
+        assert_eq!(
+            renewed.previous.as_ref().map(|r| r.owner.as_str()),
+            Some("n1")
+        );
+
+        // Granted to n2: its owner at once, next epoch, marked in_bucket;
+        // n3 cannot take it in between; n1's old version is dead.
+        let to = n1.nodes().await.unwrap();
+        let to = to.iter().find(|r| r.node == "n2").unwrap();
+        n1.hand_over(renewed, Some(to)).await.unwrap();
+        match n3.acquire("acme").await.unwrap() {
+            Acquired::Elsewhere(r) => assert_eq!((r.owner.as_str(), r.epoch), ("n2", 2)),
+            Acquired::Held(_) => panic!("n3 took a granted lease"),
+        }
+        let mut granted = held(n2.acquire("acme").await.unwrap());
+        assert_eq!(granted.record.epoch, 2);
+        assert!(granted.record.in_bucket);
+        assert_eq!(
+            granted.previous.as_ref().map(|r| r.owner.as_str()),
+            Some("n2")
+        );
+        let e = n1.renew(&mut lease).await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::NotOwner, "{e}");
+
+        // Released by n2 after serving it (settled): n3 takes it over and
+        // learns that n2 had the newest data.
+        n2.settle(&mut granted).await.unwrap();
+        n2.release(granted).await.unwrap();
+        let taken = held(n3.acquire("acme").await.unwrap());
+        assert_eq!(taken.record.epoch, 3);
+        assert!(!taken.record.in_bucket);
+        assert_eq!(
+            taken.previous.as_ref().map(|r| r.owner.as_str()),
+            Some("n2")
+        );
+        // n3 will not serve an older copy: it gives the lease back, still
+        // naming n2, so the next node learns the same.
+        n3.give_back(taken).await.unwrap();
+        let taken = held(n3.acquire("acme").await.unwrap());
+        assert_eq!(taken.record.epoch, 4);
+        assert_eq!(
+            taken.previous.as_ref().map(|r| r.owner.as_str()),
+            Some("n2")
+        );
+        // Handed over (released) by n3: the next owner is told to bring it
+        // in from the bucket.
+        n3.hand_over(taken, None).await.unwrap();
+        let back = held(n1.acquire("acme").await.unwrap());
+        assert_eq!((back.record.epoch, back.record.in_bucket), (5, true));
+        assert_eq!(back.previous.as_ref().map(|r| r.owner.as_str()), Some("n3"));
+    });
+}
+
+#[test]
 fn nodes_register_heartbeat_and_cannot_share_an_id() {
     let Some(endpoint) = server() else { return };
     let prefix = unique_prefix("registry");

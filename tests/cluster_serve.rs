@@ -6,9 +6,11 @@
 mod common;
 mod http_common;
 
+use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::s3::{block_on, bucket, server, unique_prefix};
 use http_common::{data_dir, Server, ADMIN};
@@ -69,12 +71,19 @@ const SECRET: &str = "cluster-secret-0123456789";
 /// Node `id` of the cluster under `prefix`, and its data folder's parent
 /// (which holds the secret file too).
 fn start(prefix: &str, id: &str) -> (Server, tempfile::TempDir) {
-    let (tmp, data) = data_dir();
-    let secret = tmp.path().join("secret");
+    let (tmp, _) = data_dir();
+    let server = start_in(prefix, id, tmp.path());
+    (server, tmp)
+}
+
+/// Node `id` of the cluster under `prefix`, on the data folder `dir/data`
+/// (a restart, if it was used before).
+fn start_in(prefix: &str, id: &str, dir: &Path) -> Server {
+    let secret = dir.join("secret");
     std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
     let store = format!("s3://{}/{prefix}", bucket());
-    let server = Server::start(
-        &data,
+    Server::start(
+        &dir.join("data"),
         Some(ADMIN),
         &[
             "--object-store",
@@ -86,8 +95,7 @@ fn start(prefix: &str, id: &str) -> (Server, tempfile::TempDir) {
             "--cluster-secret-file",
             secret.to_str().unwrap(),
         ],
-    );
-    (server, tmp)
+    )
 }
 
 #[test]
@@ -225,4 +233,302 @@ fn a_node_forwards_a_tenants_requests_to_its_owner() {
     let r = n2.query_as(None, "acme", "QUERY docs RETURN COUNT(*);");
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.owner, None);
+}
+
+/// `QUERY docs RETURN COUNT(*)` of `tenant` through `node`: the count and
+/// the owner that answered.
+fn count(node: &Server, tenant: &str) -> (i64, Option<String>) {
+    let r = node.query_as(Some(ADMIN), tenant, "QUERY docs RETURN COUNT(*);");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let n = r.body["results"][0]["rows"][0][0].as_i64().unwrap();
+    (n, r.owner)
+}
+
+/// Creates `tenant` on `node` with a collection `docs` of dimension 2, and
+/// writes `points` points `p0`, `p1`, ... one request each (all through
+/// `via`, routed to the owner).
+fn tenant_with_points(node: &Server, via: &Server, tenant: &str, points: usize) {
+    let r = node.json(
+        "POST",
+        "/v1/tenants",
+        Some(ADMIN),
+        &serde_json::json!({ "name": tenant }),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = node.query_as(
+        Some(ADMIN),
+        tenant,
+        "CREATE COLLECTION docs WITH (dimension: 2);",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    for i in 0..points {
+        let r = via.query_as(
+            Some(ADMIN),
+            tenant,
+            &format!("QUERY docs CREATE NODE {{ id: 'p{i}', embedding: [1, {i}] }};"),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+}
+
+/// True if point `id` of `tenant` is found through `node`.
+fn has_point(node: &Server, tenant: &str, id: &str) -> bool {
+    let r = node.query_as(
+        Some(ADMIN),
+        tenant,
+        &format!("QUERY docs WHERE id = '{id}' RETURN COUNT(*);"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["results"][0]["rows"][0][0] == 1
+}
+
+#[test]
+fn a_node_stopped_by_sigterm_hands_its_tenants_over_through_the_bucket() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-sigterm");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    // Both tenants live on n1 (created there, their leases taken there);
+    // half of the writes come through n2 and are forwarded.
+    tenant_with_points(&n1, &n1, "acme", 10);
+    tenant_with_points(&n1, &n2, "beta", 10);
+    for i in 10..20 {
+        let r = n2.query_as(
+            Some(ADMIN),
+            "acme",
+            &format!("QUERY docs CREATE NODE {{ id: 'p{i}', embedding: [0, {i}] }};"),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+    }
+    assert_eq!(n1.signal_and_wait("TERM").code(), Some(0));
+
+    // n2 never had these tenants: it brings them in from the bucket, and
+    // every acknowledged write is there.
+    for (tenant, points) in [("acme", 20), ("beta", 10)] {
+        let (n, owner) = count(&n2, tenant);
+        assert_eq!(n, points, "{tenant}");
+        assert_eq!(owner.as_deref(), Some(n2.url("").as_str()));
+        for i in 0..points {
+            assert!(has_point(&n2, tenant, &format!("p{i}")), "{tenant} p{i}");
+        }
+    }
+    let r = n2.query_as(
+        Some(ADMIN),
+        "acme",
+        "QUERY docs CREATE NODE { id: 'after', embedding: [1, 1] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(count(&n2, "acme").0, 21);
+    let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
+    let nodes = r.body["nodes"].as_array().unwrap();
+    let n2_entry = nodes.iter().find(|n| n["node"] == "n2").unwrap();
+    assert_eq!(n2_entry["tenants"], serde_json::json!(["acme", "beta"]));
+}
+
+#[test]
+fn a_planned_move_under_read_load_fails_no_request() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-move");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    let n1 = Arc::new(n1);
+    let n2 = Arc::new(n2);
+    tenant_with_points(&n1, &n1, "acme", 5);
+
+    // Refusals: a non-admin key, an unknown node, a malformed body.
+    let move_path = "/v1/cluster/tenants/acme/move";
+    let to = |node: &str| serde_json::json!({ "node": node });
+    let r = n1.json("POST", move_path, Some("not-a-key-at-all-000"), &to("n2"));
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = n1.json("POST", move_path, Some(ADMIN), &to("n9"));
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "cluster.unknown_node");
+    let r = n1.json("POST", move_path, Some(ADMIN), &to("../n2"));
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = n1.json(
+        "POST",
+        move_path,
+        Some(ADMIN),
+        &serde_json::json!({ "nod": "n2" }),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(count(&n1, "acme"), (5, Some(n1.url(""))));
+
+    // A client reads through both nodes, all along.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (n1, n2, stop) = (n1.clone(), n2.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut owners = Vec::new();
+            let mut failures = Vec::new();
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) || i < 10 {
+                let node = if i.is_multiple_of(2) { &n1 } else { &n2 };
+                let r = node.query_as(Some(ADMIN), "acme", "QUERY docs RETURN COUNT(*);");
+                if r.status == 200 && r.body["results"][0]["rows"][0][0] == 5 {
+                    owners.push(r.owner);
+                } else {
+                    failures.push(r.text);
+                }
+                i += 1;
+            }
+            (owners, failures)
+        })
+    };
+    // Sent to n2, which forwards it to the owner, n1.
+    let r = n2.json("POST", move_path, Some(ADMIN), &to("n2"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["moved"], true, "{}", r.text);
+    assert_eq!(r.body["node"], "n2", "{}", r.text);
+    stop.store(true, Ordering::Relaxed);
+    let (owners, failures) = reader.join().unwrap();
+    assert_eq!(failures, Vec::<String>::new());
+    assert!(owners.len() >= 10);
+    // The last reads were served by n2.
+    assert_eq!(owners.last().unwrap().as_deref(), Some(n2.url("").as_str()));
+    assert_eq!(count(&n1, "acme"), (5, Some(n2.url(""))));
+
+    // A write on n2, then back to n1 (which had the tenant offloaded, with
+    // the data n2 did not have yet): the write moves along.
+    let r = n2.query_as(
+        Some(ADMIN),
+        "acme",
+        "QUERY docs CREATE NODE { id: 'on-n2', embedding: [1, 1] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = n1.json("POST", move_path, Some(ADMIN), &to("n1"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(count(&n2, "acme"), (6, Some(n1.url(""))));
+    assert!(has_point(&n1, "acme", "on-n2"));
+    // Moving a tenant to the node that has it changes nothing.
+    let r = n1.json("POST", move_path, Some(ADMIN), &to("n1"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["moved"], false, "{}", r.text);
+}
+
+#[test]
+fn a_query_body_goes_to_the_owner_of_its_tenants() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-body");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 3);
+    tenant_with_points(&n2, &n2, "beta", 2);
+
+    // No X-Tenant-ID: the statements name the tenant.
+    let r = n2.query(Some(ADMIN), "QUERY docs TENANT acme RETURN COUNT(*);");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["results"][0]["rows"][0][0], 3, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+    let r = n1.query(
+        Some(ADMIN),
+        "USE TENANT beta; QUERY docs CREATE NODE { id: 'b9', embedding: [0, 1] }; \
+         QUERY docs RETURN COUNT(*);",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["results"][2]["rows"][0][0], 3, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n2.url("").as_str()));
+
+    // Tenants of two owners in one body: refused, nothing runs.
+    for node in [&n1, &n2] {
+        let r = node.query(
+            Some(ADMIN),
+            "QUERY docs TENANT beta CREATE NODE { id: 'no', embedding: [1, 1] }; \
+             QUERY docs TENANT acme RETURN COUNT(*);",
+        );
+        assert_eq!(r.status, 409, "{}", r.text);
+        assert_eq!(
+            r.body["error"]["code"], "cluster.mixed_owners",
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(count(&n1, "beta").0, 3);
+    assert!(!has_point(&n2, "beta", "no"));
+
+    // No tenant: served where it lands, no owner named.
+    let r = n2.query(Some(ADMIN), "SHOW TENANTS;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner, None);
+    // A body that does not parse is answered by the node it reached.
+    let r = n2.query(Some(ADMIN), "QUERY docs TENANT acme RETURN;");
+    assert_eq!(r.status, 400, "{}", r.text);
+}
+
+#[test]
+fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-kill");
+    let (n1, d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n2, "acme", 5);
+    n1.signal_and_wait("KILL");
+
+    // Once n1's lease has expired, n2 takes it, learns that n1 served the
+    // tenant from its disk, gives the lease back and refuses: no older
+    // copy, no empty tenant. Until then it retries n1 (a 502 would come
+    // only after a minute).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = n2.query_as(Some(ADMIN), "acme", "QUERY docs RETURN COUNT(*);");
+        let code = r.body["error"]["code"].clone();
+        if code == "cluster.tenant_unavailable" {
+            assert_eq!(r.status, 503, "{}", r.text);
+            let message = r.body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("restart \"n1\""), "{message}");
+            break;
+        }
+        assert_eq!(code, "cluster.owner_unreachable", "{}", r.text);
+        assert!(Instant::now() < deadline, "{}", r.text);
+    }
+    // n1 comes back on its data folder (once its old record is stale, so
+    // that it may take its id again): n2 sends the tenant's requests to it,
+    // and every acknowledged write is there.
+    loop {
+        let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
+        let nodes = r.body["nodes"].as_array().unwrap().clone();
+        if nodes
+            .iter()
+            .any(|n| n["node"] == "n1" && n["live"] == false)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let n1 = start_in(&prefix, "n1", d1.path());
+    assert_eq!(count(&n2, "acme"), (5, Some(n1.url(""))));
+    for i in 0..5 {
+        assert!(has_point(&n2, "acme", &format!("p{i}")), "p{i}");
+    }
+}
+
+/// The object tier under `pql serve`: statements run on the server's
+/// blocking pool, inside its runtime, where the tier once refused to work
+/// (the hand-overs above go through the same path).
+#[test]
+fn a_server_runs_offload_and_onload_statements() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-offload");
+    let (_tmp, data) = data_dir();
+    let store = format!("s3://{}/{prefix}", bucket());
+    let s = Server::start(&data, Some(ADMIN), &["--object-store", &store]);
+    tenant_with_points(&s, &s, "acme", 3);
+    let r = s.query(Some(ADMIN), "OFFLOAD TENANT acme;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.query(Some(ADMIN), "SHOW TENANTS;");
+    assert!(r.text.contains("offloaded"), "{}", r.text);
+    // The next statement onloads it lazily.
+    assert_eq!(count(&s, "acme").0, 3);
 }

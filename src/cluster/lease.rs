@@ -7,7 +7,10 @@
 //!   conditional on the ETag just read, so of two nodes racing exactly one
 //!   wins;
 //! - release: rewrite it as expired (same epoch), so the next owner need not
-//!   wait.
+//!   wait;
+//! - hand over: after the owner put the tenant's data in the bucket, release
+//!   it or grant it to another node, marked `in_bucket`, so the next owner
+//!   knows to bring the data in from there.
 //!
 //! Expiry compares wall clocks of different machines: keep them in sync
 //! (NTP) to well under the lease time. A lease alone never guards a write:
@@ -17,6 +20,7 @@ use object_store::{PutMode, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
 use super::node::Node;
+use super::registry::NodeRecord;
 use super::store::{decode, encode, Put};
 use crate::clock::now_ms;
 use crate::error::{Error, ErrorKind, Result};
@@ -40,6 +44,13 @@ pub struct LeaseRecord {
     pub expires_ms: i64,
     /// The owning process's random incarnation.
     pub incarnation: u64,
+    /// True while the bucket holds the tenant's newest data: no node has
+    /// served it since it was put there (by a hand-over), or no node ever
+    /// held its lease. The owner clears it once it serves the tenant from
+    /// its own disk; a new owner brings the tenant in from the bucket only
+    /// while it is set (docs/cluster.md). Absent in older records: false.
+    #[serde(default)]
+    pub in_bucket: bool,
 }
 
 impl LeaseRecord {
@@ -54,6 +65,9 @@ impl LeaseRecord {
 pub struct Lease {
     /// The record as written.
     pub record: LeaseRecord,
+    /// The record [`Node::acquire`] replaced (this node's own for a
+    /// renewal); `None` if the lease was created then.
+    pub previous: Option<LeaseRecord>,
     version: UpdateVersion,
 }
 
@@ -67,7 +81,7 @@ pub enum Acquired {
 }
 
 impl Node {
-    fn lease_record(&self, tenant: &str, epoch: u64) -> LeaseRecord {
+    fn lease_record(&self, tenant: &str, epoch: u64, in_bucket: bool) -> LeaseRecord {
         LeaseRecord {
             tenant: tenant.to_string(),
             owner: self.id.clone(),
@@ -75,6 +89,7 @@ impl Node {
             epoch,
             expires_ms: now_ms().saturating_add(self.lease_ms()),
             incarnation: self.incarnation,
+            in_bucket,
         }
     }
 
@@ -82,11 +97,14 @@ impl Node {
     /// holds it already, or takes it over with the next epoch once it has
     /// expired. A live lease of another node (or of another process with
     /// this node's id) is returned as [`Acquired::Elsewhere`].
+    ///
+    /// `in_bucket` is kept as it was (a new lease has it set): only the
+    /// owner that serves the tenant from its disk clears it ([`Node::settle`]).
     pub async fn acquire(&self, tenant: &str) -> Result<Acquired> {
         let key = self.store.keys.key(tenant, Target::Lease)?;
         for _ in 0..ACQUIRE_ROUNDS {
-            let (record, mode) = match self.store.get(&key).await? {
-                None => (self.lease_record(tenant, 1), PutMode::Create),
+            let (record, mode, previous) = match self.store.get(&key).await? {
+                None => (self.lease_record(tenant, 1, true), PutMode::Create, None),
                 Some((bytes, version)) => {
                     let old: LeaseRecord = decode(&key, &bytes)?;
                     let mine = old.owner == self.id && old.incarnation == self.incarnation;
@@ -98,12 +116,17 @@ impl Node {
                     } else {
                         old.epoch + 1
                     };
-                    (self.lease_record(tenant, epoch), PutMode::Update(version))
+                    let record = self.lease_record(tenant, epoch, old.in_bucket);
+                    (record, PutMode::Update(version), Some(old))
                 }
             };
             // A conflict means another node wrote first: read again.
             if let Put::Done(version) = self.store.put(&key, encode(&record), mode).await? {
-                return Ok(Acquired::Held(Lease { record, version }));
+                return Ok(Acquired::Held(Lease {
+                    record,
+                    previous,
+                    version,
+                }));
             }
         }
         Err(Error::new(
@@ -118,12 +141,17 @@ impl Node {
     /// Extends `lease` by the lease time, conditional on the version this
     /// node last wrote. `NotOwner` if the lease changed since (taken over).
     pub async fn renew(&self, lease: &mut Lease) -> Result<()> {
-        let record = self.lease_record(&lease.record.tenant, lease.record.epoch);
+        let record = self.lease_record(
+            &lease.record.tenant,
+            lease.record.epoch,
+            lease.record.in_bucket,
+        );
         self.rewrite(lease, record).await
     }
 
-    /// Gives `lease` up (a clean hand-over): the record stays, marked
-    /// expired, so the next owner takes it at once with the next epoch.
+    /// Gives `lease` up: the record stays, marked expired, so the next
+    /// owner takes it at once with the next epoch. `in_bucket` as it was:
+    /// set it first ([`Node::hand_over`]) if the bucket holds the data.
     pub async fn release(&self, mut lease: Lease) -> Result<()> {
         let record = LeaseRecord {
             expires_ms: 0,
@@ -132,12 +160,67 @@ impl Node {
         self.rewrite(&mut lease, record).await
     }
 
+    /// Hands `lease` over once the tenant's data is in the bucket: marked
+    /// `in_bucket`, and granted to `to` (its owner from now on, with the
+    /// next epoch and a full lease time, so that no third node can take it
+    /// meanwhile) or, with no `to`, released for any node to take.
+    pub async fn hand_over(&self, mut lease: Lease, to: Option<&NodeRecord>) -> Result<()> {
+        let record = match to {
+            Some(to) => LeaseRecord {
+                owner: to.node.clone(),
+                address: to.address.clone(),
+                epoch: lease.record.epoch + 1,
+                expires_ms: now_ms().saturating_add(to.lease_ms),
+                incarnation: to.incarnation,
+                in_bucket: true,
+                tenant: lease.record.tenant.clone(),
+            },
+            None => LeaseRecord {
+                expires_ms: 0,
+                in_bucket: true,
+                ..lease.record.clone()
+            },
+        };
+        self.rewrite(&mut lease, record).await
+    }
+
+    /// Gives back a lease just taken over that this node will not serve:
+    /// the record names the previous owner again, expired, with this
+    /// epoch, so that the next node to take it learns who served the
+    /// tenant last. A lease that was created (no previous owner) is
+    /// released.
+    pub async fn give_back(&self, mut lease: Lease) -> Result<()> {
+        let record = match &lease.previous {
+            Some(previous) => LeaseRecord {
+                epoch: lease.record.epoch,
+                expires_ms: 0,
+                ..previous.clone()
+            },
+            None => LeaseRecord {
+                expires_ms: 0,
+                ..lease.record.clone()
+            },
+        };
+        self.rewrite(&mut lease, record).await
+    }
+
+    /// Clears `in_bucket` on `lease`: this node serves the tenant from its
+    /// disk now, so the bucket's copy may be older than its data.
+    pub async fn settle(&self, lease: &mut Lease) -> Result<()> {
+        let record = LeaseRecord {
+            in_bucket: false,
+            ..lease.record.clone()
+        };
+        self.rewrite(lease, record).await
+    }
+
     async fn rewrite(&self, lease: &mut Lease, record: LeaseRecord) -> Result<()> {
         let key = self.store.keys.key(&record.tenant, Target::Lease)?;
         let mode = PutMode::Update(lease.version.clone());
         match self.store.put(&key, encode(&record), mode).await? {
             Put::Done(version) => {
-                *lease = Lease { record, version };
+                lease.record = record;
+                lease.version = version;
                 Ok(())
             }
             Put::Conflict => Err(Error::new(

@@ -65,6 +65,10 @@ fn router(state: Shared) -> Router {
     #[cfg(feature = "s3")]
     let routes = routes
         .route("/v1/cluster", get(super::cluster::cluster))
+        .route(
+            "/v1/cluster/tenants/{tenant}/move",
+            post(super::cluster::move_tenant),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             super::cluster::route,
@@ -117,7 +121,8 @@ async fn header_limit(State(state): State<Shared>, request: Request, next: Next)
 
 /// Serves `engine` on `listener` until `shutdown` completes, then stops
 /// accepting, lets the requests in flight finish, and saves the graph
-/// indexes and the usage counts. The engine closes when its last clone
+/// indexes and the usage counts; in cluster mode it then hands the
+/// tenants it holds over through the bucket (docs/cluster.md). The engine closes when its last clone
 /// is dropped.
 ///
 /// Each connection is HTTP/1.1 (keep-alive) with `TCP_NODELAY`, so small
@@ -160,6 +165,12 @@ pub async fn serve(
         .await;
     if let Err(e) = flushed {
         eprintln!("pql serve: flush at shutdown failed: {:?}", e.status());
+    }
+    // Cluster mode: the tenants this node holds go to the bucket, and
+    // their leases to whichever node is asked for them next.
+    #[cfg(feature = "s3")]
+    if let Some(member) = &state.options.cluster {
+        member.hand_over_all(&state).await;
     }
     Ok(())
 }

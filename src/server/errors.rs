@@ -174,6 +174,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The error's message.
+    pub fn message(&self) -> &str {
+        self.error["message"].as_str().unwrap_or_default()
+    }
 }
 
 impl From<Error> for ApiError {

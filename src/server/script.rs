@@ -68,6 +68,18 @@ pub(crate) fn results_json(results: &[QueryResult]) -> Vec<Json> {
     results.iter().map(output::result_value).collect()
 }
 
+/// Puts `USE TENANT name` (`X-Tenant-ID`) before the first statement.
+pub(crate) fn use_tenant_first(script: &mut Script, name: &str) {
+    let located = Located {
+        statement: Statement::UseTenant {
+            name: name.to_string().into(),
+        },
+        line: 1,
+        column: 1,
+    };
+    script.statements.insert(0, located);
+}
+
 fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
     let (mut script, text) = match run.input {
         Input::Text(text) => (crate::parse(&text)?, text),
@@ -86,13 +98,8 @@ fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
         ),
     };
     let offset = usize::from(run.use_tenant.is_some());
-    if let Some(name) = run.use_tenant {
-        let located = Located {
-            statement: Statement::UseTenant { name: name.into() },
-            line: 1,
-            column: 1,
-        };
-        script.statements.insert(0, located);
+    if let Some(name) = &run.use_tenant {
+        use_tenant_first(&mut script, name);
     }
     let mut session = state.engine.session();
     let plans = session.plan_script(&script)?;

@@ -4,6 +4,8 @@
 mod archive;
 pub(crate) mod billing;
 pub(crate) mod export;
+#[cfg(all(feature = "s3", feature = "server"))]
+mod handover;
 pub(crate) mod import;
 mod key_cache;
 pub(crate) mod keys;

@@ -65,7 +65,7 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
 #[cfg(feature = "s3")]
 impl Catalog {
     /// The object store, or the error for a data folder without one.
-    fn tier(&self) -> Result<&crate::storage::object::ObjectTier> {
+    pub(super) fn tier(&self) -> Result<&crate::storage::object::ObjectTier> {
         self.tier.as_deref().ok_or_else(|| {
             Error::unsupported(
                 "no object store is configured: start with --object-store URL \
@@ -160,14 +160,7 @@ impl Catalog {
                 format!("Tenant not found in the object store: {name}"),
             )
         })?;
-        let mut record: TenantRecord =
-            crate::storage::codec::decode(&manifest.record, "tenant record in the manifest")?;
-        if record.name != name {
-            return Err(Error::corrupt(
-                format!("the manifest of tenant {name}"),
-                format!("its record names tenant {}", record.name),
-            ));
-        }
+        let mut record = record_of(name, &manifest)?;
         let usage: Vec<(u32, i64, usage_store::Row)> = if manifest.usage.is_empty() {
             Vec::new()
         } else {
@@ -320,6 +313,23 @@ impl Catalog {
             None => Ok(()),
         }
     }
+}
+
+/// The tenant record a manifest of tenant `name` holds, checked to name it.
+#[cfg(feature = "s3")]
+pub(super) fn record_of(
+    name: &str,
+    manifest: &crate::storage::object::Manifest,
+) -> Result<TenantRecord> {
+    let record: TenantRecord =
+        crate::storage::codec::decode(&manifest.record, "tenant record in the manifest")?;
+    if record.name != name {
+        return Err(Error::corrupt(
+            format!("the manifest of tenant {name}"),
+            format!("its record names tenant {}", record.name),
+        ));
+    }
+    Ok(record)
 }
 
 /// Where data in `storage` lives when it is not in the object store.

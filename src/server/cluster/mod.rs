@@ -1,6 +1,7 @@
 //! Cluster mode in the server (docs/cluster.md): joining the cluster, the
-//! heartbeat, and `GET /v1/cluster` (here); the leases this node holds
-//! (`owners`); routing each tenant request to its owner (`route`) and
+//! heartbeat, `GET /v1/cluster` and `POST /v1/cluster/tenants/<t>/move`
+//! (here); the leases this node holds, taking tenants in and handing them
+//! over (`owners`); routing each tenant request to its owner (`route`) and
 //! forwarding it there (`proxy`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
@@ -14,14 +15,16 @@ pub(crate) use route::route;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth;
 use super::errors::ApiError;
 use super::state::Shared;
+use super::{auth, body};
 
 /// Registers the node in the bucket and starts its heartbeat, every third
 /// of its lease time, for as long as the runtime runs; each beat renews the
@@ -57,15 +60,7 @@ pub(crate) async fn cluster(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     auth::admin(&auth::scope(&state, &headers).await?)?;
-    let Some(member) = &state.options.cluster else {
-        return Err(ApiError::http(
-            StatusCode::NOT_FOUND,
-            "NotClustered",
-            "cluster.disabled",
-            "this server is not in cluster mode (start it with --node-id)",
-        ));
-    };
-    let node = &member.node;
+    let node = &member_of(&state)?.node;
     let nodes = node.nodes().await.map_err(ApiError::from)?;
     let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for lease in node.leases().await.map_err(ApiError::from)? {
@@ -89,5 +84,66 @@ pub(crate) async fn cluster(
         "node": node.id(),
         "lease_ms": node.lease_time().as_millis() as u64,
         "nodes": nodes,
+    })))
+}
+
+/// This node's membership; 404 `cluster.disabled` for a single node.
+fn member_of(state: &Shared) -> Result<&Arc<Membership>, ApiError> {
+    state.options.cluster.as_ref().ok_or_else(|| {
+        ApiError::http(
+            StatusCode::NOT_FOUND,
+            "NotClustered",
+            "cluster.disabled",
+            "this server is not in cluster mode (start it with --node-id)",
+        )
+    })
+}
+
+/// The body of a move.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Move {
+    /// The node to move the tenant to.
+    node: String,
+}
+
+/// `POST /v1/cluster/tenants/<t>/move` `{"node": "n2"}` (admin key): a
+/// planned hand-over. The routing brings the request to the tenant's
+/// owner (taking the lease here if no node holds it), which waits for the
+/// tenant's requests in flight, holds new ones back, puts the tenant in
+/// the bucket and grants its lease to the live node `n2`; the requests held
+/// back then go to `n2`, which brings the tenant in from the bucket.
+pub(crate) async fn move_tenant(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    request: Body,
+) -> Result<Json<Value>, ApiError> {
+    auth::admin(&auth::scope(&state, &headers).await?)?;
+    let member = member_of(&state)?;
+    let wanted: Move = body::read_json(&state, &headers, request).await?;
+    crate::tenant::names::validate("node", &wanted.node)?;
+    let me = member.node.id();
+    if wanted.node == me {
+        return Ok(Json(json!({"tenant": tenant, "node": me, "moved": false})));
+    }
+    let nodes = member.node.nodes().await?;
+    let Some(to) = nodes.iter().find(|n| n.node == wanted.node && n.is_live()) else {
+        return Err(ApiError::http(
+            StatusCode::NOT_FOUND,
+            "NodeNotFound",
+            "cluster.unknown_node",
+            format!(
+                "no live node {:?} in the cluster (GET /v1/cluster lists them)",
+                wanted.node
+            ),
+        ));
+    };
+    member.hand_over(&state, &tenant, Some(to)).await?;
+    Ok(Json(json!({
+        "tenant": tenant,
+        "node": to.node,
+        "address": to.address,
+        "moved": true,
     })))
 }

@@ -1,15 +1,25 @@
 //! Which tenants this node owns: the leases it holds, renewed by the
-//! heartbeat, and the check every tenant request goes through.
+//! heartbeat; the check every tenant request goes through, which brings a
+//! tenant in from the bucket when this node takes it over; and the
+//! hand-over that puts a tenant in the bucket before its lease goes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
+use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 
 use crate::clock::now_ms;
-use crate::cluster::{Acquired, Lease, LeaseRecord, Node};
-use crate::error::{ErrorKind, Result};
+use crate::cluster::{Acquired, Lease, LeaseRecord, Node, NodeRecord};
+use crate::error::{Error, ErrorKind, Result};
+use crate::server::errors::ApiError;
+use crate::server::state::Shared;
+
+/// The longest wait for a forwarded request's answer, and for its owner to
+/// take it at all (the retries of `route`).
+pub(super) const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// This server as a member of the cluster (`pql serve --node-id`): the
 /// node, the secret the nodes share, and the leases it holds.
@@ -17,8 +27,42 @@ use crate::error::{ErrorKind, Result};
 pub struct Membership {
     pub(super) node: Arc<Node>,
     secret: String,
-    held: Mutex<HashMap<String, Lease>>,
+    /// The leases held, by tenant.
+    held: Mutex<HashMap<String, Held>>,
+    /// Per tenant: the hand-over gate and the take-in lock.
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Serialises this node's writes of its lease records (the heartbeat's
+    /// renewals, acquisitions, hand-overs): each is conditional on the
+    /// version the last one wrote.
+    lease_writes: tokio::sync::Mutex<()>,
     pub(super) client: reqwest::Client,
+}
+
+/// A lease this node holds.
+#[derive(Debug, Clone)]
+struct Held {
+    lease: Lease,
+    /// False until the tenant was taken in (brought in from the bucket if
+    /// it had to be): requests are not served from it before.
+    ready: bool,
+}
+
+/// Where a tenant whose lease this node just took has its newest data, as
+/// the lease says.
+struct Source {
+    in_bucket: bool,
+    previous_owner: Option<String>,
+}
+
+/// What requests for one tenant synchronise on.
+#[derive(Debug, Default)]
+struct Slot {
+    /// Requests served here hold it shared; a hand-over holds it
+    /// exclusively (it waits for those requests, and the requests that come
+    /// meanwhile wait for it).
+    gate: Arc<RwLock<()>>,
+    /// One request at a time acquires the lease and takes the tenant in.
+    taking: tokio::sync::Mutex<()>,
 }
 
 /// Where a tenant's requests are served.
@@ -34,13 +78,15 @@ impl Membership {
     /// (`--cluster-secret-file`, at least 16 characters).
     pub fn new(node: Arc<Node>, secret: String) -> Result<Membership> {
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
+            .timeout(FORWARD_TIMEOUT)
             .build()
             .map_err(|e| crate::Error::new(ErrorKind::InvalidOption, e.to_string()))?;
         Ok(Membership {
             node,
             secret,
             held: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            lease_writes: tokio::sync::Mutex::new(()),
             client,
         })
     }
@@ -59,44 +105,260 @@ impl Membership {
         bool::from(self.secret.as_bytes().ct_eq(given))
     }
 
+    fn slot(&self, tenant: &str) -> Arc<Slot> {
+        self.slots
+            .lock()
+            .entry(tenant.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Waits for no hand-over of `tenant` to be under way, and keeps it
+    /// from starting until the guard is dropped.
+    pub(super) async fn enter(&self, tenant: &str) -> OwnedRwLockReadGuard<()> {
+        self.slot(tenant).gate.clone().read_owned().await
+    }
+
+    /// True if this node holds `tenant`'s lease, ready, with more than
+    /// half its time left.
+    fn fresh(&self, tenant: &str) -> bool {
+        let half = self.node.lease_time().as_millis() as i64 / 2;
+        self.held
+            .lock()
+            .get(tenant)
+            .is_some_and(|h| h.ready && h.lease.record.expires_ms - now_ms() > half)
+    }
+
     /// Who serves `tenant`: here if this node holds a lease with more than
     /// half its time left, or acquires (or renews) it now; else the live
-    /// owner.
-    pub(super) async fn owner(&self, tenant: &str) -> Result<Owner> {
-        let half = self.node.lease_time().as_millis() as i64 / 2;
-        let fresh = self
+    /// owner. Call it inside [`enter`](Self::enter).
+    ///
+    /// A tenant this node starts to hold is first taken in: brought in from
+    /// the bucket if the lease says the bucket has its newest data. If the
+    /// lease says the data is on the disk of a node that stopped without
+    /// handing the tenant over, and this node does not have it, the lease
+    /// is given back and the request refused (`cluster.tenant_unavailable`).
+    pub(super) async fn owner(&self, state: &Shared, tenant: &str) -> Result<Owner, ApiError> {
+        if self.fresh(tenant) {
+            return Ok(Owner::Here);
+        }
+        let slot = self.slot(tenant);
+        let _taking = slot.taking.lock().await;
+        if self.fresh(tenant) {
+            return Ok(Owner::Here);
+        }
+        let writing = self.lease_writes.lock().await;
+        let lease = match self.node.acquire(tenant).await? {
+            Acquired::Held(lease) => lease,
+            Acquired::Elsewhere(record) => {
+                self.held.lock().remove(tenant);
+                return Ok(Owner::There(record));
+            }
+        };
+        let ready = self.held.lock().get(tenant).is_some_and(|h| h.ready);
+        let from = Source {
+            in_bucket: lease.record.in_bucket,
+            previous_owner: lease.previous.as_ref().map(|r| r.owner.clone()),
+        };
+        self.held
+            .lock()
+            .insert(tenant.to_string(), Held { lease, ready });
+        drop(writing);
+        if !ready {
+            if let Some(owner) = self.take_in(state, tenant, from).await? {
+                return Ok(Owner::There(owner));
+            }
+        }
+        Ok(Owner::Here)
+    }
+
+    /// Makes a tenant whose lease this node just took ready to serve:
+    ///
+    /// - the lease says the bucket has the newest data: bring it in;
+    /// - it says the previous owner served it from its disk: if that was
+    ///   this node (an earlier process with its id), what this node has (on
+    ///   disk, offloaded by it, or nothing) is the newest; if it was another
+    ///   node, only that node has the newest data: give the lease back, and
+    ///   send the request there if that node is live again (returned), else
+    ///   refuse it with `cluster.tenant_unavailable` rather than serve an
+    ///   older copy.
+    async fn take_in(
+        &self,
+        state: &Shared,
+        tenant: &str,
+        from: Source,
+    ) -> Result<Option<LeaseRecord>, ApiError> {
+        let name = tenant.to_string();
+        let me = self.node.id();
+        let previous = from.previous_owner.as_deref().unwrap_or(me);
+        if from.in_bucket {
+            let on_disk = state
+                .blocking(move |s| {
+                    let catalog = &s.engine.inner().catalog;
+                    catalog.bring_in(&name).map_err(ApiError::from)
+                })
+                .await?;
+            if on_disk {
+                self.settle_lease(tenant).await?;
+            }
+        } else if previous != me {
+            let writing = self.lease_writes.lock().await;
+            let held = self.held.lock().remove(tenant);
+            if let Some(held) = held {
+                if let Err(e) = self.node.give_back(held.lease).await {
+                    eprintln!(
+                        "pql serve: cannot give back the lease of {tenant}: {}",
+                        e.message()
+                    );
+                }
+            }
+            drop(writing);
+            if let Some(back) = self.live_node(previous).await? {
+                return Ok(Some(LeaseRecord {
+                    tenant: tenant.to_string(),
+                    owner: back.node,
+                    address: back.address,
+                    epoch: 0,
+                    expires_ms: 0,
+                    incarnation: back.incarnation,
+                    in_bucket: false,
+                }));
+            }
+            return Err(ApiError::http(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TenantUnavailable",
+                "cluster.tenant_unavailable",
+                format!(
+                    "tenant {tenant:?} is on the disk of node {previous:?}, which served it \
+                     last and stopped without handing it over, so the bucket does not hold its \
+                     latest writes; restart {previous:?} with its data folder and it serves \
+                     the tenant again"
+                ),
+            ));
+        }
+        if let Some(h) = self.held.lock().get_mut(tenant) {
+            h.ready = true;
+        }
+        Ok(None)
+    }
+
+    /// The record of node `id` if it is live.
+    async fn live_node(&self, id: &str) -> Result<Option<NodeRecord>> {
+        let nodes = self.node.nodes().await?;
+        Ok(nodes.into_iter().find(|n| n.node == id && n.is_live()))
+    }
+
+    /// Clears `in_bucket` on the lease of `tenant`, held by this node.
+    async fn settle_lease(&self, tenant: &str) -> Result<()> {
+        let _writing = self.lease_writes.lock().await;
+        let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
+            return Err(self.not_owner(tenant));
+        };
+        self.node.settle(&mut lease).await?;
+        self.keep(tenant, lease);
+        Ok(())
+    }
+
+    /// Records the new version of a held lease (its readiness unchanged).
+    fn keep(&self, tenant: &str, lease: Lease) {
+        if let Some(h) = self.held.lock().get_mut(tenant) {
+            h.lease = lease;
+        }
+    }
+
+    /// After a request served here: a tenant held with `in_bucket` set that
+    /// is now on this node's disk (created by the request) gets the flag
+    /// cleared, so that no later owner takes the bucket's copy for newer.
+    pub(super) async fn settle(&self, state: &Shared, tenant: &str) {
+        let pending = self
             .held
             .lock()
             .get(tenant)
-            .is_some_and(|l| l.record.expires_ms - now_ms() > half);
-        if fresh {
-            return Ok(Owner::Here);
+            .is_some_and(|h| h.lease.record.in_bucket);
+        if !pending || !state.engine.inner().catalog.has_on_disk(tenant) {
+            return;
         }
-        match self.node.acquire(tenant).await? {
-            Acquired::Held(lease) => {
-                self.held.lock().insert(tenant.to_string(), lease);
-                Ok(Owner::Here)
-            }
-            Acquired::Elsewhere(record) => {
-                self.held.lock().remove(tenant);
-                Ok(Owner::There(record))
+        if let Err(e) = self.settle_lease(tenant).await {
+            eprintln!(
+                "pql serve: cannot settle the lease of {tenant}: {}",
+                e.message()
+            );
+        }
+    }
+
+    /// Hands `tenant` over: waits for the requests being served here to
+    /// finish and holds new ones back, puts the tenant's data in the bucket,
+    /// then grants the lease to `to` (or, with no `to`, releases it). If the
+    /// data cannot be put in the bucket, this node keeps the tenant and the
+    /// error is returned. `NotOwner` if this node does not hold the lease.
+    pub(super) async fn hand_over(
+        &self,
+        state: &Shared,
+        tenant: &str,
+        to: Option<&NodeRecord>,
+    ) -> Result<(), ApiError> {
+        let slot = self.slot(tenant);
+        let _closed = slot.gate.write().await;
+        if !self.held.lock().contains_key(tenant) {
+            return Err(ApiError::from(self.not_owner(tenant)));
+        }
+        let name = tenant.to_string();
+        state
+            .blocking(move |s| {
+                let catalog = &s.engine.inner().catalog;
+                catalog.put_in_bucket(&name).map_err(ApiError::from)
+            })
+            .await?;
+        let _writing = self.lease_writes.lock().await;
+        let Some(held) = self.held.lock().remove(tenant) else {
+            return Err(ApiError::from(self.not_owner(tenant)));
+        };
+        self.node.hand_over(held.lease, to).await?;
+        Ok(())
+    }
+
+    /// At a graceful shutdown: hands every tenant this node holds over
+    /// ([`hand_over`](Self::hand_over), released for any node to take). A
+    /// tenant that fails keeps its lease until it expires; its error is
+    /// logged.
+    pub(crate) async fn hand_over_all(&self, state: &Shared) {
+        for tenant in self.held() {
+            match self.hand_over(state, &tenant, None).await {
+                Ok(()) => eprintln!("pql serve: handed tenant {tenant} over through the bucket"),
+                Err(e) => eprintln!(
+                    "pql serve: cannot hand tenant {tenant} over: {}",
+                    e.message()
+                ),
             }
         }
     }
 
+    /// The `NotOwner` error of a request for `tenant` that this node does
+    /// not own.
+    pub(super) fn not_owner(&self, tenant: &str) -> Error {
+        Error::new(
+            ErrorKind::NotOwner,
+            format!(
+                "node {:?} does not own tenant {tenant:?}; retry",
+                self.node.id()
+            ),
+        )
+    }
+
     /// The tenants whose leases this node holds.
-    pub(super) fn held(&self) -> Vec<Lease> {
-        self.held.lock().values().cloned().collect()
+    pub(super) fn held(&self) -> Vec<String> {
+        self.held.lock().keys().cloned().collect()
     }
 
     /// Renews every held lease; one taken over meanwhile is dropped.
     pub(super) async fn renew_all(&self) {
-        for mut lease in self.held() {
-            let tenant = lease.record.tenant.clone();
+        for tenant in self.held() {
+            let _writing = self.lease_writes.lock().await;
+            let Some(mut lease) = self.held.lock().get(&tenant).map(|h| h.lease.clone()) else {
+                continue;
+            };
             match self.node.renew(&mut lease).await {
-                Ok(()) => {
-                    self.held.lock().insert(tenant, lease);
-                }
+                Ok(()) => self.keep(&tenant, lease),
                 Err(e) if e.kind() == &ErrorKind::NotOwner => {
                     self.held.lock().remove(&tenant);
                 }

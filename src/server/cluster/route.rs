@@ -1,19 +1,25 @@
-//! Ownership on the request path: a request about one tenant (in the path,
-//! `/v1/tenants/<t>/...`, or in `X-Tenant-ID`) is served here if this node
-//! owns the tenant, else forwarded to its owner. Other requests (no
-//! tenant) are served here.
+//! Ownership on the request path: a request about tenants (in the path,
+//! `/v1/tenants/<t>/...`, in `X-Tenant-ID`, or in the statements of a
+//! `/v1/query` body) is served here if this node owns them, else forwarded
+//! to their owner; a body touching tenants of different owners is refused.
+//! Other requests (no tenant) are served here.
 
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::owners::Owner;
+use super::owners::{Membership, Owner, FORWARD_TIMEOUT};
 use super::proxy;
-use crate::error::{Error, ErrorKind};
+use crate::cluster::LeaseRecord;
 use crate::server::auth::TENANT_HEADER;
+use crate::server::body;
 use crate::server::errors::ApiError;
-use crate::server::state::Shared;
+use crate::server::state::{AppState, Shared};
 
 /// The owner's address, on every answer about a tenant, so that a client
 /// can go to the owner directly next time.
@@ -22,13 +28,13 @@ pub(super) const OWNER_HEADER: &str = "x-pql-owner";
 pub(super) const FORWARDED_HEADER: &str = "x-pql-forwarded-by";
 /// The cluster secret, on forwarded requests.
 pub(super) const SECRET_HEADER: &str = "x-pql-cluster-secret";
+/// The admin endpoints that move a tenant; their handler takes the
+/// tenant's hand-over gate itself.
+const MOVE_PREFIX: &str = "/v1/cluster/tenants/";
 
 /// The middleware (cluster mode only; a no-op otherwise).
 pub(crate) async fn route(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let Some(member) = state.options.cluster.clone() else {
-        return next.run(request).await;
-    };
-    let Some(tenant) = tenant_of(&request) else {
         return next.run(request).await;
     };
     // Without a key the handler answers 401: no lease is taken for it.
@@ -43,50 +49,215 @@ pub(crate) async fn route(State(state): State<Shared>, request: Request, next: N
                 .into_response();
         }
     }
-    match member.owner(&tenant).await {
-        Err(e) => ApiError::from(e).into_response(),
-        Ok(Owner::Here) => {
-            let mut response = next.run(request).await;
-            if let Ok(v) = HeaderValue::from_str(member.node().address()) {
-                response.headers_mut().insert(OWNER_HEADER, v);
+    let (parts, body) = request.into_parts();
+    let mut body = Pending::Stream(body);
+    let tenants = match tenants_of(&state, &parts, &mut body).await {
+        Ok(tenants) => tenants,
+        Err(e) => return e.into_response(),
+    };
+    if tenants.is_empty() {
+        return next.run(Request::from_parts(parts, body.into_body())).await;
+    }
+    let routed = Routed {
+        state: &state,
+        member: &member,
+        tenants: &tenants,
+        forwarded,
+    };
+    routed.dispatch(parts, body, next).await
+}
+
+/// A request about `tenants`, on its way to their owner.
+struct Routed<'a> {
+    state: &'a Shared,
+    member: &'a Membership,
+    tenants: &'a [String],
+    forwarded: bool,
+}
+
+impl Routed<'_> {
+    /// Serves the request here or forwards it. A forward that found the
+    /// lease moved (`cluster.not_owner`) or the owner not listening (it is
+    /// handing its tenants over as it shuts down) is routed again, to the
+    /// owner the lease names then, for up to [`FORWARD_TIMEOUT`]: either
+    /// way the owner did not apply it. An owner that stopped for good
+    /// stops renewing its lease, so after the lease time this node takes
+    /// the lease and answers itself.
+    async fn dispatch(&self, parts: Parts, mut body: Pending, next: Next) -> Response {
+        let lease_time = self.member.node().lease_time();
+        let deadline = Instant::now() + FORWARD_TIMEOUT;
+        loop {
+            // A move takes the gate itself.
+            let mut entered = Vec::new();
+            if !parts.uri.path().starts_with(MOVE_PREFIX) {
+                for tenant in self.tenants {
+                    entered.push(self.member.enter(tenant).await);
+                }
             }
-            response
+            let owner = match self.owner().await {
+                Ok(owner) => owner,
+                Err(e) => return e.into_response(),
+            };
+            let owner = match owner {
+                Owner::Here => {
+                    let request = Request::from_parts(parts, body.into_body());
+                    let mut response = next.run(request).await;
+                    drop(entered);
+                    for tenant in self.tenants {
+                        self.member.settle(self.state, tenant).await;
+                    }
+                    if let Ok(v) = HeaderValue::from_str(self.member.node().address()) {
+                        response.headers_mut().insert(OWNER_HEADER, v);
+                    }
+                    return response;
+                }
+                Owner::There(owner) => owner,
+            };
+            drop(entered);
+            // One hop only: the lease moved while the request travelled.
+            if self.forwarded {
+                let first = self.tenants.first().map_or("", String::as_str);
+                return ApiError::from(self.member.not_owner(first)).into_response();
+            }
+            let bytes = match body.bytes(self.state, &parts).await {
+                Ok(bytes) => bytes,
+                Err(e) => return e.into_response(),
+            };
+            let again = match proxy::forward(self.member, &owner, &parts, bytes).await {
+                Ok(answer) if answer.is_not_owner() => answer.into_response(&owner),
+                Ok(answer) => return answer.into_response(&owner),
+                Err(failed) if failed.never_sent => failed.error.into_response(),
+                Err(failed) => return failed.error.into_response(),
+            };
+            if Instant::now() >= deadline {
+                return again;
+            }
+            tokio::time::sleep(lease_time / 20).await;
         }
-        // One hop only: the lease moved while the request travelled.
-        Ok(Owner::There(owner)) if forwarded => ApiError::from(Error::new(
-            ErrorKind::NotOwner,
-            format!(
-                "node {:?} does not own tenant {tenant:?} ({:?} does since epoch {}); retry",
-                member.node().id(),
-                owner.owner,
-                owner.epoch
-            ),
-        ))
-        .into_response(),
-        Ok(Owner::There(owner)) => {
-            let limit = state.options.body_limit;
-            proxy::forward(&member, &owner, request, limit)
-                .await
-                .unwrap_or_else(|e| e.into_response())
+    }
+
+    /// The one owner of every tenant of the request; 409
+    /// `cluster.mixed_owners` if they have different ones.
+    async fn owner(&self) -> Result<Owner, ApiError> {
+        let mut here: Option<&str> = None;
+        let mut there: Option<(&str, LeaseRecord)> = None;
+        for tenant in self.tenants {
+            match self.member.owner(self.state, tenant).await? {
+                Owner::Here => here = Some(tenant.as_str()),
+                Owner::There(record) => {
+                    if let Some((other, first)) = &there {
+                        if first.owner != record.owner {
+                            return Err(mixed(other, &first.owner, tenant, &record.owner));
+                        }
+                    }
+                    there = Some((tenant.as_str(), record));
+                }
+            }
+            if let (Some(mine), Some((other, record))) = (here, &there) {
+                return Err(mixed(mine, self.member.node().id(), other, &record.owner));
+            }
         }
+        Ok(there.map_or(Owner::Here, |(_, record)| Owner::There(record)))
     }
 }
 
-/// The one tenant a request is about, if it names one: the path's
-/// `/v1/tenants/<t>/...`, else `X-Tenant-ID`.
-fn tenant_of(request: &Request) -> Option<String> {
-    let path = request.uri().path();
-    if let Some(rest) = path.strip_prefix("/v1/tenants/") {
-        let name = rest.split('/').next().unwrap_or("");
-        if !name.is_empty() {
-            return Some(name.to_string());
+/// 409 for statements touching tenants owned by different nodes.
+fn mixed(a: &str, a_owner: &str, b: &str, b_owner: &str) -> ApiError {
+    ApiError::http(
+        StatusCode::CONFLICT,
+        "MixedOwners",
+        "cluster.mixed_owners",
+        format!(
+            "the statements touch tenants owned by different nodes: {a:?} by {a_owner:?}, \
+             {b:?} by {b_owner:?}; send the statements of each tenant in a request of their own"
+        ),
+    )
+}
+
+/// A request body: not read yet, or read (to plan its statements, or to
+/// forward it).
+enum Pending {
+    Stream(Body),
+    Read(Bytes),
+}
+
+impl Pending {
+    /// The body for the handler.
+    fn into_body(self) -> Body {
+        match self {
+            Pending::Stream(body) => body,
+            Pending::Read(bytes) => Body::from(bytes),
         }
     }
-    request
-        .headers()
+
+    /// The whole body, read once (the size limit and timeout of every
+    /// body apply).
+    async fn bytes(&mut self, state: &AppState, parts: &Parts) -> Result<Bytes, ApiError> {
+        let body = match std::mem::replace(self, Pending::Read(Bytes::new())) {
+            Pending::Read(bytes) => bytes,
+            Pending::Stream(body) => body::read(state, &parts.headers, body).await?,
+        };
+        *self = Pending::Read(body.clone());
+        Ok(body)
+    }
+}
+
+/// The tenants a request is about, sorted, without repeats: the path's
+/// `/v1/tenants/<t>/...` (or a move's `/v1/cluster/tenants/<t>/...`); for
+/// `POST /v1/query`, those its statements touch (with `X-Tenant-ID` as
+/// their `USE TENANT`); else `X-Tenant-ID`. A body that does not parse or
+/// plan is routed by `X-Tenant-ID` alone: the node serving it reports the
+/// error.
+async fn tenants_of(
+    state: &Shared,
+    parts: &Parts,
+    body: &mut Pending,
+) -> Result<Vec<String>, ApiError> {
+    let path = parts.uri.path();
+    for prefix in ["/v1/tenants/", MOVE_PREFIX] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let name = rest.split('/').next().unwrap_or("");
+            if !name.is_empty() {
+                return Ok(vec![name.to_string()]);
+            }
+        }
+    }
+    let header = parts
+        .headers
         .get(TENANT_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+        .map(str::to_string);
+    if parts.method != Method::POST || path != "/v1/query" {
+        return Ok(header.into_iter().collect());
+    }
+    let bytes = body.bytes(state, parts).await?;
+    state
+        .blocking(move |s| Ok(planned_tenants(s, header, &bytes)))
+        .await
+}
+
+/// The tenants the statements of `text` touch, as [`tenants_of`] says.
+fn planned_tenants(state: &AppState, header: Option<String>, text: &[u8]) -> Vec<String> {
+    let planned = std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| crate::parse(text).ok())
+        .and_then(|mut script| {
+            if let Some(name) = &header {
+                crate::server::script::use_tenant_first(&mut script, name);
+            }
+            let session = state.engine.session();
+            let plans = session.plan_script(&script).ok()?;
+            Some(
+                plans
+                    .iter()
+                    .flat_map(|p| p.tenants().iter().cloned())
+                    .collect::<Vec<_>>(),
+            )
+        });
+    let mut tenants = planned.unwrap_or_else(|| header.into_iter().collect());
+    tenants.sort();
+    tenants.dedup();
+    tenants
 }
 
 /// 502 for an owner that did not answer.

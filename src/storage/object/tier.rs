@@ -154,20 +154,32 @@ impl ObjectTier {
         })
     }
 
-    /// Runs `work` on the tier's runtime and waits for it. Refused on a
-    /// thread that is already inside a tokio runtime, where blocking would
-    /// stall (or panic) that runtime.
-    pub(super) fn block_on<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::unsupported(
-                "the object store tier blocks and cannot be called from an async task; \
-                 call the engine through spawn_blocking",
-            ));
+    /// Runs `work` on the tier's runtime and waits for it. On a thread
+    /// inside another tokio runtime (the server's `spawn_blocking` pool,
+    /// where the engine runs statements), where the tier's runtime cannot
+    /// be entered, it runs on a thread of its own, and this one waits: call
+    /// the engine from blocking threads, never from an async task.
+    pub(super) fn block_on<T: Send>(
+        &self,
+        work: impl Future<Output = Result<T>> + Send,
+    ) -> Result<T> {
+        let Some(rt) = &self.runtime else {
+            return Err(Error::unsupported("the object store tier is shut down"));
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return rt.block_on(work);
         }
-        match &self.runtime {
-            Some(rt) => rt.block_on(work),
-            None => Err(Error::unsupported("the object store tier is shut down")),
-        }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| rt.block_on(work))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::StorageUnavailable,
+                        "a transfer with the object store failed (its thread panicked)",
+                    ))
+                })
+        })
     }
 
     /// Uploads the archive file `file` to `PREFIX/archive/<tenant>.tar.zst`,

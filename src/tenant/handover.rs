@@ -1,0 +1,91 @@
+//! A tenant moving between cluster nodes through the bucket
+//! (docs/cluster.md): the node giving it up puts its data there (OFFLOAD's
+//! path), the node taking it over brings it in (ATTACH's and ONLOAD's
+//! paths). The leases that decide who does which are the server's
+//! (`server::cluster`).
+
+use crate::cancel::CancelToken;
+use crate::error::{Error, ErrorKind, Result};
+use crate::tenant::record::TenantRecord;
+use crate::tenant::status::Storage;
+use crate::tenant::{lifecycle, Catalog, Tenant};
+
+impl Catalog {
+    /// The tenant `name`, if this node has it (no name check, no error).
+    fn local(&self, name: &str) -> Option<std::sync::Arc<Tenant>> {
+        self.tenants.read().get(name).cloned()
+    }
+
+    /// True if this node has tenant `name` with its data on its own disk
+    /// (any state but offloaded).
+    pub(crate) fn has_on_disk(&self, name: &str) -> bool {
+        self.local(name)
+            .is_some_and(|t| t.record().storage != Storage::Offloaded)
+    }
+
+    /// Puts tenant `name`'s data in the bucket before this node gives it up:
+    /// a tenant on the local disk is offloaded (uploaded, its manifest
+    /// written and checked, the local folder removed); an offloaded one is
+    /// there already; one this node does not have has nothing to move. A
+    /// tenant in another state (archived, pending deletion) cannot be
+    /// handed over: `InvalidTransition`.
+    pub(crate) fn put_in_bucket(&self, name: &str) -> Result<()> {
+        let Some(tenant) = self.local(name) else {
+            return Ok(());
+        };
+        match tenant.record().storage {
+            Storage::Offloaded => Ok(()),
+            storage => {
+                lifecycle::may_offload(name, storage).map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidTransition,
+                        format!(
+                            "Tenant is {storage}: {name}; only a tenant on the local disk or \
+                             offloaded can move to another node"
+                        ),
+                    )
+                })?;
+                // A hand-over must finish: nothing cancels it.
+                self.offload(&tenant, &CancelToken::new())
+            }
+        }
+    }
+
+    /// Brings tenant `name` in from the bucket when this node takes it
+    /// over: its record from the latest manifest (added, or replacing an
+    /// offloaded tenant's older one), then its data (onloaded). A tenant
+    /// whose data is on this node's disk is left as it is. Returns whether
+    /// the tenant is on this node's disk now: false if neither this node
+    /// nor the bucket has it.
+    pub(crate) fn bring_in(&self, name: &str) -> Result<bool> {
+        if self.has_on_disk(name) {
+            return Ok(true);
+        }
+        let Some(manifest) = self.tier()?.read_manifest(name)? else {
+            return Ok(self.local(name).is_some());
+        };
+        let tenant = match self.local(name) {
+            Some(tenant) => {
+                // Offloaded here earlier: another node may have changed its
+                // record since (options, access). The incarnation stays:
+                // this node's usage rows are keyed by it.
+                let newer = super::offload::record_of(name, &manifest)?;
+                self.update(&tenant, |r| {
+                    *r = TenantRecord {
+                        id: r.id,
+                        storage: Storage::Offloaded,
+                        ..newer
+                    };
+                    Ok(())
+                })?;
+                tenant
+            }
+            None => {
+                self.attach(name)?;
+                self.get(name)?
+            }
+        };
+        self.onload(&tenant, &CancelToken::new())?;
+        Ok(true)
+    }
+}
