@@ -402,3 +402,69 @@ fn import_needs_the_tier_of_the_tenant_to_exist() {
     assert_eq!(describe(&two, "acme2")["limit_vectors"], Value::Int(50));
     assert_eq!(describe(&two, "acme2")["tier"], text("gold"));
 }
+
+/// DROP TIER, CREATE TENANT on the tier, ALTER TENANT onto it and ALTER
+/// TIER racing, 40 rounds: no deadlock, never a tenant on a dropped tier,
+/// and every tenant on the tier holds the tier's last limit.
+#[test]
+fn racing_tier_changes_keep_tenants_and_tiers_in_agreement() {
+    use std::sync::{Arc, Barrier};
+
+    let dir = fast_tempdir();
+    let e = Engine::open(dir.path()).unwrap();
+    run(&e, "CREATE TENANT mover WITH (tier: 'pro')");
+    for round in 0..40 {
+        run(&e, "CREATE TIER gold WITH (max_vectors: 1)");
+        let barrier = Arc::new(Barrier::new(4));
+        let statements = [
+            "DROP TIER gold".to_string(),
+            format!("CREATE TENANT new{round} WITH (tier: 'gold')"),
+            "ALTER TENANT mover SET tier = 'gold'".to_string(),
+            format!("ALTER TIER gold SET max_vectors = {}", round + 2),
+        ];
+        let threads: Vec<_> = statements
+            .into_iter()
+            .map(|stmt| {
+                let (e, barrier) = (e.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    // Refusals are expected, depending on who wins.
+                    let _ = e.execute(&stmt);
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let shown = tiers(&e);
+        let on_gold: Vec<String> = e
+            .tenant_names()
+            .into_iter()
+            .filter(|t| describe(&e, t).get("tier") == Some(&text("gold")))
+            .collect();
+        match shown.get("gold") {
+            None => assert!(
+                on_gold.is_empty(),
+                "round {round}: on a dropped tier: {on_gold:?}"
+            ),
+            Some(gold) => {
+                assert_eq!(
+                    gold["tenants"],
+                    Value::Int(on_gold.len() as i64),
+                    "round {round}"
+                );
+                for t in &on_gold {
+                    let d = describe(&e, t);
+                    assert_eq!(
+                        d["limit_vectors"], gold["max_vectors"],
+                        "round {round}: {t}"
+                    );
+                }
+                for t in &on_gold {
+                    run(&e, &format!("ALTER TENANT {t} SET tier = 'pro'"));
+                }
+                run(&e, "DROP TIER gold");
+            }
+        }
+    }
+}
