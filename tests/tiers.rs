@@ -115,6 +115,19 @@ fn settings_resolve_override_then_tier_then_default() {
     assert_eq!(gold["max_dimension"], Value::Null);
     assert_eq!(gold["retention_days"], Value::Int(30));
     assert_eq!(gold["default_ef"], Value::Int(99));
+
+    // In ALTER, one storage option replaces the others: the one given is
+    // the one in force, in a tier and in a tenant.
+    run(&e, "ALTER TIER gold SET max_storage_mb = 2");
+    assert_eq!(tiers(&e)["gold"]["max_storage_bytes"], Value::Int(2 << 20));
+    run(&e, "ALTER TENANT a SET max_storage_bytes = 10");
+    let d = describe(&e, "a");
+    assert_eq!(d["limit_storage_bytes"], Value::Int(10));
+    assert!(!d.contains_key("max_storage_mb"), "{d:?}");
+    run(&e, "ALTER TENANT a SET max_storage_bytes = null");
+    let d = describe(&e, "a");
+    assert_eq!(d["limit_storage_bytes"], Value::Int(2 << 20));
+    assert_eq!(d["limit_storage_bytes_source"], text("tier"));
 }
 
 #[test]

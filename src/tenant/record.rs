@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::parser::ast::Opt;
-use crate::tenant::names;
 use crate::tenant::status::{self, Access, Storage};
+use crate::tenant::{names, tiers};
 use crate::value::Value;
 
 /// A tenant as stored in the catalog (record layout 2: the status in two
@@ -212,12 +212,13 @@ pub(crate) fn validate_settings(opts: &[Opt]) -> Result<BTreeMap<String, Value>>
 }
 
 /// Applies validated `changes` to `options`: a `null` removes the option,
-/// anything else sets it.
+/// anything else sets it. The storage options are one setting: a change of
+/// any of them replaces (or removes) all three, so the one given is the one
+/// in force.
 pub(crate) fn apply(options: &mut BTreeMap<String, Value>, changes: BTreeMap<String, Value>) {
     for (k, v) in changes {
-        if v == Value::Null {
-            options.remove(&k);
-        } else {
+        options.retain(|o, _| !tiers::same_setting(o, &k));
+        if v != Value::Null {
             options.insert(k, v);
         }
     }

@@ -98,7 +98,7 @@ pub(crate) fn tier_of(options: &BTreeMap<String, Value>) -> Option<&str> {
 
 /// Whether options `a` and `b` give the same setting: the same option, or
 /// two storage options.
-fn same_setting(a: &str, b: &str) -> bool {
+pub(crate) fn same_setting(a: &str, b: &str) -> bool {
     a == b || STORAGE.contains(&a) && STORAGE.contains(&b)
 }
 
