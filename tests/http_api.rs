@@ -228,6 +228,30 @@ fn admin_plane_health_metrics_and_openapi() {
         (gold["tenants"].clone(), gold["max_vectors"].clone()),
         (json!(1), json!(5))
     );
+    let r = s.json(
+        "PATCH",
+        "/v1/tiers/gold",
+        Some(ADMIN),
+        &json!({"settings": {"max_vectors": 6}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        s.bare("GET", "/v1/tenants/t1", Some(ADMIN)).body["limit_vectors"],
+        6
+    );
+    let empty = json!({"settings": {}});
+    assert_eq!(
+        s.json("PATCH", "/v1/tiers/gold", Some(ADMIN), &empty)
+            .status,
+        400
+    );
+    let r = s.json(
+        "PATCH",
+        "/v1/tiers/ghost",
+        Some(ADMIN),
+        &json!({"settings": {"max_qps": 1}}),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
     let r = s.query(
         Some(ADMIN),
         "ALTER TENANT t1 SET tier = 'pro'; ALTER TIER gold SET max_qps = 1;",

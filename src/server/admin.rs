@@ -196,10 +196,7 @@ pub(crate) async fn patch_tenant(
     body: Body,
 ) -> Result<Json<Json_>, ApiError> {
     let (scope, req): (_, PatchTenantBody) = admin_body(&state, &headers, body).await?;
-    if req.options.is_empty() {
-        return Err(ApiError::bad_request("options is empty: nothing to change"));
-    }
-    let set = json::options(&req.options)?;
+    let set = json::assignments(&req.options)?;
     let result = script::run_one(
         &state,
         scope,

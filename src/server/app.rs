@@ -68,7 +68,7 @@ fn router(state: Shared) -> Router {
         )
         .route(
             "/v1/tiers/{tier}",
-            axum::routing::delete(super::tiers::delete_tier),
+            axum::routing::patch(super::tiers::patch_tier).delete(super::tiers::delete_tier),
         );
     #[cfg(feature = "s3")]
     let routes = routes

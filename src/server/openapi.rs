@@ -28,6 +28,7 @@ use super::{admin, health, metrics, points, query, tiers};
         admin::delete_key,
         tiers::list_tiers,
         tiers::create_tier,
+        tiers::patch_tier,
         tiers::delete_tier,
         health::healthz,
         health::readyz,
@@ -41,7 +42,8 @@ use super::{admin, health, metrics, points, query, tiers};
         points::SearchBody,
         admin::CreateTenantBody,
         admin::PatchTenantBody,
-        tiers::CreateTierBody
+        tiers::CreateTierBody,
+        tiers::PatchTierBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -1,6 +1,6 @@
 //! The tier endpoints (the admin key only): `GET /v1/tiers` (SHOW TIERS),
-//! `POST /v1/tiers` (CREATE TIER) and `DELETE /v1/tiers/{tier}` (DROP
-//! TIER). ALTER TIER goes through `POST /v1/query`.
+//! `POST /v1/tiers` (CREATE TIER), `PATCH /v1/tiers/{tier}` (ALTER TIER)
+//! and `DELETE /v1/tiers/{tier}` (DROP TIER).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -23,6 +23,15 @@ pub(crate) struct CreateTierBody {
     name: String,
     /// Settings, as `CREATE TIER ... WITH (...)` takes them.
     #[serde(default)]
+    #[schema(value_type = Object)]
+    settings: Map<String, Json_>,
+}
+
+/// `{"settings": {...}}`
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchTierBody {
+    /// Settings to set (`null` removes one), as `ALTER TIER ... SET` takes them.
     #[schema(value_type = Object)]
     settings: Map<String, Json_>,
 }
@@ -54,6 +63,25 @@ pub(crate) async fn create_tier(
     };
     let result = script::run_one(&state, scope, statement).await?;
     Ok((StatusCode::CREATED, results(&result)))
+}
+
+/// Changes a tier's settings (`ALTER TIER ... SET`); every tenant
+/// inheriting a setting gets the new value at once.
+#[utoipa::path(patch, path = "/v1/tiers/{tier}", tag = "admin", request_body = PatchTierBody,
+    params(("tier" = String, Path)), responses((status = 200, description = "changed"),
+    (status = 404, description = "no such tier")))]
+pub(crate) async fn patch_tier(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Json_>, ApiError> {
+    let (scope, req): (_, PatchTierBody) = admin_body(&state, &headers, body).await?;
+    let statement = Statement::AlterTier {
+        name: name.into(),
+        set: json::assignments(&req.settings)?,
+    };
+    Ok(results(&script::run_one(&state, scope, statement).await?))
 }
 
 /// Drops a tier (`DROP TIER`): 409 while a tenant names it.
