@@ -325,7 +325,12 @@ fn bad_tier_statements_are_refused_and_change_nothing() {
         "Tier not found: platinum (tiers: free, gold, pro, unlimited; CREATE TIER platinum \
          WITH (...) makes it)"
     );
-    // The error points at the tier option.
+    // The errors point at the tier's name, or at the tier option.
+    let err = refused(&e, "SHOW TIERS;\nDROP TIER   gold");
+    let p = err.position().expect("a position");
+    assert_eq!((p.line, p.column), (2, 13), "{err}");
+    let err = refused(&e, "CREATE TIER \"a/b\"");
+    assert_eq!(err.position().map(|p| p.column), Some(13), "{err}");
     let err = refused(&e, "CREATE TENANT b\n  WITH (max_qps: 1, tier: 'platinum')");
     let p = err.position().expect("a position");
     assert_eq!((p.line, p.column), (2, 21), "{err}");

@@ -41,9 +41,10 @@ pub(crate) struct Context<'a> {
     pub(crate) cancel: &'a CancelToken,
 }
 
-/// Admits and runs one planned statement. An error about the tenant or
-/// collection the statement names (not found, a status that refuses it, an
-/// invalid name) points at that name; others keep the statement's start.
+/// Admits and runs one planned statement. An error about the tenant,
+/// collection or tier the statement names (not found, a status that refuses
+/// it, an invalid name, a tier in use) points at that name; others keep the
+/// statement's start.
 pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
     let statement = plan.statement();
     run(ctx, plan).map_err(|e| {
@@ -55,7 +56,10 @@ pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResu
             | ErrorKind::TenantPendingDeletion
             | ErrorKind::InvalidTransition => access::named_tenant(statement),
             ErrorKind::CollectionNotFound | ErrorKind::InvalidName => {
-                access::named_collection(statement)
+                access::named_collection(statement).or(access::named_tier(statement))
+            }
+            ErrorKind::TierNotFound | ErrorKind::TierExists | ErrorKind::TierInUse => {
+                access::named_tier(statement)
             }
             _ => None,
         };

@@ -185,6 +185,16 @@ pub(crate) fn named_collection(stmt: &Statement) -> Option<&Name> {
     }
 }
 
+/// The tier `stmt` names, if it is a tier statement that names one.
+pub(crate) fn named_tier(stmt: &Statement) -> Option<&Name> {
+    match stmt {
+        Statement::CreateTier { name, .. }
+        | Statement::AlterTier { name, .. }
+        | Statement::DropTier { name, .. } => Some(name),
+        _ => None,
+    }
+}
+
 /// The tenant a statement names, or the session's `USE TENANT`.
 pub(crate) fn session_or<'a>(named: Option<&'a str>, session: Option<&'a str>) -> Result<&'a str> {
     named.or(session).ok_or_else(no_tenant)
