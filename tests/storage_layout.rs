@@ -232,6 +232,25 @@ fn an_old_catalog_gets_the_built_in_tiers_and_keeps_an_unknown_tier() {
             .execute("QUERY c TENANT old WHERE id = \"a\" DELETE")
             .unwrap();
     }
+    // Once the tier exists, the tenant inherits from it at once.
+    let engine = Engine::open(dir.path()).unwrap();
+    engine
+        .execute("CREATE TIER platinum WITH (max_vectors: 1, max_batch_size: 3)")
+        .unwrap();
+    let get = described(&engine, "old");
+    assert_eq!(get("limit_vectors"), pql::Value::Int(5));
+    assert_eq!(get("limit_batch_size"), pql::Value::Int(3));
+    assert_eq!(
+        get("limit_batch_size_source"),
+        pql::Value::Str("tier".into())
+    );
+    let e = engine
+        .execute("QUERY c TENANT old CREATE NODES [{ id: \"a\" }, { id: \"b\" }, { id: \"c\" }, { id: \"d\" }]")
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), pql::ErrorKind::QuotaExceeded { .. }),
+        "{e}"
+    );
 }
 
 /// A catalog whose records are of layout 1 opens with the same statuses,

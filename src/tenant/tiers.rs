@@ -207,6 +207,8 @@ impl Catalog {
             updated_at_ms: now_ms,
         };
         store::put(&self.db(), &record)?;
+        // Tenants stored naming a tier this catalog lacked inherit from now.
+        self.refresh(&record);
         tiers.insert(name, record);
         Ok(true)
     }
@@ -224,18 +226,25 @@ impl Catalog {
         apply(&mut record.settings, changes);
         record.updated_at_ms = now_ms;
         store::put(&self.db(), &record)?;
+        let inheriting = self.refresh(&record);
+        tiers.insert(name, record);
+        Ok(inheriting)
+    }
+
+    /// Recomputes the limits of every tenant naming tier `record` (called
+    /// holding the tiers lock); returns how many there are.
+    fn refresh(&self, record: &TierRecord) -> usize {
         let mut inheriting = 0;
         for tenant in self.list() {
             let own = tenant.record.read();
-            if tier_of(&own.options) == Some(name.as_str()) {
+            if tier_of(&own.options) == Some(record.name.as_str()) {
                 tenant
                     .quota
-                    .set_options(&effective(&own.options, Some(&record)));
+                    .set_options(&effective(&own.options, Some(record)));
                 inheriting += 1;
             }
         }
-        tiers.insert(name, record);
-        Ok(inheriting)
+        inheriting
     }
 
     /// `DROP TIER`: refused for a built-in tier and while a tenant names
