@@ -26,7 +26,9 @@ impl QuotaProbe {
     /// A tenant with limits on everything.
     pub fn new() -> Self {
         let mut o = BTreeMap::new();
-        o.insert("tier".to_string(), Value::Str("pro".into()));
+        // What the pro tier gives, then limits high enough never to refuse.
+        o.insert("max_storage_gb".to_string(), Value::Int(10));
+        o.insert("max_concurrent_queries".to_string(), Value::Int(20));
         o.insert("max_qps".to_string(), Value::Float(1e12));
         o.insert("max_api_calls_per_minute".to_string(), Value::Int(i64::MAX));
         o.insert("max_vectors".to_string(), Value::Int(i64::MAX));

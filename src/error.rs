@@ -39,6 +39,12 @@ pub enum ErrorKind {
     NodeNotFound,
     /// No API key of that id for the tenant.
     KeyNotFound,
+    /// No tier of that name.
+    TierNotFound,
+    /// A tier of that name exists already.
+    TierExists,
+    /// DROP TIER of a tier that tenants still name.
+    TierInUse,
     /// A resource limit would be passed.
     QuotaExceeded {
         /// The limited resource, e.g. `vectors`.
@@ -97,6 +103,9 @@ impl ErrorKind {
             ErrorKind::NodeExists => "NodeExists",
             ErrorKind::NodeNotFound => "NodeNotFound",
             ErrorKind::KeyNotFound => "KeyNotFound",
+            ErrorKind::TierNotFound => "TierNotFound",
+            ErrorKind::TierExists => "TierExists",
+            ErrorKind::TierInUse => "TierInUse",
             ErrorKind::QuotaExceeded { .. } => "QuotaExceeded",
             ErrorKind::RateLimited { .. } => "RateLimited",
             ErrorKind::InvalidName => "InvalidName",
@@ -129,6 +138,9 @@ impl ErrorKind {
             ErrorKind::NodeExists => "node.exists",
             ErrorKind::NodeNotFound => "node.not_found",
             ErrorKind::KeyNotFound => "key.not_found",
+            ErrorKind::TierNotFound => "tier.not_found",
+            ErrorKind::TierExists => "tier.exists",
+            ErrorKind::TierInUse => "tier.in_use",
             ErrorKind::QuotaExceeded { .. } => "quota.exceeded",
             ErrorKind::RateLimited { .. } => "quota.rate_limited",
             ErrorKind::InvalidName => "name.invalid",

@@ -198,6 +198,69 @@ fn admin_plane_health_metrics_and_openapi() {
     assert_eq!(s.bare("DELETE", "/v1/tenants/t3", Some(ADMIN)).status, 200);
     assert_eq!(s.bare("GET", "/v1/tenants/t3", Some(ADMIN)).status, 404);
 
+    // Tiers: created, named by a tenant (409 on DROP), listed, dropped.
+    let gold = json!({"name": "gold", "settings": {"max_vectors": 5}});
+    let r = s.json("POST", "/v1/tiers", Some(ADMIN), &gold);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(s.json("POST", "/v1/tiers", Some(ADMIN), &gold).status, 409);
+    let r = s.json(
+        "PATCH",
+        "/v1/tenants/t1",
+        Some(ADMIN),
+        &json!({"options": {"tier": "gold"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t1 = s.bare("GET", "/v1/tenants/t1", Some(ADMIN)).body;
+    assert_eq!(t1["limit_vectors"], 5);
+    assert_eq!(t1["limit_vectors_source"], "tier");
+    let r = s.bare("DELETE", "/v1/tiers/gold", Some(ADMIN));
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"]["kind"], "TierInUse");
+    let r = s.bare("GET", "/v1/tiers", Some(ADMIN));
+    let gold = r.body["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "gold")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (gold["tenants"].clone(), gold["max_vectors"].clone()),
+        (json!(1), json!(5))
+    );
+    let r = s.json(
+        "PATCH",
+        "/v1/tiers/gold",
+        Some(ADMIN),
+        &json!({"settings": {"max_vectors": 6}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        s.bare("GET", "/v1/tenants/t1", Some(ADMIN)).body["limit_vectors"],
+        6
+    );
+    let empty = json!({"settings": {}});
+    assert_eq!(
+        s.json("PATCH", "/v1/tiers/gold", Some(ADMIN), &empty)
+            .status,
+        400
+    );
+    let r = s.json(
+        "PATCH",
+        "/v1/tiers/ghost",
+        Some(ADMIN),
+        &json!({"settings": {"max_qps": 1}}),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = s.query(
+        Some(ADMIN),
+        "ALTER TENANT t1 SET tier = 'pro'; ALTER TIER gold SET max_qps = 1;",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(s.bare("DELETE", "/v1/tiers/gold", Some(ADMIN)).status, 200);
+    assert_eq!(s.bare("DELETE", "/v1/tiers/gold", Some(ADMIN)).status, 404);
+    assert_eq!(s.bare("GET", "/v1/tiers", Some(acme.as_str())).status, 403);
+
     let r = s.bare("GET", "/v1/tenants/acme/usage?period=2026-01", Some(ADMIN));
     assert_eq!(r.status, 200, "{}", r.text);
     let r = s.bare("GET", "/v1/tenants/acme/usage?period=bad", Some(ADMIN));
@@ -360,6 +423,10 @@ fn auth_matrix() {
         "CREATE TENANT evil;",
         "SHOW TENANTS;",
         "CREATE API KEY FOR TENANT acme;",
+        "CREATE TIER evil WITH (max_vectors: 1000000000);",
+        "ALTER TIER free SET max_vectors = 1000000000;",
+        "DROP TIER IF EXISTS evil;",
+        "SHOW TIERS;",
         "QUERY docs CREATE NODE { id: 'z1', embedding: [1, 1] }; QUERY docs TENANT globex RETURN COUNT(*);",
         "QUERY docs CREATE NODE { id: 'z2', embedding: [1, 1] }; USE TENANT globex; QUERY docs RETURN COUNT(*);",
     ] {

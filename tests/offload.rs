@@ -188,6 +188,36 @@ fn a_lost_data_folder_is_attached_from_the_object_store() {
     }
 }
 
+/// ATTACH into a fresh catalog that lacks the tenant's tier: the tenant
+/// comes back naming it (its data first), without the tier's limits until
+/// a tier of that name is created.
+#[test]
+fn a_tenant_attaches_into_a_catalog_that_lacks_its_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", bucket.path().display());
+    {
+        let engine = open(dir.path(), &store);
+        run(&engine, "CREATE TIER gold WITH (max_batch_size: 2);");
+        run(&engine, "CREATE TENANT acme WITH (tier: 'gold');");
+        run(
+            &engine,
+            "QUERY items TENANT acme CREATE NODE { id: \"a\", embedding: [1.0, 0.0] };",
+        );
+        run(&engine, "OFFLOAD TENANT acme;");
+    }
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let engine = open(dir.path(), &store);
+    run(&engine, "ATTACH TENANT acme FROM OBJECT STORE;");
+    assert_eq!(describe(&engine, "tier"), str_("gold"));
+    assert_eq!(describe(&engine, "limit_batch_size"), Value::Null);
+    let count = run(&engine, "QUERY items TENANT acme RETURN COUNT(*);");
+    assert_eq!(count.rows[0][0], Value::Int(1));
+    run(&engine, "CREATE TIER gold WITH (max_batch_size: 3);");
+    assert_eq!(describe(&engine, "limit_batch_size"), Value::Int(3));
+    assert_eq!(describe(&engine, "limit_batch_size_source"), str_("tier"));
+}
+
 /// A data folder and a `file://` store folder, with acme filled and
 /// offloaded.
 fn offloaded_to_a_folder() -> (tempfile::TempDir, tempfile::TempDir, Engine) {

@@ -1,7 +1,7 @@
 //! "A refused statement changes nothing", for every statement kind and every
 //! refusal we can provoke (quotas, status, dimension, duplicate id, bad
 //! option, reserved name, type error, invalid name, not found, exists): the
-//! logical state (tenants, their descriptions, collections and their rows,
+//! logical state (tenants, their descriptions, tiers, collections and their rows,
 //! the usage counters, the files and folders of the data dir) is the same
 //! before and after. Only the refusal counters and access times may move.
 
@@ -60,7 +60,7 @@ fn files(dir: &Path) -> Vec<String> {
 
 /// The logical state of the engine, as text lines.
 fn snapshot(e: &Engine, dir: &Path) -> Vec<String> {
-    let mut out = vec![rows(e, "SHOW TENANTS")];
+    let mut out = vec![rows(e, "SHOW TENANTS"), rows(e, "SHOW TIERS")];
     for t in e.tenant_names() {
         let described = e.execute(&format!("DESCRIBE TENANT \"{t}\"")).unwrap();
         for row in &described[0].rows {
@@ -150,6 +150,15 @@ fn every_refused_statement_changes_nothing() {
         "USE TENANT ghost",
         "SHOW USAGE PERIOD '2026-13'",
         "SHOW USAGE FOR TENANT ghost",
+        // Tiers.
+        "CREATE TIER free",
+        "CREATE TIER x WITH (colour: 1)",
+        "ALTER TIER ghost SET max_qps = 1",
+        "ALTER TIER free SET max_qps = -1",
+        "DROP TIER free",
+        "DROP TIER ghost",
+        "CREATE TENANT z WITH (tier: 'ghost')",
+        "ALTER TENANT t SET tier = 'ghost'",
     ];
     for stmt in refused {
         let before = snapshot(&e, dir.path());

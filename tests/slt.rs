@@ -178,6 +178,7 @@ slt_files! {
     errors => "errors.slt",
     quickstart => "quickstart.slt",
     persistence => "persistence.slt",
+    tiers => "tiers.slt",
 }
 
 /// Regression records of fixed engine bugs. Every `# CASE:` section runs on

@@ -158,6 +158,109 @@ struct TenantRecordV1 {
     last_accessed_ms: Option<i64>,
 }
 
+/// DESCRIBE TENANT `tenant`: a property's value by its name.
+fn described(engine: &Engine, tenant: &str) -> impl Fn(&str) -> pql::Value {
+    let rows = engine
+        .execute(&format!("DESCRIBE TENANT {tenant}"))
+        .unwrap()
+        .remove(0)
+        .rows;
+    move |k: &str| {
+        rows.iter()
+            .find(|r| r[0] == pql::Value::Str(k.into()))
+            .map(|r| r[1].clone())
+            .unwrap_or_else(|| panic!("no {k} in DESCRIBE TENANT"))
+    }
+}
+
+/// Writes a catalog of layout-1 `records` into the data folder `dir`.
+fn write_layout1(dir: &Path, records: impl IntoIterator<Item = TenantRecordV1>) {
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let db = redb::Database::create(dir.join("catalog.redb")).unwrap();
+    let tx = db.begin_write().unwrap();
+    {
+        let mut table = tx
+            .open_table(redb::TableDefinition::<&str, &[u8]>::new("tenants"))
+            .unwrap();
+        for record in records {
+            let bytes = postcard::to_stdvec(&record).unwrap();
+            table
+                .insert(record.name.as_str(), bytes.as_slice())
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+/// A catalog from before tiers were templates gets the built-in tiers, and
+/// a tenant stored with a tier the catalog lacks still opens and works:
+/// its own options apply, the rest has no limit (as before), and only a
+/// change of its tier must name one that exists.
+#[test]
+fn an_old_catalog_gets_the_built_in_tiers_and_keeps_an_unknown_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = [
+        ("tier".to_string(), pql::Value::Str("platinum".into())),
+        ("max_vectors".to_string(), pql::Value::Int(5)),
+    ];
+    write_layout1(
+        dir.path(),
+        [TenantRecordV1 {
+            name: "old".into(),
+            status: 0,
+            options: options.into_iter().collect(),
+            created_at_ms: 1_700_000_000_000,
+            updated_at_ms: 1_700_000_000_000,
+            archive_crc: None,
+            pending_since_ms: None,
+            last_accessed_ms: None,
+        }],
+    );
+    for _ in 0..2 {
+        let engine = Engine::open(dir.path()).unwrap();
+        let tiers = engine.execute("SHOW TIERS").unwrap().remove(0);
+        let names: Vec<String> = tiers.rows.iter().map(|r| r[0].to_string()).collect();
+        assert_eq!(names, ["\"free\"", "\"pro\"", "\"unlimited\""]);
+        let get = described(&engine, "old");
+        assert_eq!(get("tier"), pql::Value::Str("platinum".into()));
+        assert_eq!(get("limit_vectors"), pql::Value::Int(5));
+        assert_eq!(get("limit_qps"), pql::Value::Null);
+        assert_eq!(get("limit_qps_source"), pql::Value::Str("default".into()));
+        engine
+            .execute("QUERY c TENANT old CREATE NODE { id: \"a\" }")
+            .unwrap();
+        engine
+            .execute("ALTER TENANT old SET max_vectors = 5, display_name = 'Old'")
+            .unwrap();
+        let e = engine
+            .execute("ALTER TENANT old SET tier = 'gold'")
+            .unwrap_err();
+        assert_eq!(e.kind(), &pql::ErrorKind::TierNotFound);
+        engine
+            .execute("QUERY c TENANT old WHERE id = \"a\" DELETE")
+            .unwrap();
+    }
+    // Once the tier exists, the tenant inherits from it at once.
+    let engine = Engine::open(dir.path()).unwrap();
+    engine
+        .execute("CREATE TIER platinum WITH (max_vectors: 1, max_batch_size: 3)")
+        .unwrap();
+    let get = described(&engine, "old");
+    assert_eq!(get("limit_vectors"), pql::Value::Int(5));
+    assert_eq!(get("limit_batch_size"), pql::Value::Int(3));
+    assert_eq!(
+        get("limit_batch_size_source"),
+        pql::Value::Str("tier".into())
+    );
+    let e = engine
+        .execute("QUERY c TENANT old CREATE NODES [{ id: \"a\" }, { id: \"b\" }, { id: \"c\" }, { id: \"d\" }]")
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), pql::ErrorKind::QuotaExceeded { .. }),
+        "{e}"
+    );
+}
+
 /// A catalog whose records are of layout 1 opens with the same statuses,
 /// the restriction apart from where the data is, and a pending deletion's
 /// purge date kept; the conversion survives a restart.
@@ -174,48 +277,27 @@ fn a_layout1_catalog_opens_with_the_same_statuses() {
         ("t4", 4, "read_only", "inactive", "read_only"),
         ("t5", 5, "pending_deletion", "inactive", "pending_deletion"),
     ];
-    {
-        std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
-        let db = redb::Database::create(dir.path().join("catalog.redb")).unwrap();
-        let tx = db.begin_write().unwrap();
-        {
-            let mut table = tx
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("tenants"))
-                .unwrap();
-            for (name, status, ..) in tenants {
-                let options = [("retention_days".to_string(), pql::Value::Int(3650))];
-                let record = TenantRecordV1 {
-                    name: name.into(),
-                    status,
-                    options: options.into_iter().collect(),
-                    created_at_ms: 1_700_000_000_000,
-                    updated_at_ms: 1_700_000_000_000,
-                    archive_crc: (status == 2).then_some(7),
-                    pending_since_ms: (status == 5).then_some(1_700_000_000_000),
-                    last_accessed_ms: None,
-                };
-                let bytes = postcard::to_stdvec(&record).unwrap();
-                table.insert(name, bytes.as_slice()).unwrap();
+    write_layout1(
+        dir.path(),
+        tenants.iter().map(|&(name, status, ..)| {
+            let options = [("retention_days".to_string(), pql::Value::Int(3650))];
+            TenantRecordV1 {
+                name: name.into(),
+                status,
+                options: options.into_iter().collect(),
+                created_at_ms: 1_700_000_000_000,
+                updated_at_ms: 1_700_000_000_000,
+                archive_crc: (status == 2).then_some(7),
+                pending_since_ms: (status == 5).then_some(1_700_000_000_000),
+                last_accessed_ms: None,
             }
-        }
-        tx.commit().unwrap();
-    }
+        }),
+    );
     for _ in 0..2 {
         let engine = Engine::open(dir.path()).unwrap();
         for (name, _, shown, storage, access) in tenants {
             assert_eq!(engine.tenant_status(name).unwrap(), shown, "{name}");
-            let describe = engine
-                .execute(&format!("DESCRIBE TENANT {name}"))
-                .unwrap()
-                .remove(0);
-            let get = |k: &str| {
-                describe
-                    .rows
-                    .iter()
-                    .find(|r| r[0] == pql::Value::Str(k.into()))
-                    .map(|r| r[1].clone())
-                    .unwrap()
-            };
+            let get = described(&engine, name);
             assert_eq!(get("storage"), pql::Value::Str(storage.into()), "{name}");
             assert_eq!(get("access"), pql::Value::Str(access.into()), "{name}");
             let purge = get("purge_at");

@@ -3,13 +3,14 @@
 
 use crate::clock::now_ms;
 use crate::collection::meta::CollectionMeta;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::executor::Context;
 use crate::parser::ast::Opt;
 use crate::result::QueryResult;
-use crate::tenant::record::{validate_options, TenantRecord};
+use crate::tenant::record::{apply, validate_options, TenantRecord};
 use crate::tenant::status::{Access, StatusTarget};
 use crate::tenant::{lifecycle, names, Tenant};
+use crate::value::Value;
 
 pub(super) fn create_tenant(
     ctx: &mut Context<'_>,
@@ -25,13 +26,14 @@ pub(super) fn create_tenant(
             o.value
         )));
     }
-    let record = TenantRecord::new(
-        name,
-        ctx.catalog.new_incarnation(),
-        validate_options(options)?,
-        now_ms(),
-    );
-    if ctx.catalog.create(record, if_not_exists)? {
+    let mut validated = validate_options(options)?;
+    validated.retain(|_, v| *v != Value::Null);
+    let record = TenantRecord::new(name, ctx.catalog.new_incarnation(), validated, now_ms());
+    if ctx
+        .catalog
+        .create(record, if_not_exists)
+        .map_err(|e| at_tier(e, options))?
+    {
         Ok(QueryResult::message(format!("Tenant {name} created")))
     } else {
         Ok(QueryResult::message(format!(
@@ -76,21 +78,32 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
         tenant.unload()?;
     }
     let now = now_ms();
-    let record = ctx.catalog.update(&tenant, |r| {
-        if let Some(s) = new_status {
-            lifecycle::enter(r, s, now);
-        }
-        if reason.is_some() {
-            r.reason = reason;
-        }
-        r.options.extend(options);
-        r.updated_at_ms = now;
-        Ok(())
-    })?;
+    let record = ctx
+        .catalog
+        .update(&tenant, |r| {
+            if let Some(s) = new_status {
+                lifecycle::enter(r, s, now);
+            }
+            if reason.is_some() {
+                r.reason = reason;
+            }
+            apply(&mut r.options, options);
+            r.updated_at_ms = now;
+            Ok(())
+        })
+        .map_err(|e| at_tier(e, set))?;
     Ok(QueryResult::message(format!(
         "Tenant {name} altered (status {})",
         record.status()
     )))
+}
+
+/// `err`, pointing at the `tier` option when it is about a missing tier.
+fn at_tier(err: Error, options: &[Opt]) -> Error {
+    match options.iter().find(|o| o.key == "tier") {
+        Some(o) if *err.kind() == ErrorKind::TierNotFound => err.with_span(o.span),
+        _ => err,
+    }
 }
 
 pub(super) fn archive_tenant(ctx: &Context<'_>, name: &str) -> Result<QueryResult> {

@@ -1,6 +1,7 @@
 //! Runs admitted plans. Each file holds one kind of work: reads and
 //! `EXPLAIN` (`read`), node writes (`write`), tenant and collection DDL
-//! (`ddl`), SHOW and DESCRIBE (`show`, `describe`, `report`, `pool_stats`);
+//! (`ddl`), tier templates (`tiers`), API keys (`keys`), EXPORT/IMPORT
+//! (`transfer`), SHOW and DESCRIBE (`show`, `describe`, `report`, `pool_stats`);
 //! `metering` counts what a data statement did.
 
 mod ddl;
@@ -11,6 +12,7 @@ mod pool_stats;
 pub(crate) mod read;
 mod report;
 mod show;
+mod tiers;
 mod transfer;
 mod write;
 
@@ -39,9 +41,10 @@ pub(crate) struct Context<'a> {
     pub(crate) cancel: &'a CancelToken,
 }
 
-/// Admits and runs one planned statement. An error about the tenant or
-/// collection the statement names (not found, a status that refuses it, an
-/// invalid name) points at that name; others keep the statement's start.
+/// Admits and runs one planned statement. An error about the tenant,
+/// collection or tier the statement names (not found, a status that refuses
+/// it, an invalid name, a tier in use) points at that name; others keep the
+/// statement's start.
 pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
     let statement = plan.statement();
     run(ctx, plan).map_err(|e| {
@@ -53,7 +56,10 @@ pub(crate) fn execute(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResu
             | ErrorKind::TenantPendingDeletion
             | ErrorKind::InvalidTransition => access::named_tenant(statement),
             ErrorKind::CollectionNotFound | ErrorKind::InvalidName => {
-                access::named_collection(statement)
+                access::named_collection(statement).or(access::named_tier(statement))
+            }
+            ErrorKind::TierNotFound | ErrorKind::TierExists | ErrorKind::TierInUse => {
+                access::named_tier(statement)
             }
             _ => None,
         };
@@ -150,6 +156,14 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
         Statement::CreateApiKey { tenant } => keys::create(ctx, tenant),
         Statement::ShowApiKeys { tenant } => keys::show(ctx, tenant.as_deref()),
         Statement::DropApiKey { id, tenant } => keys::drop(ctx, id, tenant),
+        Statement::CreateTier {
+            name,
+            if_not_exists,
+            options,
+        } => tiers::create(ctx, name, *if_not_exists, options),
+        Statement::AlterTier { name, set } => tiers::alter(ctx, name, set),
+        Statement::DropTier { name, if_exists } => tiers::drop(ctx, name, *if_exists),
+        Statement::ShowTiers => tiers::show(ctx),
     }
 }
 

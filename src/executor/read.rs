@@ -92,7 +92,7 @@ pub(super) fn select(
     q: &Query,
     s: &Select,
 ) -> Result<QueryResult> {
-    let opts = read_options(&s.options)?;
+    let opts = read_options(&s.options)?.or_default_ef(tenant.quota.limits().default_ef);
     let shared = tenant.collection(&q.collection, ctx.config)?;
     let c = shared.read();
     let matches = filtered(&c, s);
@@ -214,7 +214,7 @@ pub(super) fn explain(
 ) -> Result<QueryResult> {
     let mut lines: Vec<String> = plan.to_string().lines().map(String::from).collect();
     if let QueryOp::Select(s) = &q.op {
-        let opts = read_options(&s.options)?;
+        let opts = read_options(&s.options)?.or_default_ef(tenant.quota.limits().default_ef);
         let shared = tenant.collection(&q.collection, ctx.config)?;
         let c = shared.read();
         let matches = filtered(&c, s);

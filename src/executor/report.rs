@@ -13,7 +13,7 @@ use crate::storage::usage_store::Row;
 use crate::tenant::billing::span;
 use crate::tenant::record::name_of_usage_key;
 use crate::tenant::usage::{Metric, METRICS, N};
-use crate::tenant::Tenant;
+use crate::tenant::{tiers, Tenant};
 use crate::value::Value;
 
 /// Above this utilization a tenant is `near_quota`.
@@ -102,8 +102,10 @@ fn ratio(used: u64, limit: Option<u64>) -> Option<f64> {
     }
 }
 
-/// Quota rows of `DESCRIBE TENANT`: each effective limit, the usage and
-/// utilization of the stored ones, the maximum and `near_quota`.
+/// Quota rows of `DESCRIBE TENANT`: each effective limit and where it
+/// comes from (`limit_<name>_source`: `override`, `tier` or `default`), the
+/// usage and utilization of the stored ones, the other inherited settings
+/// (`effective_<option>` and its source), the maximum and `near_quota`.
 pub(super) fn describe_rows(
     ctx: &Context<'_>,
     tenant: &Tenant,
@@ -112,11 +114,24 @@ pub(super) fn describe_rows(
     dimension: u64,
 ) -> Result<Vec<Vec<Value>>> {
     let l = tenant.quota.limits();
+    let own = tenant.record().options;
+    let tier = {
+        let tiers = ctx.catalog.tiers();
+        tiers::tier_of(&own).and_then(|t| tiers.get(t)).cloned()
+    };
+    let source = |key: &str| Value::Str(tiers::source(&own, tier.as_ref(), key).name().into());
     let row = |k: &str, v: Value| vec![Value::Str(k.into()), v];
     let mut rows = Vec::new();
     let mut max = 0.0f64;
+    let limit_rows = |name: &str, limit: Value, rows: &mut Vec<Vec<Value>>| {
+        rows.push(row(&format!("limit_{name}"), limit));
+        rows.push(row(
+            &format!("limit_{name}_source"),
+            source(&format!("max_{name}")),
+        ));
+    };
     let mut used = |name: &str, value: u64, limit: Option<u64>, rows: &mut Vec<Vec<Value>>| {
-        rows.push(row(&format!("limit_{name}"), limit_value(limit)));
+        limit_rows(name, limit_value(limit), rows);
         let u = ratio(value, limit);
         if let Some(u) = u {
             max = max.max(u);
@@ -134,16 +149,23 @@ pub(super) fn describe_rows(
         l.max_concurrent_queries,
         &mut rows,
     );
-    rows.push(row(
-        "limit_qps",
+    limit_rows(
+        "qps",
         l.max_qps.map_or(Value::Null, Value::Float),
-    ));
+        &mut rows,
+    );
     for (name, limit) in [
         ("api_calls_per_minute", l.max_api_calls_per_minute),
         ("results_per_query", l.max_results_per_query),
         ("batch_size", l.max_batch_size),
     ] {
-        rows.push(row(&format!("limit_{name}"), limit_value(limit)));
+        limit_rows(name, limit_value(limit), &mut rows);
+    }
+    let effective = ctx.catalog.effective_options(&own);
+    for key in ["retention_days", "default_ef"] {
+        let value = effective.get(key).cloned().unwrap_or(Value::Null);
+        rows.push(row(&format!("effective_{key}"), value));
+        rows.push(row(&format!("effective_{key}_source"), source(key)));
     }
     let usage = all_time(ctx)?
         .into_iter()

@@ -73,7 +73,7 @@ pub(super) fn describe_tenant(ctx: &mut Context<'_>, name: &str) -> Result<Query
         ],
         vec![
             Value::Str("purge_at".into()),
-            purge_due_ms(&r).map_or(Value::Null, time),
+            purge_due_ms(&r, &ctx.catalog.effective_options(&r.options)).map_or(Value::Null, time),
         ],
         vec![Value::Str("created_at".into()), time(r.created_at_ms)],
         vec![Value::Str("updated_at".into()), time(r.updated_at_ms)],

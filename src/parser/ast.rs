@@ -291,6 +291,32 @@ pub enum Statement {
         /// The tenant the key is bound to.
         tenant: String,
     },
+    /// `CREATE TIER [IF NOT EXISTS] name [WITH (setting: v, ...)]`: a
+    /// template of settings that tenants naming it inherit.
+    CreateTier {
+        /// Tier name.
+        name: Name,
+        /// `IF NOT EXISTS` was given.
+        if_not_exists: bool,
+        /// Settings in the order written.
+        options: Vec<Opt>,
+    },
+    /// `ALTER TIER name SET setting = v, ...` (`null` removes a setting).
+    AlterTier {
+        /// Tier name.
+        name: Name,
+        /// Assignments in the order written (at least one).
+        set: Vec<Opt>,
+    },
+    /// `DROP TIER [IF EXISTS] name`: refused while a tenant names it.
+    DropTier {
+        /// Tier name.
+        name: Name,
+        /// `IF EXISTS` was given.
+        if_exists: bool,
+    },
+    /// `SHOW TIERS`
+    ShowTiers,
 }
 
 /// A reporting period of `SHOW USAGE`.

@@ -13,7 +13,7 @@ use crate::error::Result;
 /// What an administrative statement said; each statement keeps what it needs.
 #[derive(Default)]
 pub(crate) struct Clauses {
-    /// The statement's own name (tenant or collection).
+    /// The statement's own name (tenant, collection or tier).
     pub name: Option<Name>,
     /// `TENANT t` / `FOR TENANT t`.
     pub tenant: Option<Name>,
@@ -66,12 +66,12 @@ impl Clauses {
         Ok(c)
     }
 
-    /// The name, which the grammar makes mandatory where this is called.
     /// The file path, which the grammar makes mandatory where this is called.
     pub(crate) fn path(&mut self, src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<String> {
         self.path.take().ok_or_else(|| src.internal(pair))
     }
 
+    /// The name, which the grammar makes mandatory where this is called.
     pub(crate) fn name(&mut self, src: &Source<'_>, pair: &Pair<'_, Rule>) -> Result<Name> {
         self.name.take().ok_or_else(|| src.internal(pair))
     }

@@ -187,6 +187,24 @@ impl Display for Statement {
             Statement::DropApiKey { id, tenant } => {
                 write!(f, "DROP API KEY {} FOR TENANT {}", Quoted(id), Name(tenant))
             }
+            Statement::CreateTier {
+                name,
+                if_not_exists,
+                options,
+            } => {
+                let ine = if_(*if_not_exists, "IF NOT EXISTS ");
+                write!(f, "CREATE TIER {ine}{}", Name(name))?;
+                with(f, options)
+            }
+            Statement::AlterTier { name, set: s } => {
+                write!(f, "ALTER TIER {}", Name(name))?;
+                set(f, s)
+            }
+            Statement::DropTier { name, if_exists } => {
+                let ie = if_(*if_exists, "IF EXISTS ");
+                write!(f, "DROP TIER {ie}{}", Name(name))
+            }
+            Statement::ShowTiers => f.write_str("SHOW TIERS"),
         }
     }
 }

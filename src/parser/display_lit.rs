@@ -68,6 +68,8 @@ pub(super) const KEYWORDS: &[&str] = &[
     "null",
     "true",
     "false",
+    "tier",
+    "tiers",
 ];
 
 fn is_keyword(s: &str) -> bool {

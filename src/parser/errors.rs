@@ -229,6 +229,8 @@ pub(crate) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_api
             | Rule::kw_key
             | Rule::kw_keys
+            | Rule::kw_tier
+            | Rule::kw_tiers
     )
 }
 

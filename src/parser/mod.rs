@@ -2,7 +2,8 @@
 //!
 //! The grammar is `grammar/pql.pest`. `nesting` bounds bracket depth before
 //! pest runs; each statement family has its own builder module (`tenant`,
-//! `collection`, `query`, with `clauses` shared by the administrative ones),
+//! `collection`, `query`, `keys`, `tier`, with `clauses` shared by the
+//! administrative ones),
 //! filters are built in `expr`, literals and names in `literal`; `errors`
 //! turns byte offsets and pest failures into positioned errors. [`ast`]'s
 //! `Display` (`display`, `display_lit`) prints canonical PQL that parses
@@ -21,6 +22,7 @@ mod literal;
 mod nesting;
 mod query;
 mod tenant;
+mod tier;
 
 #[cfg(test)]
 mod tests;
@@ -125,6 +127,9 @@ fn statement(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<ast::Statement> {
         return Ok(s);
     }
     if let Some(s) = keys::statement(src, &pair)? {
+        return Ok(s);
+    }
+    if let Some(s) = tier::statement(src, &pair)? {
         return Ok(s);
     }
     match pair.as_rule() {

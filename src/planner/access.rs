@@ -13,7 +13,7 @@ use crate::tenant::names;
 ///
 /// | access | statements |
 /// |---|---|
-/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, OFFLOAD/ONLOAD/ATTACH, EXPORT/IMPORT, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S) |
+/// | `Admin` | CREATE/DROP/ALTER TENANT, ARCHIVE/RESTORE, OFFLOAD/ONLOAD/ATTACH, EXPORT/IMPORT, SHOW TENANTS, SHOW USAGE without `FOR TENANT`, SHOW STATS, CREATE/SHOW/DROP API KEY(S), CREATE/ALTER/DROP TIER, SHOW TIERS |
 /// | `Write` | CREATE/ALTER/DROP COLLECTION, CREATE NODE(S), UPSERT, `WHERE … UPDATE SET`, `WHERE … DELETE` |
 /// | `Read` | reads and `COUNT(*)`, EXPLAIN, SHOW COLLECTIONS, DESCRIBE COLLECTION, DESCRIBE TENANT, SHOW USAGE FOR TENANT, USE TENANT |
 ///
@@ -65,6 +65,10 @@ pub(crate) fn required(stmt: &Statement) -> Access {
         | Statement::CreateApiKey { .. }
         | Statement::ShowApiKeys { .. }
         | Statement::DropApiKey { .. }
+        | Statement::CreateTier { .. }
+        | Statement::AlterTier { .. }
+        | Statement::DropTier { .. }
+        | Statement::ShowTiers
         | Statement::ShowUsage { tenant: None, .. } => Access::Admin,
         Statement::CreateCollection { .. }
         | Statement::AlterCollection { .. }
@@ -97,7 +101,7 @@ fn query_access(q: &Query) -> Access {
 /// The tenants `stmt` touches, by name (validated, not looked up): the
 /// tenant it names, else `session_tenant` where the statement may use it.
 /// Statements over all tenants (SHOW TENANTS, SHOW STATS, SHOW USAGE
-/// without `FOR TENANT`) touch none by name.
+/// without `FOR TENANT`) and the tier statements touch none by name.
 pub(crate) fn tenants(stmt: &Statement, session_tenant: Option<&str>) -> Result<Vec<String>> {
     if matches!(
         stmt,
@@ -106,6 +110,10 @@ pub(crate) fn tenants(stmt: &Statement, session_tenant: Option<&str>) -> Result<
             | Statement::ShowUsage { tenant: None, .. }
             | Statement::ShowApiKeys { tenant: None }
             | Statement::ImportTenant { as_name: None, .. }
+            | Statement::CreateTier { .. }
+            | Statement::AlterTier { .. }
+            | Statement::DropTier { .. }
+            | Statement::ShowTiers
     ) {
         return Ok(Vec::new());
     }
@@ -150,7 +158,11 @@ pub(crate) fn named_tenant(stmt: &Statement) -> Option<&Name> {
         | Statement::ImportTenant { as_name: None, .. }
         | Statement::CreateApiKey { .. }
         | Statement::ShowApiKeys { .. }
-        | Statement::DropApiKey { .. } => None,
+        | Statement::DropApiKey { .. }
+        | Statement::CreateTier { .. }
+        | Statement::AlterTier { .. }
+        | Statement::DropTier { .. }
+        | Statement::ShowTiers => None,
         Statement::ShowUsage { tenant, .. }
         | Statement::CreateCollection { tenant, .. }
         | Statement::AlterCollection { tenant, .. }
@@ -169,6 +181,16 @@ pub(crate) fn named_collection(stmt: &Statement) -> Option<&Name> {
         | Statement::DropCollection { name, .. }
         | Statement::DescribeCollection { name, .. } => Some(name),
         Statement::Query(q) | Statement::Explain(q) => Some(&q.collection),
+        _ => None,
+    }
+}
+
+/// The tier `stmt` names, if it is a tier statement that names one.
+pub(crate) fn named_tier(stmt: &Statement) -> Option<&Name> {
+    match stmt {
+        Statement::CreateTier { name, .. }
+        | Statement::AlterTier { name, .. }
+        | Statement::DropTier { name, .. } => Some(name),
         _ => None,
     }
 }
@@ -221,6 +243,10 @@ mod tests {
             "SHOW TENANTS;",
             "SHOW USAGE;",
             "SHOW STATS;",
+            "CREATE TIER gold WITH (max_vectors: 5);",
+            "ALTER TIER gold SET max_qps = 2;",
+            "DROP TIER gold;",
+            "SHOW TIERS;",
         ] {
             assert_eq!(access_of(admin), Access::Admin, "{admin}");
         }

@@ -46,7 +46,8 @@ pub(crate) struct Checks {
 impl<'s> Plan<'s> {
     /// The tenants the statement touches, by name (empty for statements
     /// over all tenants: SHOW TENANTS, SHOW STATS, SHOW USAGE without
-    /// `FOR TENANT`, which need [`Access::Admin`]).
+    /// `FOR TENANT`, and for the tier statements, which need
+    /// [`Access::Admin`]).
     pub fn tenants(&self) -> &[String] {
         &self.tenants
     }
@@ -170,5 +171,9 @@ fn statement_kind(stmt: &Statement) -> &'static str {
         Statement::CreateApiKey { .. } => "CREATE API KEY",
         Statement::ShowApiKeys { .. } => "SHOW API KEYS",
         Statement::DropApiKey { .. } => "DROP API KEY",
+        Statement::CreateTier { .. } => "CREATE TIER",
+        Statement::AlterTier { .. } => "ALTER TIER",
+        Statement::DropTier { .. } => "DROP TIER",
+        Statement::ShowTiers => "SHOW TIERS",
     }
 }

@@ -67,7 +67,8 @@ impl Estimate {
     }
 }
 
-/// `WITH (ef: n, exact: bool)` of a read.
+/// `WITH (ef: n, exact: bool)` of a read; without `ef`, the tenant's
+/// `default_ef`, else the collection's `ef_search`.
 pub(crate) struct ReadOptions {
     ef: Option<usize>,
     exact: bool,
@@ -83,6 +84,17 @@ pub(crate) fn read_options(opts: &[Opt]) -> Result<ReadOptions> {
         read_option(&mut out, o).map_err(|e| e.with_span(o.span))?;
     }
     Ok(out)
+}
+
+impl ReadOptions {
+    /// These options, with the `ef` of `default` (the tenant's `default_ef`)
+    /// when the statement gives none.
+    pub(crate) fn or_default_ef(mut self, default: Option<u64>) -> ReadOptions {
+        if self.ef.is_none() {
+            self.ef = default.and_then(|ef| usize::try_from(ef).ok());
+        }
+        self
+    }
 }
 
 /// Applies one read option to `out`.

@@ -1,5 +1,6 @@
 //! The admin plane (the admin key only): tenants, their lifecycle, usage,
-//! statistics and API keys. Each endpoint builds one statement.
+//! statistics and API keys (tiers: `tiers.rs`). Each endpoint builds one
+//! statement.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -61,8 +62,20 @@ pub(crate) struct UsageParams {
     period: Option<String>,
 }
 
+/// Checks the admin key, then reads the JSON body: the scope and the body.
+pub(super) async fn admin_body<T: serde::de::DeserializeOwned>(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(crate::KeyScope, T), ApiError> {
+    let scope = auth::scope(state, headers).await?;
+    auth::admin(&scope)?;
+    let req = body::read_json(state, headers, body).await?;
+    Ok((scope, req))
+}
+
 /// Checks the admin key and runs `statement`.
-async fn admin_run(
+pub(super) async fn admin_run(
     state: &Shared,
     headers: &HeaderMap,
     statement: Statement,
@@ -73,12 +86,12 @@ async fn admin_run(
 }
 
 /// The result as `{"results": [...]}`.
-fn results(result: &QueryResult) -> Json<Json_> {
+pub(super) fn results(result: &QueryResult) -> Json<Json_> {
     Json(json!({ "results": results_json(std::slice::from_ref(result)) }))
 }
 
 /// Each row as an object keyed by column.
-fn row_objects(result: &QueryResult) -> Vec<Json_> {
+pub(super) fn row_objects(result: &QueryResult) -> Vec<Json_> {
     result
         .rows
         .iter()
@@ -146,9 +159,7 @@ pub(crate) async fn create_tenant(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
-    let scope = auth::scope(&state, &headers).await?;
-    auth::admin(&scope)?;
-    let req: CreateTenantBody = body::read_json(&state, &headers, body).await?;
+    let (scope, req): (_, CreateTenantBody) = admin_body(&state, &headers, body).await?;
     let statement = Statement::CreateTenant {
         name: req.name.into(),
         if_not_exists: false,
@@ -184,13 +195,8 @@ pub(crate) async fn patch_tenant(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Json_>, ApiError> {
-    let scope = auth::scope(&state, &headers).await?;
-    auth::admin(&scope)?;
-    let req: PatchTenantBody = body::read_json(&state, &headers, body).await?;
-    if req.options.is_empty() {
-        return Err(ApiError::bad_request("options is empty: nothing to change"));
-    }
-    let set = json::options(&req.options)?;
+    let (scope, req): (_, PatchTenantBody) = admin_body(&state, &headers, body).await?;
+    let set = json::assignments(&req.options)?;
     let result = script::run_one(
         &state,
         scope,

@@ -61,7 +61,15 @@ fn router(state: Shared) -> Router {
             "/v1/tenants/{tenant}/keys/{id}",
             axum::routing::delete(admin::delete_key),
         )
-        .route("/v1/stats", get(admin::stats));
+        .route("/v1/stats", get(admin::stats))
+        .route(
+            "/v1/tiers",
+            get(super::tiers::list_tiers).post(super::tiers::create_tier),
+        )
+        .route(
+            "/v1/tiers/{tier}",
+            axum::routing::patch(super::tiers::patch_tier).delete(super::tiers::delete_tier),
+        );
     #[cfg(feature = "s3")]
     let routes = routes
         .route("/v1/cluster", get(super::cluster::cluster))

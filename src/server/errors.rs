@@ -17,8 +17,8 @@ use crate::output;
 /// | status | kinds |
 /// |---|---|
 /// | 400 | ParseError, TypeError, DimensionMismatch, InvalidName, InvalidOption, Unsupported, NoTenant |
-/// | 404 | TenantNotFound, CollectionNotFound, NodeNotFound, KeyNotFound |
-/// | 409 | TenantExists, CollectionExists, NodeExists, InvalidTransition, TenantArchived, TenantSuspended, TenantReadOnly, TenantPendingDeletion |
+/// | 404 | TenantNotFound, CollectionNotFound, NodeNotFound, KeyNotFound, TierNotFound |
+/// | 409 | TenantExists, CollectionExists, NodeExists, TierExists, TierInUse, InvalidTransition, TenantArchived, TenantSuspended, TenantReadOnly, TenantPendingDeletion |
 /// | 413 | QuotaExceeded on `batch_size` |
 /// | 422 | QuotaExceeded on any other resource (vectors, storage, dimension, results, ...) |
 /// | 429 | RateLimited |
@@ -36,10 +36,13 @@ pub fn status_of(kind: &ErrorKind) -> StatusCode {
         ErrorKind::TenantNotFound
         | ErrorKind::CollectionNotFound
         | ErrorKind::NodeNotFound
-        | ErrorKind::KeyNotFound => StatusCode::NOT_FOUND,
+        | ErrorKind::KeyNotFound
+        | ErrorKind::TierNotFound => StatusCode::NOT_FOUND,
         ErrorKind::TenantExists
         | ErrorKind::CollectionExists
         | ErrorKind::NodeExists
+        | ErrorKind::TierExists
+        | ErrorKind::TierInUse
         | ErrorKind::InvalidTransition
         | ErrorKind::TenantArchived
         | ErrorKind::TenantSuspended
@@ -228,7 +231,10 @@ mod tests {
             (ErrorKind::CollectionNotFound, 404),
             (ErrorKind::NodeNotFound, 404),
             (ErrorKind::KeyNotFound, 404),
+            (ErrorKind::TierNotFound, 404),
             (ErrorKind::TenantExists, 409),
+            (ErrorKind::TierExists, 409),
+            (ErrorKind::TierInUse, 409),
             (ErrorKind::CollectionExists, 409),
             (ErrorKind::NodeExists, 409),
             (ErrorKind::InvalidTransition, 409),

@@ -46,3 +46,13 @@ pub(crate) fn options(map: &serde_json::Map<String, Json>) -> Result<Vec<Opt>, A
     }
     Ok(out)
 }
+
+/// The options of a PATCH body, as `ALTER ... SET` takes them: at least one.
+pub(crate) fn assignments(map: &serde_json::Map<String, Json>) -> Result<Vec<Opt>, ApiError> {
+    if map.is_empty() {
+        return Err(ApiError::bad_request(
+            "nothing to change: the body sets no option",
+        ));
+    }
+    options(map)
+}

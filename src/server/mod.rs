@@ -31,6 +31,7 @@ mod points;
 mod query;
 mod script;
 mod state;
+mod tiers;
 
 use std::time::Duration;
 

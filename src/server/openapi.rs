@@ -4,7 +4,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{admin, health, metrics, points, query};
+use super::{admin, health, metrics, points, query, tiers};
 
 /// The OpenAPI document of the server.
 #[derive(OpenApi)]
@@ -26,6 +26,10 @@ use super::{admin, health, metrics, points, query};
         admin::create_key,
         admin::list_keys,
         admin::delete_key,
+        tiers::list_tiers,
+        tiers::create_tier,
+        tiers::patch_tier,
+        tiers::delete_tier,
         health::healthz,
         health::readyz,
         health::tenant_health,
@@ -37,7 +41,9 @@ use super::{admin, health, metrics, points, query};
         points::Point,
         points::SearchBody,
         admin::CreateTenantBody,
-        admin::PatchTenantBody
+        admin::PatchTenantBody,
+        tiers::CreateTierBody,
+        tiers::PatchTierBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

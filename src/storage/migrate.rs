@@ -16,9 +16,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The tables of every PQL file, by name and key type. A file holding any
 /// other table is not PQL's and is not migrated.
-/// (`tenant_records` is never in a redb 2 file; it is listed so that any
-/// PQL file can be copied.)
-const STR_TABLES: [&str; 4] = ["tenants", "tenant_records", "meta", "nodes"];
+/// (`tenant_records` and `tier_records` are never in a redb 2 file; they are
+/// listed so that any PQL file can be copied.)
+const STR_TABLES: [&str; 5] = ["tenants", "tenant_records", "tier_records", "meta", "nodes"];
 const U32_TABLES: [&str; 3] = ["vectors", "node_chunks", "vector_chunks"];
 const USAGE: &str = "usage";
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! DATA/
-//!   catalog.redb              tenants and their options, API key hashes
+//!   catalog.redb              tenants and their options, tier templates, API key hashes
 //!   tenants/<tenant>/
 //!     <collection>.redb       meta, node chunks and vector chunks by internal id
 //!     <collection>.hnsw.*     persisted graph: a cache, rebuilt when stale
@@ -25,6 +25,7 @@ pub(crate) mod object;
 pub(crate) mod record;
 pub(crate) mod temporaries;
 pub(crate) mod tenant_file;
+pub(crate) mod tiers;
 pub(crate) mod usage_store;
 
 use std::io::{Read, Seek, SeekFrom, Write};

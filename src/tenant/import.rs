@@ -14,7 +14,7 @@
 //! so a crash at any moment leaves no tenant or the complete one. With
 //! `REPLACE` the old tenant stays as it was until that commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
@@ -29,9 +29,9 @@ use crate::storage::tenant_file::{Kind, Reader};
 use crate::storage::{keys as key_store, temporaries, usage_store, Layout};
 use crate::tenant::export::{ExportedKey, ExportedRecord, ExportedUsage};
 use crate::tenant::quota::{self, Limits};
-use crate::tenant::record::{validate_options, TenantRecord};
+use crate::tenant::record::{apply, validate_options, TenantRecord};
 use crate::tenant::status::Storage;
-use crate::tenant::{lifecycle, names, Catalog, Tenant};
+use crate::tenant::{lifecycle, names, tiers, Catalog, Tenant};
 use crate::value::Value;
 
 /// What `IMPORT TENANT` was asked.
@@ -180,6 +180,7 @@ fn new_record(
         .collect();
     let mut options = validate_options(&given)
         .map_err(|e| Error::corrupt(path.display(), format!("its options: {}", e.message())))?;
+    options.retain(|_, v| *v != Value::Null);
     let mut status = None;
     let mut others = Vec::new();
     for o in req.options {
@@ -193,7 +194,7 @@ fn new_record(
             _ => others.push(o.clone()),
         }
     }
-    options.extend(validate_options(&others)?);
+    apply(&mut options, validate_options(&others)?);
     let now = crate::clock::now_ms();
     let mut record = TenantRecord::new(name, catalog.new_incarnation(), options, now);
     record.storage = Storage::Inactive;
@@ -215,9 +216,15 @@ fn new_record(
     Ok(record)
 }
 
-/// Nodes in the staged collections, checked against `max_vectors`; also
-/// proves every collection file opens.
-fn check_quota(stage: &Path, files: &[String], record: &TenantRecord) -> Result<()> {
+/// Nodes in the staged collections, checked against the effective
+/// `max_vectors` (of `options`: the record's over its tier's); also proves
+/// every collection file opens.
+fn check_quota(
+    stage: &Path,
+    files: &[String],
+    record: &TenantRecord,
+    options: &BTreeMap<String, Value>,
+) -> Result<()> {
     let mut nodes = 0u64;
     for f in files {
         if let Some(name) = f.strip_suffix(".redb") {
@@ -225,7 +232,7 @@ fn check_quota(stage: &Path, files: &[String], record: &TenantRecord) -> Result<
             nodes = nodes.saturating_add(n);
         }
     }
-    if let Some(limit) = Limits::from_options(&record.options).max_vectors {
+    if let Some(limit) = Limits::from_options(options).max_vectors {
         if nodes > limit {
             return Err(quota::exceeded(
                 "vectors",
@@ -293,6 +300,17 @@ impl Catalog {
         let record = new_record(self, path, &contents, req)?;
         let name = record.name.clone();
         self.may_import(&name, req.replace)?;
+        tiers::check_known(&self.tiers(), &record.options).map_err(|e| {
+            Error::new(
+                e.kind().clone(),
+                format!(
+                    "{}; the tenant's tier must exist here: create it, or import \
+                     WITH (tier: '...') naming another",
+                    e.message()
+                ),
+            )
+        })?;
+        let effective = self.effective_options(&record.options);
         let db = self.db();
         let mut keys = Vec::with_capacity(contents.keys.len());
         for k in &contents.keys {
@@ -337,7 +355,7 @@ impl Catalog {
                         "the file changed while read",
                     ));
                 }
-                check_quota(&stage, &again.files, &record)?;
+                check_quota(&stage, &again.files, &record, &effective)?;
                 File::open(&stage)
                     .and_then(|d| d.sync_all())
                     .map_err(|e| Error::io(format!("cannot sync {}", stage.display()), e))?;
@@ -390,6 +408,9 @@ impl Catalog {
             // Flush the old tenant's collections before it goes.
             old.unload()?;
         }
+        let tiers = self.tiers.read();
+        // Checked again under the lock: a tier may have been dropped since.
+        tiers::check_known(&tiers, &record.options)?;
         let mut tenants = self.tenants.write();
         // Checked again under the lock: a tenant may have been created since.
         let current = tenants.get(name).cloned();
@@ -414,9 +435,10 @@ impl Catalog {
         swap_in(stage, &live)?;
         tenants.insert(
             name.to_string(),
-            Tenant::new(record.clone(), &self.layout, &self.pool),
+            Tenant::new(record.clone(), &tiers, &self.layout, &self.pool),
         );
         drop(tenants);
+        drop(tiers);
         if let Some(old) = current {
             let packed = self.layout.archive(name);
             if packed.exists() {

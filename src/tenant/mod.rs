@@ -18,6 +18,7 @@ mod rate;
 pub(crate) mod record;
 pub(crate) mod retention;
 pub(crate) mod status;
+pub(crate) mod tiers;
 pub(crate) mod usage;
 
 use std::collections::HashMap;
@@ -70,12 +71,20 @@ pub(crate) struct Tenant {
 }
 
 impl Tenant {
-    fn new(record: TenantRecord, layout: &Layout, pool: &Arc<Pool>) -> Arc<Self> {
+    /// The tenant of `record`, its limits resolved against `tiers`.
+    fn new(
+        record: TenantRecord,
+        tiers: &tiers::Tiers,
+        layout: &Layout,
+        pool: &Arc<Pool>,
+    ) -> Arc<Self> {
+        let tier = tiers::tier_of(&record.options).and_then(|t| tiers.get(t));
+        let effective = tiers::effective(&record.options, tier);
         Arc::new_cyclic(|me| Tenant {
             name: record.name.clone(),
             dir: layout.tenant_dir(&record.name),
             usage_key: record.usage_key(),
-            quota: quota::QuotaState::new(&record.options),
+            quota: quota::QuotaState::new(&effective),
             slot: Slot::new(pool, me.clone(), record.last_accessed_ms),
             record: RwLock::new(record),
             collections: Mutex::new(HashMap::new()),
@@ -286,6 +295,8 @@ pub(crate) struct Catalog {
     store: CatalogStore,
     pub(crate) layout: Layout,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    /// The tier templates (`tiers.rs`; taken before `tenants`).
+    tiers: RwLock<tiers::Tiers>,
     pool: Arc<Pool>,
     /// The last incarnation id given out (see [`Catalog::new_incarnation`]).
     last_id: AtomicU64,
@@ -352,14 +363,20 @@ impl Catalog {
         // After the catalog's lock is held: no other process writes here.
         temporaries::clean_temporaries(&layout)?;
         let last_id = AtomicU64::new(records.iter().map(|r| r.id).max().unwrap_or(0));
+        let tiers: tiers::Tiers =
+            crate::storage::tiers::load_seeded(&store.db(), &tiers::seeds(crate::clock::now_ms()))?
+                .into_iter()
+                .map(|t| (t.name.clone(), t))
+                .collect();
         let tenants = records
             .into_iter()
-            .map(|r| (r.name.clone(), Tenant::new(r, &layout, &pool)))
+            .map(|r| (r.name.clone(), Tenant::new(r, &tiers, &layout, &pool)))
             .collect();
         Ok(Catalog {
             store,
             layout,
             tenants: RwLock::new(tenants),
+            tiers: RwLock::new(tiers),
             pool,
             last_id,
             key_cache: key_cache::KeyCache::default(),
@@ -412,9 +429,20 @@ impl Catalog {
     /// so that no two tenants can share a folder on a case-insensitive disk;
     /// `IF NOT EXISTS` does not skip that case (a script would go on with a
     /// name that does not exist), it fails with `TenantExists` naming the
-    /// existing tenant.
+    /// existing tenant. A tier the record names must exist.
     pub(crate) fn create(&self, record: TenantRecord, if_not_exists: bool) -> Result<bool> {
+        self.insert(record, if_not_exists, true)
+    }
+
+    /// [`Catalog::create`]; with `known_tier` false, a tier this catalog
+    /// lacks is kept as it is (ATTACH: a tenant's data comes back whatever
+    /// the catalog holds).
+    fn insert(&self, record: TenantRecord, if_not_exists: bool, known_tier: bool) -> Result<bool> {
         names::validate("tenant", &record.name)?;
+        let tiers = self.tiers.read();
+        if known_tier {
+            tiers::check_known(&tiers, &record.options)?;
+        }
         let mut tenants = self.tenants.write();
         if let Some(existing) = tenants
             .keys()
@@ -443,12 +471,14 @@ impl Catalog {
         self.store.put(&record)?;
         tenants.insert(
             record.name.clone(),
-            Tenant::new(record, &self.layout, &self.pool),
+            Tenant::new(record, &tiers, &self.layout, &self.pool),
         );
         Ok(true)
     }
 
-    /// Changes a tenant's record through `change`, durably.
+    /// Changes a tenant's record through `change`, durably. A tier the
+    /// change names must exist (a tier kept as it was need not: a tenant
+    /// stored with a tier this catalog lacks still works).
     pub(crate) fn update<F>(&self, tenant: &Tenant, change: F) -> Result<TenantRecord>
     where
         F: FnOnce(&mut TenantRecord) -> Result<()>,
@@ -475,11 +505,17 @@ impl Catalog {
     where
         F: FnOnce(&mut TenantRecord) -> Result<()>,
     {
+        let tiers = self.tiers.read();
         let mut record = tenant.record.write();
         let mut next = record.clone();
         change(&mut next)?;
+        let tier = tiers::tier_of(&next.options);
+        if tier != tiers::tier_of(&record.options) {
+            tiers::check_known(&tiers, &next.options)?;
+        }
         put(&self.store, &next)?;
-        tenant.quota.set_options(&next.options);
+        let effective = tiers::effective(&next.options, tier.and_then(|t| tiers.get(t)));
+        tenant.quota.set_options(&effective);
         *record = next.clone();
         Ok(next)
     }

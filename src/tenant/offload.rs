@@ -168,7 +168,8 @@ impl Catalog {
         };
         lifecycle::move_storage(&mut record, Storage::Offloaded, crate::clock::now_ms());
         let key = record.usage_key();
-        self.create(record, false)?;
+        // A tier this catalog lacks is kept: the data comes back first.
+        self.insert(record, false, false)?;
         usage_store::restore_history(&self.db(), &key, &usage)
     }
 

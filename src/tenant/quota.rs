@@ -1,5 +1,5 @@
-//! Tenant quotas: the effective limits (tier preset overridden by explicit
-//! options) and the per-tenant state the checks run against. Every check is
+//! Tenant quotas: the effective limits (a tenant's own options over its
+//! tier's, `tiers.rs`) and the per-tenant state the checks run against. Every check is
 //! a few atomic operations on the tenant's own state (the rate windows take
 //! a per-tenant mutex for a few nanoseconds): no global lock, no disk.
 
@@ -34,45 +34,21 @@ pub(crate) struct Limits {
     pub(crate) max_results_per_query: Option<u64>,
     /// Largest `CREATE NODES` batch.
     pub(crate) max_batch_size: Option<u64>,
+    /// Not a limit but inherited the same way: the `ef` of a search that
+    /// gives none (else the collection's `ef_search`).
+    pub(crate) default_ef: Option<u64>,
 }
 
 const MB: u64 = 1024 * 1024;
 const GB: u64 = 1024 * MB;
 
 impl Limits {
-    /// The preset of `tier` (`free`, `pro`; anything else: no limits).
-    pub(crate) fn tier(tier: &str) -> Limits {
-        match tier {
-            "free" => Limits {
-                max_vectors: Some(10_000),
-                max_storage_bytes: Some(100 * MB),
-                max_qps: Some(10.0),
-                max_api_calls_per_minute: None,
-                max_concurrent_queries: Some(2),
-                max_dimension: Some(1536),
-                max_results_per_query: Some(100),
-                max_batch_size: Some(100),
-            },
-            "pro" => Limits {
-                max_vectors: Some(1_000_000),
-                max_storage_bytes: Some(10 * GB),
-                max_qps: Some(100.0),
-                max_api_calls_per_minute: None,
-                max_concurrent_queries: Some(20),
-                max_dimension: Some(4096),
-                max_results_per_query: Some(1_000),
-                max_batch_size: Some(1_000),
-            },
-            _ => Limits::default(),
-        }
-    }
-
-    /// The effective limits of tenant options: the tier preset, then each
-    /// explicit option over it. Of the storage options the most precise
-    /// given wins (`_bytes`, then `_mb`, then `_gb`).
+    /// The limits of a tenant's effective options (its own over its tier's,
+    /// `tenant::tiers::effective`); an option not given is no limit. Of the
+    /// storage options the most precise given wins (`_bytes`, then `_mb`,
+    /// then `_gb`).
     pub(crate) fn from_options(options: &BTreeMap<String, Value>) -> Limits {
-        let tier = options.get("tier").and_then(Value::as_str).unwrap_or("");
-        let mut l = Limits::tier(tier);
+        let mut l = Limits::default();
         let count = |k: &str| options.get(k).and_then(Value::as_i64).map(|n| n as u64);
         let num = |k: &str| options.get(k).and_then(Value::as_f64);
         let set = |slot: &mut Option<u64>, k: &str| {
@@ -86,6 +62,7 @@ impl Limits {
         set(&mut l.max_dimension, "max_dimension");
         set(&mut l.max_results_per_query, "max_results_per_query");
         set(&mut l.max_batch_size, "max_batch_size");
+        set(&mut l.default_ef, "default_ef");
         if let Some(q) = num("max_qps") {
             l.max_qps = Some(q);
         }
@@ -157,7 +134,7 @@ impl Drop for Permit {
 }
 
 impl QuotaState {
-    /// State for a tenant with `options`; usage counted on first use.
+    /// State for a tenant with effective `options`; usage counted on first use.
     pub(crate) fn new(options: &BTreeMap<String, Value>) -> Self {
         QuotaState {
             limits: RwLock::new(Limits::from_options(options)),
@@ -183,7 +160,8 @@ impl QuotaState {
         *self.limits.read()
     }
 
-    /// Recomputes the limits after an option change.
+    /// Recomputes the limits from the effective options after a change of
+    /// the tenant's options or of its tier.
     pub(crate) fn set_options(&self, options: &BTreeMap<String, Value>) {
         *self.limits.write() = Limits::from_options(options);
     }
@@ -324,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn explicit_options_override_the_tier() {
+    fn options_give_the_limits() {
         let s = state(&[
             ("tier", Value::Str("free".into())),
             ("max_vectors", Value::Int(7)),
@@ -333,7 +311,8 @@ mod tests {
         let l = s.limits();
         assert_eq!(l.max_vectors, Some(7));
         assert_eq!(l.max_storage_bytes, Some(1_572_864));
-        assert_eq!(l.max_batch_size, Some(100));
+        // The tier's own settings are merged in before (tiers.rs).
+        assert_eq!(l.max_batch_size, None);
         assert_eq!(state(&[]).limits(), Limits::default());
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::parser::ast::Opt;
 use crate::tenant::status::{self, Access, Storage};
+use crate::tenant::{names, tiers};
 use crate::value::Value;
 
 /// A tenant as stored in the catalog (record layout 2: the status in two
@@ -141,7 +142,12 @@ pub(crate) mod legacy {
 enum OptKind {
     Count,
     Number,
+    /// An integer from the first to the second bound.
+    Range(i64, i64),
     Text(&'static [&'static str]),
+    /// The name of a tier (validated like a tenant name, lower-cased);
+    /// whether it exists the catalog checks.
+    Tier,
     AnyText,
     Object,
 }
@@ -149,7 +155,7 @@ enum OptKind {
 /// Known tenant options and the kind of value each takes.
 fn option_kind(key: &str) -> Option<OptKind> {
     Some(match key {
-        "tier" => OptKind::Text(&["free", "pro", "unlimited"]),
+        "tier" => OptKind::Tier,
         "max_vectors"
         | "max_storage_bytes"
         | "max_api_calls_per_minute"
@@ -159,6 +165,7 @@ fn option_kind(key: &str) -> Option<OptKind> {
         | "max_batch_size"
         | "retention_days" => OptKind::Count,
         "max_storage_gb" | "max_storage_mb" | "max_qps" => OptKind::Number,
+        "default_ef" => OptKind::Range(1, 4096),
         "isolation_level" => OptKind::Text(&["dedicated"]),
         "display_name" => OptKind::AnyText,
         "metadata" => OptKind::Object,
@@ -166,9 +173,59 @@ fn option_kind(key: &str) -> Option<OptKind> {
     })
 }
 
+/// The options a tier holds and a tenant inherits from its tier (unless
+/// it sets them itself): the quotas, `retention_days` and `default_ef`.
+pub(crate) const INHERITED: [&str; 12] = [
+    "max_vectors",
+    "max_storage_bytes",
+    "max_storage_mb",
+    "max_storage_gb",
+    "max_qps",
+    "max_api_calls_per_minute",
+    "max_concurrent_queries",
+    "max_dimension",
+    "max_results_per_query",
+    "max_batch_size",
+    "retention_days",
+    "default_ef",
+];
+
 /// Validates `opts` of CREATE TENANT / ALTER TENANT (except `status`, which
-/// the lifecycle handles) and returns them as a map.
+/// the lifecycle handles) and returns them as a map. A `null` value stays
+/// in the map: it unsets the option (see [`apply`]).
 pub(crate) fn validate_options(opts: &[Opt]) -> Result<BTreeMap<String, Value>> {
+    validate(opts, "tenant")
+}
+
+/// Validates the settings of CREATE TIER / ALTER TIER: the [`INHERITED`]
+/// options only.
+pub(crate) fn validate_settings(opts: &[Opt]) -> Result<BTreeMap<String, Value>> {
+    if let Some(o) = opts.iter().find(|o| !INHERITED.contains(&o.key.as_str())) {
+        return Err(Error::invalid_option(format!(
+            "unknown tier setting '{}'; a tier holds: {}",
+            o.key,
+            INHERITED.join(", ")
+        ))
+        .with_span(o.span));
+    }
+    validate(opts, "tier")
+}
+
+/// Applies validated `changes` to `options`: a `null` removes the option,
+/// anything else sets it. The storage options are one setting: a change of
+/// any of them replaces (or removes) all three, so the one given is the one
+/// in force.
+pub(crate) fn apply(options: &mut BTreeMap<String, Value>, changes: BTreeMap<String, Value>) {
+    for (k, v) in changes {
+        options.retain(|o, _| !tiers::same_setting(o, &k));
+        if v != Value::Null {
+            options.insert(k, v);
+        }
+    }
+}
+
+/// [`validate_options`] for the options of a `what` (`tenant`, `tier`).
+fn validate(opts: &[Opt], what: &str) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
     for opt in opts {
         let key = opt.key.as_str();
@@ -177,14 +234,19 @@ pub(crate) fn validate_options(opts: &[Opt]) -> Result<BTreeMap<String, Value>> 
                 "unknown tenant option '{key}'; known options: tier, max_vectors, \
                  max_storage_gb, max_storage_mb, max_storage_bytes, max_qps, \
                  max_api_calls_per_minute, max_concurrent_queries, max_dimension, \
-                 max_results_per_query, max_batch_size, isolation_level, display_name, \
-                 retention_days, metadata"
+                 max_results_per_query, max_batch_size, default_ef, isolation_level, \
+                 display_name, retention_days, metadata"
             ))
         })?;
         let v = &opt.value;
+        if *v == Value::Null {
+            out.insert(key.to_string(), Value::Null);
+            continue;
+        }
         let ok = match kind {
             OptKind::Count => matches!(v.as_i64(), Some(n) if n >= 0),
             OptKind::Number => matches!(v.as_f64(), Some(x) if x >= 0.0 && x.is_finite()),
+            OptKind::Range(lo, hi) => matches!(v.as_i64(), Some(n) if (lo..=hi).contains(&n)),
             OptKind::Text(allowed) => match v.as_str() {
                 Some(s) if allowed.contains(&s.to_ascii_lowercase().as_str()) => true,
                 Some(s) if key == "isolation_level" && s.eq_ignore_ascii_case("shared") => {
@@ -195,6 +257,13 @@ pub(crate) fn validate_options(opts: &[Opt]) -> Result<BTreeMap<String, Value>> 
                 }
                 _ => false,
             },
+            OptKind::Tier => match v.as_str() {
+                Some(s) => {
+                    names::validate("tier", s)?;
+                    true
+                }
+                None => false,
+            },
             OptKind::AnyText => v.as_str().is_some(),
             OptKind::Object => matches!(v, Value::Object(_)),
         };
@@ -202,17 +271,19 @@ pub(crate) fn validate_options(opts: &[Opt]) -> Result<BTreeMap<String, Value>> 
             let expected = match kind {
                 OptKind::Count => "a non-negative integer".to_string(),
                 OptKind::Number => "a non-negative number".to_string(),
+                OptKind::Range(lo, hi) => format!("an integer from {lo} to {hi}"),
                 OptKind::Text(allowed) => format!("one of '{}'", allowed.join("', '")),
+                OptKind::Tier => "the name of a tier (SHOW TIERS lists them)".to_string(),
                 OptKind::AnyText => "a string".to_string(),
                 OptKind::Object => "an object { ... }".to_string(),
             };
             return Err(Error::invalid_option(format!(
-                "tenant option '{key}' must be {expected}, got {v}"
+                "{what} option '{key}' must be {expected}, got {v}"
             )));
         }
         let normalised = match (kind, v) {
-            (OptKind::Text(_), Value::Str(s)) => Value::Str(s.to_ascii_lowercase()),
-            (OptKind::Count, v) => Value::Int(v.as_i64().unwrap_or_default()),
+            (OptKind::Text(_) | OptKind::Tier, Value::Str(s)) => Value::Str(s.to_ascii_lowercase()),
+            (OptKind::Count | OptKind::Range(..), v) => Value::Int(v.as_i64().unwrap_or_default()),
             _ => v.clone(),
         };
         out.insert(key.to_string(), normalised);

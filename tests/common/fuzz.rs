@@ -246,6 +246,12 @@ impl Generator {
         }
     }
 
+    fn tier(&mut self) -> String {
+        self.rng
+            .pick(&["gold", "free", "Gold", "\"../x\"", "unlimited"])
+            .to_string()
+    }
+
     fn tenant_options(&mut self) -> String {
         let opts = [
             format!("max_vectors: {}", self.number()),
@@ -306,7 +312,7 @@ impl Generator {
     /// A statement that follows the grammar (it may still be refused).
     pub fn valid(&mut self) -> String {
         let (t, c) = (self.tenant(), self.collection());
-        let stmt = match self.rng.below(26) {
+        let stmt = match self.rng.below(28) {
             0 | 24 | 25 => format!(
                 "CREATE TENANT {}{t}", if self.rng.chance(50) { "IF NOT EXISTS " } else { "" }),
             1 => format!("CREATE TENANT {t} WITH ({})", self.tenant_options()),
@@ -350,6 +356,17 @@ impl Generator {
                 self.rng.pick(&["", "PERIOD '2026-11'", "PERIOD '2026-13'", "FROM '0000-01-01' TO '9999-12-31'"])
             ),
             22 => "SHOW STATS".to_string(),
+            26 => format!(
+                "CREATE TIER {}{} WITH ({})",
+                if self.rng.chance(50) { "IF NOT EXISTS " } else { "" },
+                self.tier(),
+                self.tenant_options()
+            ),
+            27 => match self.rng.below(3) {
+                0 => format!("ALTER TIER {} SET {}", self.tier(), self.tenant_options().replace(':', " =")),
+                1 => format!("DROP TIER {}{}", if self.rng.chance(50) { "IF EXISTS " } else { "" }, self.tier()),
+                _ => "SHOW TIERS".to_string(),
+            },
             _ => self.read(&c, &t),
         };
         format!("{stmt};")

@@ -50,6 +50,8 @@ const KEYWORDS: &[&str] = &[
     "STATS",
     "TENANT",
     "TENANTS",
+    "TIER",
+    "TIERS",
     "TO",
     "TOP",
     "TRUE",

@@ -113,6 +113,11 @@ Tenants
   SHOW TENANTS [WHERE filter] [LIMIT n];   DESCRIBE TENANT name;
   USE TENANT name;       -- later statements may omit TENANT name
 
+Tiers (templates tenants inherit unless they set an option themselves)
+  CREATE TIER [IF NOT EXISTS] name [WITH (max_vectors: 1000000, max_qps: 100, ...)];
+  ALTER TIER name SET max_vectors = 2000000 [, ...];   -- null removes a setting
+  DROP TIER [IF EXISTS] name;   SHOW TIERS;
+
 Collections
   CREATE COLLECTION name TENANT t [WITH (dimension: 384, metric: 'cosine', ...)];
   ALTER COLLECTION name TENANT t SET ef_search = 128;

@@ -223,5 +223,16 @@ pub(super) fn statement() -> impl Strategy<Value = Statement> {
         (tenant(), proptest::option::of(period))
             .prop_map(|(tenant, period)| Statement::ShowUsage { tenant, period }),
         Just(Statement::ShowStats),
+        (name(), any::<bool>(), options(0)).prop_map(|(name, if_not_exists, options)| {
+            Statement::CreateTier {
+                name,
+                if_not_exists,
+                options,
+            }
+        }),
+        (name(), options(1)).prop_map(|(name, set)| Statement::AlterTier { name, set }),
+        (name(), any::<bool>())
+            .prop_map(|(name, if_exists)| Statement::DropTier { name, if_exists }),
+        Just(Statement::ShowTiers),
     ]
 }

@@ -92,9 +92,26 @@ fn unknown_statement_and_subcommand() {
         "SHOW FOO",
         1,
         6,
-        "expected TENANTS, COLLECTIONS, USAGE, STATS or API",
+        "expected TENANTS, COLLECTIONS, USAGE, STATS, API or TIERS",
     );
-    check("CREATE thing", 1, 8, "expected TENANT, COLLECTION or API");
+    check(
+        "CREATE thing",
+        1,
+        8,
+        "expected TENANT, COLLECTION, API or TIER",
+    );
+    check(
+        "DROP thing",
+        1,
+        6,
+        "expected TENANT, COLLECTION, API or TIER",
+    );
+    check("ALTER TIER", 1, 11, "expected name");
+    check("ALTER TIER gold", 1, 16, "expected SET");
+    check("ALTER TIER gold SET", 1, 20, "expected option name");
+    check("CREATE TIER gold WITH (max_qps 5)", 1, 32, "expected ':'");
+    check("DROP TIER IF gold", 1, 14, "expected EXISTS or ';'");
+    check("SHOW TIERS gold", 1, 12, "expected ';'");
     check("EXPLAIN SHOW STATS", 1, 9, "expected QUERY");
 }
 

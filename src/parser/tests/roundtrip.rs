@@ -73,6 +73,12 @@ pub(super) const STATEMENTS: &[&str] = &[
     "SHOW USAGE FOR TENANT acme PERIOD '2026-11'",
     "SHOW USAGE FROM '2026-11-01' TO '2026-11-30'",
     "SHOW STATS",
+    "CREATE TIER gold WITH (max_vectors: 1000000, max_qps: 100, max_storage_gb: 2.5, default_ef: 64)",
+    "create tier if not exists \"gold-2\"",
+    "ALTER TIER gold SET max_vectors = 2000000, max_qps = null",
+    "DROP TIER gold",
+    "drop tier if exists 'gold'",
+    "SHOW TIERS",
 ];
 
 #[test]

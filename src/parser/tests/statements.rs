@@ -306,3 +306,51 @@ fn usage_statements() {
     );
     assert_eq!(one("SHOW STATS"), Statement::ShowStats);
 }
+
+#[test]
+fn tier_statements() {
+    assert_eq!(
+        one("create tier if not exists Gold with (MAX_VECTORS: 5, max_qps: 2.5,)"),
+        Statement::CreateTier {
+            name: "Gold".into(),
+            if_not_exists: true,
+            options: vec![
+                opt("max_vectors", Value::Int(5)),
+                opt("max_qps", Value::Float(2.5))
+            ],
+        }
+    );
+    assert_eq!(
+        one("CREATE TIER t"),
+        Statement::CreateTier {
+            name: "t".into(),
+            if_not_exists: false,
+            options: vec![],
+        }
+    );
+    assert_eq!(
+        one("ALTER TIER gold SET max_vectors = 10, max_qps = null"),
+        Statement::AlterTier {
+            name: "gold".into(),
+            set: vec![
+                opt("max_vectors", Value::Int(10)),
+                opt("max_qps", Value::Null)
+            ],
+        }
+    );
+    assert_eq!(
+        one("DROP TIER IF EXISTS 'gold'"),
+        Statement::DropTier {
+            name: "gold".into(),
+            if_exists: true,
+        }
+    );
+    assert_eq!(
+        one("drop tier gold"),
+        Statement::DropTier {
+            name: "gold".into(),
+            if_exists: false,
+        }
+    );
+    assert_eq!(one("show tiers"), Statement::ShowTiers);
+}
