@@ -40,6 +40,9 @@ pub use app::serve;
 pub use cluster::{join as join_cluster, Membership};
 pub use errors::{status_of, ApiError};
 
+/// The default of [`ServerOptions::max_import_bytes`]: 8 GiB.
+pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 8 << 30;
+
 /// How the server runs (the `pql serve` flags).
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -47,7 +50,12 @@ pub struct ServerOptions {
     pub metrics_public: bool,
     /// Largest request body, in bytes; larger ones get 413.
     pub body_limit: usize,
-    /// Longest wait for a request body; a slower client gets 408.
+    /// Largest `POST /v1/imports` upload (a `.pqlt` file), in bytes; larger
+    /// ones get 413. The upload streams to a file, so this bounds disk,
+    /// not memory.
+    pub max_import_bytes: u64,
+    /// Longest wait for a request body; a slower client gets 408 (for an
+    /// upload to `POST /v1/imports`: the longest wait for its next data).
     pub body_timeout: Duration,
     /// Per-tenant request series for the `n` busiest tenants; `None`
     /// (the default) emits none, so that the number of series never grows
@@ -71,6 +79,7 @@ impl Default for ServerOptions {
         ServerOptions {
             metrics_public: false,
             body_limit: 32 << 20,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
             body_timeout: Duration::from_secs(30),
             tenant_metrics_top: None,
             max_header_bytes: 8 << 10,

@@ -38,7 +38,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     body_limit: usize,
 
-    /// Seconds a client may take to send its request body (then 408)
+    /// Largest upload to POST /v1/imports (a .pqlt file), in bytes; larger
+    /// ones get 413
+    #[arg(long, value_name = "BYTES", default_value_t = pql::server::DEFAULT_MAX_IMPORT_BYTES)]
+    max_import_bytes: u64,
+
+    /// Seconds a client may take to send its request body (then 408); for
+    /// an upload to POST /v1/imports, the longest pause between its data
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     body_timeout: f64,
 
@@ -89,6 +95,7 @@ pub fn run(mut config: Config, args: &ServeArgs) -> ExitCode {
     let options = ServerOptions {
         metrics_public: args.metrics_public,
         body_limit: args.body_limit,
+        max_import_bytes: args.max_import_bytes,
         body_timeout,
         header_timeout,
         tenant_metrics_top: args.tenant_metrics_top,
