@@ -481,3 +481,42 @@ fn an_offloaded_tenant_exports_from_the_object_store_and_stays_offloaded() {
         assert_eq!(answers(&two), before, "{store}");
     }
 }
+
+#[test]
+fn open_removes_the_temporaries_a_crashed_export_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = setup(dir.path());
+    run(&engine, "EXPORT TENANT acme TO 'acme.pqlt';");
+    drop(engine);
+    let exports = dir.path().join("exports");
+    let archive = dir.path().join("archive");
+    fs::create_dir_all(&archive).unwrap();
+    // What a SIGKILL during EXPORT, an upload to `POST /v1/imports`, a
+    // streamed HTTP export, or the EXPORT of a tenant archived in a bucket
+    // leaves behind.
+    let crashed = [
+        exports.join("again.pqlt.tmp"),
+        exports.join(".http-import-77-0.tmp"),
+        exports.join(".http-export-77-1.tmp"),
+        archive.join("acme.export.tar.zst.tmp"),
+    ];
+    for p in &crashed {
+        fs::write(p, b"half").unwrap();
+    }
+    // The user's own files stay, whatever they are called.
+    fs::write(exports.join("notes.tmp-keep.txt"), b"mine").unwrap();
+    let kept = fs::read(exports.join("acme.pqlt")).unwrap();
+
+    let engine = Engine::open(dir.path()).unwrap();
+    for p in &crashed {
+        assert!(!p.exists(), "{} left", p.display());
+    }
+    assert_eq!(fs::read(exports.join("acme.pqlt")).unwrap(), kept);
+    assert_eq!(
+        fs::read(exports.join("notes.tmp-keep.txt")).unwrap(),
+        b"mine"
+    );
+    run(&engine, "IMPORT TENANT FROM 'acme.pqlt' AS copy;");
+    let r = run(&engine, "QUERY items TENANT copy RETURN COUNT(*);");
+    assert_eq!(r.rows[0][0], Value::Int(300));
+}

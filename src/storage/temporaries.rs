@@ -5,16 +5,25 @@
 //! - `tenants/<t>/<collection>.redb.tmp` (a new collection's file),
 //! - `tenants/<t>/<collection>.state.tmp` and `<collection>.graph.tmp`
 //!   (a saved graph index),
-//! - `tenants/<t>/<collection>.tmp-<pid>-<n>.*` (an hnsw_rs index save).
+//! - `tenants/<t>/<collection>.tmp-<pid>-<n>.*` (an hnsw_rs index save),
+//! - `archive/<tenant>.export.tar.zst.tmp` (EXPORT of a tenant archived in
+//!   the bucket: the archive fetched for it),
+//! - `exports/<file>.tmp` (EXPORT TENANT's file before its rename, and
+//!   `pql serve`'s `.http-export-*.tmp` / `.http-import-*.tmp`, the file it
+//!   streams or the upload it imports from).
 //!
 //! A crash before the rename leaves the temporary, which nothing reads and
 //! nothing would ever remove. Names of tenants and collections hold no `.`
-//! (`tenant::names`), so these patterns never match live data.
+//! (`tenant::names`), so these patterns never match live data. `exports/`
+//! holds the user's own files too: there only names ending in `.tmp` go.
+//! The folders allowed with `--export-dir` are the operator's, and are
+//! left alone.
 
 use std::fs;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::storage::export_paths::exports_dir;
 use crate::storage::Layout;
 
 /// Whether `name` is one of the temporary names listed in the module docs.
@@ -22,9 +31,10 @@ pub(crate) fn is_temporary(name: &str) -> bool {
     name.ends_with(".tmp") || name.contains(".tmp-")
 }
 
-/// Removes the temporary files directly in `dir` (not following symlinks,
-/// not descending); returns how many were removed. A missing folder has none.
-fn clean_dir(dir: &Path) -> Result<usize> {
+/// Removes the files directly in `dir` whose names `temporary` accepts (not
+/// following symlinks, not descending); returns how many were removed. A
+/// missing folder has none.
+fn clean_dir(dir: &Path, temporary: fn(&str) -> bool) -> Result<usize> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -33,7 +43,7 @@ fn clean_dir(dir: &Path) -> Result<usize> {
     let mut removed = 0;
     for entry in entries.flatten() {
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && is_temporary(&entry.file_name().to_string_lossy()) {
+        if is_file && temporary(&entry.file_name().to_string_lossy()) {
             let path = entry.path();
             fs::remove_file(&path)
                 .map_err(|e| Error::io(format!("cannot remove {}", path.display()), e))?;
@@ -44,16 +54,17 @@ fn clean_dir(dir: &Path) -> Result<usize> {
 }
 
 /// Removes the temporaries a crash left in the data folder of `layout`: in
-/// `archive/` and in each tenant's folder. Call it once at open, after the
-/// data folder's lock is held, so that no live writer's temporary is taken.
-/// Returns how many files were removed.
+/// `archive/`, in `exports/` and in each tenant's folder. Call it once at
+/// open, after the data folder's lock is held, so that no live writer's
+/// temporary is taken. Returns how many files were removed.
 pub(crate) fn clean_temporaries(layout: &Layout) -> Result<usize> {
-    let mut removed = clean_dir(&layout.archive_dir())?;
+    let mut removed = clean_dir(&layout.archive_dir(), is_temporary)?;
+    removed += clean_dir(&exports_dir(layout.root()), |name| name.ends_with(".tmp"))?;
     let tenants = layout.tenants_dir();
     if let Ok(entries) = fs::read_dir(&tenants) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                removed += clean_dir(&entry.path())?;
+                removed += clean_dir(&entry.path(), is_temporary)?;
             }
         }
     }
@@ -71,8 +82,14 @@ mod tests {
         let t = layout.tenant_dir("acme");
         fs::create_dir_all(&t).unwrap();
         fs::create_dir_all(layout.archive_dir()).unwrap();
+        let exports = exports_dir(layout.root());
+        fs::create_dir_all(&exports).unwrap();
         let temporaries = [
             layout.archive_dir().join("old.tar.zst.tmp"),
+            layout.archive_dir().join("old.export.tar.zst.tmp"),
+            exports.join("acme.pqlt.tmp"),
+            exports.join(".http-import-4242-0.tmp"),
+            exports.join(".http-export-4242-1.tmp.tmp"),
             t.join("docs.redb.tmp"),
             t.join("docs.state.tmp"),
             t.join("docs.graph.tmp"),
@@ -83,6 +100,9 @@ mod tests {
             t.join("docs.redb"),
             t.join("docs.graph"),
             layout.root().join("catalog.redb.tmp"),
+            // The user's files in exports/, even one with `.tmp-` inside.
+            exports.join("acme.pqlt"),
+            exports.join("acme.tmp-2026.pqlt"),
         ];
         for p in temporaries.iter().chain(&live) {
             fs::write(p, b"x").unwrap();
