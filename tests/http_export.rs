@@ -1,8 +1,9 @@
 //! `GET /v1/tenants/{t}/export` and `POST /v1/imports` against the real
 //! `pql serve`: admin only, the streamed file imports as an identical
 //! tenant, a damaged upload is refused, an upload past
-//! `--max-import-bytes` gets 413, and no temporary file stays (not after a
-//! refusal, nor after a client that goes away mid-upload).
+//! `--max-import-bytes` gets 413, a stalled one 408, and no temporary file
+//! stays (not after a refusal, nor after a client that goes away
+//! mid-upload).
 
 mod http_common;
 
@@ -220,4 +221,21 @@ fn a_client_gone_mid_upload_leaves_no_file() {
     )
     .unwrap();
     assert_eq!(read_response(&mut s).0, 200);
+}
+
+#[test]
+fn a_stalled_upload_gets_408_and_leaves_no_file() {
+    let (_dir, data) = data_dir();
+    let server = Server::start(&data, Some(ADMIN), &["--body-timeout", "0.5"]);
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(import_head(&server, "Content-Length: 1000\r\n").as_bytes())
+        .unwrap();
+    s.write_all(&[7u8; 10]).unwrap();
+    // The rest never comes: the server answers without waiting for it.
+    let (status, body) = read_response(&mut s);
+    assert_eq!(status, 408, "{body}");
+    assert!(body.contains("http.timeout"), "{body}");
+    let leftovers = exports_emptied(&data);
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
