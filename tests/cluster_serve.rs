@@ -532,3 +532,99 @@ fn a_server_runs_offload_and_onload_statements() {
     // The next statement onloads it lazily.
     assert_eq!(count(&s, "acme").0, 3);
 }
+
+/// Moves `tenant` to node `to` through `via` (a hand-over through the
+/// bucket, which records the checkpoint its log continues).
+fn move_to(via: &Server, tenant: &str, to: &str) {
+    let r = via.json(
+        "POST",
+        &format!("/v1/cluster/tenants/{tenant}/move"),
+        Some(ADMIN),
+        &serde_json::json!({ "node": to }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Writes point `id` of `tenant` through `via`: the reply.
+fn write_point(via: &Server, tenant: &str, id: &str) -> http_common::Reply {
+    via.query_as(
+        Some(ADMIN),
+        tenant,
+        &format!("QUERY docs CREATE NODE {{ id: '{id}', embedding: [2, 3] }};"),
+    )
+}
+
+#[test]
+fn a_killed_owner_fails_over_with_every_acknowledged_write() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-failover");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    let (n3, _d3) = start(&prefix, "n3");
+    // acme is handed over to n2 once: the bucket has a copy its log
+    // continues from.
+    tenant_with_points(&n1, &n3, "acme", 5);
+    move_to(&n1, "acme", "n2");
+    let acked_before_kill = std::sync::atomic::AtomicUsize::new(0);
+    let (acked, refused) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let (mut acked, mut refused) = (Vec::new(), Vec::new());
+            for i in 0..40 {
+                let via = if i % 2 == 0 { &n1 } else { &n3 };
+                let id = format!("w{i}");
+                let r = write_point(via, "acme", &id);
+                if r.status == 200 {
+                    acked.push((id, r.owner));
+                    acked_before_kill.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    refused.push((id, r.status, r.text));
+                }
+            }
+            (acked, refused)
+        });
+        // SIGKILL n2 in the middle of the writes.
+        while acked_before_kill.load(Ordering::SeqCst) < 10 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        n2.signal_and_wait("KILL");
+        writer.join().unwrap()
+    });
+    // The writes after the kill waited (retried) until n2's lease expired,
+    // then a live node took the tenant over: the bucket's copy plus the log.
+    // n2 acknowledged writes that were only in the log (the bucket's copy
+    // was taken at the move), and another node acknowledged the later ones.
+    let n2_url = n2.url("");
+    let by_n2 = acked
+        .iter()
+        .filter(|(_, o)| o.as_ref() == Some(&n2_url))
+        .count();
+    assert!(by_n2 >= 10, "{acked:?} {refused:?}");
+    assert!(by_n2 < acked.len(), "{acked:?} {refused:?}");
+    eprintln!(
+        "acked {} (by n2: {by_n2}), refused {}",
+        acked.len(),
+        refused.len()
+    );
+    let acked: Vec<String> = acked.into_iter().map(|(id, _)| id).collect();
+    for (id, status, text) in &refused {
+        // Only a request that reached n2 as it died may have been applied.
+        assert_eq!(*status, 502, "{id}: {text}");
+    }
+    for node in [&n1, &n3] {
+        let (n, owner) = count(node, "acme");
+        assert!(
+            n >= 5 + acked.len() as i64 && n <= 5 + (acked.len() + refused.len()) as i64,
+            "{n} {acked:?} {refused:?}"
+        );
+        assert_ne!(owner.as_ref(), Some(&n2_url));
+        for id in acked.iter().cloned().chain((0..5).map(|i| format!("p{i}"))) {
+            assert!(has_point(node, "acme", &id), "{id}");
+        }
+    }
+    // The new owner goes on writing, and reads its writes back.
+    let r = write_point(&n1, "acme", "after");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(has_point(&n3, "acme", "after"));
+}

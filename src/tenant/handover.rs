@@ -28,11 +28,20 @@ impl Catalog {
     /// written and checked, the local folder removed); an offloaded one is
     /// there already; one this node does not have has nothing to move. A
     /// tenant in another state (archived, pending deletion) cannot be
-    /// handed over: `InvalidTransition`.
-    pub(crate) fn put_in_bucket(&self, name: &str) -> Result<()> {
-        let Some(tenant) = self.local(name) else {
-            return Ok(());
-        };
+    /// handed over: `InvalidTransition`. Returns the `generation_id` of the
+    /// bucket's manifest of the tenant, `None` if the bucket has none.
+    pub(crate) fn put_in_bucket(&self, name: &str) -> Result<Option<String>> {
+        if let Some(tenant) = self.local(name) {
+            self.offload_for_hand_over(name, &tenant)?;
+        }
+        Ok(self
+            .tier()?
+            .read_manifest(name)?
+            .map(|manifest| manifest.generation_id))
+    }
+
+    /// Offloads `tenant` unless it is offloaded already.
+    fn offload_for_hand_over(&self, name: &str, tenant: &Tenant) -> Result<()> {
         match tenant.record().storage {
             Storage::Offloaded => Ok(()),
             storage => {
@@ -46,7 +55,7 @@ impl Catalog {
                     )
                 })?;
                 // A hand-over must finish: nothing cancels it.
-                self.offload(&tenant, &CancelToken::new())
+                self.offload(tenant, &CancelToken::new())
             }
         }
     }
@@ -64,12 +73,41 @@ impl Catalog {
         let Some(manifest) = self.tier()?.read_manifest(name)? else {
             return Ok(self.local(name).is_some());
         };
+        self.bring_in_manifest(name, &manifest)?;
+        Ok(true)
+    }
+
+    /// Brings tenant `name` in from the bucket's copy of generation
+    /// `generation_id`, when this node takes the tenant over from a node
+    /// that stopped without handing it over (its log is then replayed on
+    /// top). Returns false, changing nothing, if the bucket's manifest is
+    /// not that generation (another upload replaced it, or there is none)
+    /// or if this node has a copy of its own on its disk.
+    pub(crate) fn bring_in_generation(&self, name: &str, generation_id: &str) -> Result<bool> {
+        if self.has_on_disk(name) {
+            return Ok(false);
+        }
+        match self.tier()?.read_manifest(name)? {
+            Some(manifest) if manifest.generation_id == generation_id => {
+                self.bring_in_manifest(name, &manifest)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Brings tenant `name` in from `manifest` (record, then data).
+    fn bring_in_manifest(
+        &self,
+        name: &str,
+        manifest: &crate::storage::object::Manifest,
+    ) -> Result<()> {
         let tenant = match self.local(name) {
             Some(tenant) => {
                 // Offloaded here earlier: another node may have changed its
                 // record since (options, access). The incarnation stays:
                 // this node's usage rows are keyed by it.
-                let newer = super::offload::record_of(name, &manifest)?;
+                let newer = super::offload::record_of(name, manifest)?;
                 self.update(&tenant, |r| {
                     *r = TenantRecord {
                         id: r.id,
@@ -85,7 +123,6 @@ impl Catalog {
                 self.get(name)?
             }
         };
-        self.onload(&tenant, &CancelToken::new())?;
-        Ok(true)
+        self.onload(&tenant, &CancelToken::new())
     }
 }

@@ -5,6 +5,7 @@
 //! forwarding it there (`proxy`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
+pub(crate) mod log;
 mod owners;
 mod proxy;
 mod route;
