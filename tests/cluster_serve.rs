@@ -628,3 +628,77 @@ fn a_killed_owner_fails_over_with_every_acknowledged_write() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(has_point(&n3, "acme", "after"));
 }
+
+#[test]
+fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-pause");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 3);
+    move_to(&n1, "acme", "n2");
+    let r = write_point(&n1, "acme", "before");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner, Some(n2.url("")));
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let answered = std::thread::scope(|scope| {
+        // Writes straight to n2, paused in the middle of them.
+        let writer = scope.spawn(|| {
+            let mut answered = Vec::new();
+            for i in 0..12 {
+                started.fetch_add(1, Ordering::SeqCst);
+                let id = format!("s{i}");
+                let r = write_point(&n2, "acme", &id);
+                answered.push((id, r.status, r.owner, r.text));
+            }
+            answered
+        });
+        while started.load(Ordering::SeqCst) < 4 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        n2.signal("STOP");
+        // Once n2's lease has expired (GET /v1/cluster on n1 no longer
+        // lists it there), n1 takes the tenant over: its copy in the bucket
+        // plus the log, which it fences.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = n1.bare("GET", "/v1/cluster", Some(ADMIN));
+            let nodes = r.body["nodes"].as_array().unwrap().clone();
+            let n2_holds = nodes
+                .iter()
+                .any(|n| n["node"] == "n2" && n["tenants"] == serde_json::json!(["acme"]));
+            if !n2_holds {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}", r.text);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let r = write_point(&n1, "acme", "taken");
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.owner, Some(n1.url("")));
+        n2.signal("CONT");
+        writer.join().unwrap()
+    });
+    // A write n2 was serving when it was paused is either refused (its
+    // append hit n1's fence: 503 NotOwner, and it is not in the tenant) or
+    // acknowledged (and there); the later ones go to n1.
+    for (id, status, owner, text) in &answered {
+        let there = has_point(&n1, "acme", id);
+        match status {
+            200 => assert!(there, "{id} acknowledged by {owner:?} but lost"),
+            503 => {
+                assert!(!there, "{id} refused but applied: {text}");
+                assert!(text.contains("NotOwner"), "{text}");
+            }
+            _ => panic!("{id}: {status} {text}"),
+        }
+    }
+    let statuses: Vec<u16> = answered.iter().map(|a| a.1).collect();
+    eprintln!("statuses of the writes to the paused node: {statuses:?}");
+    let last = answered.last().unwrap();
+    assert_eq!((last.1, last.2.clone()), (200, Some(n1.url(""))));
+    assert!(has_point(&n1, "acme", "before"));
+    assert!(has_point(&n1, "acme", "taken"));
+}
