@@ -471,11 +471,16 @@ fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
     let (n1, d1) = start(&prefix, "n1");
     let (n2, _d2) = start(&prefix, "n2");
     tenant_with_points(&n1, &n2, "acme", 5);
+    // An upload that is not a hand-over: the lease's checkpoint (taken
+    // when n1 first took the tenant in) is not the bucket's copy any more.
+    let r = n1.query(Some(ADMIN), "OFFLOAD TENANT acme;");
+    assert_eq!(r.status, 200, "{}", r.text);
     n1.signal_and_wait("KILL");
 
     // Once n1's lease has expired, n2 takes it, learns that n1 served the
-    // tenant from its disk, gives the lease back and refuses: no older
-    // copy, no empty tenant. Until then it retries n1 (a 502 would come
+    // tenant from its disk and that the bucket has no copy its log
+    // continues, gives the lease back and refuses: no older copy, no
+    // empty tenant. Until then it retries n1 (a 502 would come
     // only after a minute).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -567,6 +572,9 @@ fn a_killed_owner_fails_over_with_every_acknowledged_write() {
     // continues from.
     tenant_with_points(&n1, &n3, "acme", 5);
     move_to(&n1, "acme", "n2");
+    // beta is created on n2 and never moves: n2 checkpoints it when it
+    // first takes its lease.
+    tenant_with_points(&n2, &n2, "beta", 4);
     let acked_before_kill = std::sync::atomic::AtomicUsize::new(0);
     let (acked, refused) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
@@ -622,6 +630,10 @@ fn a_killed_owner_fails_over_with_every_acknowledged_write() {
         for id in acked.iter().cloned().chain((0..5).map(|i| format!("p{i}"))) {
             assert!(has_point(node, "acme", &id), "{id}");
         }
+    }
+    assert_eq!(count(&n3, "beta").0, 4);
+    for i in 0..4 {
+        assert!(has_point(&n1, "beta", &format!("p{i}")), "beta p{i}");
     }
     // The new owner goes on writing, and reads its writes back.
     let r = write_point(&n1, "acme", "after");

@@ -242,6 +242,16 @@ impl Node {
         self.rewrite(&mut lease, record).await
     }
 
+    /// Records `checkpoint` in `lease`: the copy in the bucket the
+    /// tenant's log continues from now on.
+    pub async fn set_checkpoint(&self, lease: &mut Lease, checkpoint: Checkpoint) -> Result<()> {
+        let record = LeaseRecord {
+            checkpoint: Some(checkpoint),
+            ..lease.record.clone()
+        };
+        self.rewrite(lease, record).await
+    }
+
     /// Clears `in_bucket` on `lease`: this node serves the tenant from its
     /// disk now, so the bucket's copy may be older than its data.
     pub async fn settle(&self, lease: &mut Lease) -> Result<()> {

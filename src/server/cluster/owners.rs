@@ -208,6 +208,7 @@ impl Membership {
             return Err(ApiError::from(self.not_owner(tenant)));
         };
         let after = from.checkpoint.as_ref().map_or(0, |c| c.seq);
+        let checkpointed = from.checkpoint.is_some();
         let (log, records) = self.node.open_wal(&lease, after).await?;
         if from.in_bucket {
             let on_disk = state
@@ -239,11 +240,56 @@ impl Membership {
                 return self.unavailable(tenant, previous).await;
             }
         }
+        if !checkpointed {
+            self.first_checkpoint(state, tenant, log.last()).await;
+        }
         if let Some(h) = self.held.lock().get_mut(tenant) {
             h.ready = true;
             h.log = Some(Arc::new(parking_lot::Mutex::new(log)));
         }
         Ok(None)
+    }
+
+    /// Puts `tenant`, whose lease names no checkpoint (it was never handed
+    /// over), in the bucket (OFFLOAD's path; its next statement onloads
+    /// it) and records that copy in the lease as its checkpoint, holding
+    /// the log up to `seq`, so that it can fail over from now on. Runs
+    /// before the tenant serves any request here, so the copy holds every
+    /// record. A tenant this node does not have is left alone; a failure
+    /// is logged, and the tenant is served without a checkpoint (it then
+    /// waits for this node if this node dies).
+    async fn first_checkpoint(&self, state: &Shared, tenant: &str, seq: u64) {
+        let name = tenant.to_string();
+        let put = state
+            .blocking(move |s| {
+                let catalog = &s.engine.inner().catalog;
+                catalog.put_in_bucket(&name).map_err(ApiError::from)
+            })
+            .await;
+        let generation_id = match put {
+            Ok(Some(generation_id)) => generation_id,
+            Ok(None) => return,
+            Err(e) => {
+                eprintln!(
+                    "pql serve: cannot put tenant {tenant} in the bucket as its first \
+                     checkpoint: {}",
+                    e.message()
+                );
+                return;
+            }
+        };
+        let _writing = self.lease_writes.lock().await;
+        let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
+            return;
+        };
+        let checkpoint = Checkpoint { generation_id, seq };
+        match self.node.set_checkpoint(&mut lease, checkpoint).await {
+            Ok(()) => self.keep(tenant, lease),
+            Err(e) => eprintln!(
+                "pql serve: cannot record the checkpoint of {tenant}: {}",
+                e.message()
+            ),
+        }
     }
 
     /// Gives back the lease of `tenant`, whose newest data is on the disk
