@@ -29,11 +29,14 @@ impl Catalog {
     /// there already; one this node does not have has nothing to move. A
     /// tenant in another state (archived, pending deletion) cannot be
     /// handed over: `InvalidTransition`. Returns the `generation_id` of the
-    /// bucket's manifest of the tenant, `None` if the bucket has none.
+    /// bucket's manifest of the tenant: `None` if the bucket has none, or
+    /// if this node does not have the tenant (a manifest in the bucket is
+    /// then not known to hold its latest data).
     pub(crate) fn put_in_bucket(&self, name: &str) -> Result<Option<String>> {
-        if let Some(tenant) = self.local(name) {
-            self.offload_for_hand_over(name, &tenant)?;
-        }
+        let Some(tenant) = self.local(name) else {
+            return Ok(None);
+        };
+        self.offload_for_hand_over(name, &tenant)?;
         Ok(self
             .tier()?
             .read_manifest(name)?
