@@ -81,22 +81,42 @@ impl Catalog {
     }
 
     /// Brings tenant `name` in from the bucket's copy of generation
-    /// `generation_id`, when this node takes the tenant over from a node
-    /// that stopped without handing it over (its log is then replayed on
-    /// top). Returns false, changing nothing, if the bucket's manifest is
-    /// not that generation (another upload replaced it, or there is none)
-    /// or if this node has a copy of its own on its disk.
+    /// `generation_id`, the checkpoint its lease names, when this node
+    /// takes the tenant over (its log after the checkpoint is then
+    /// replayed on top). A copy on this node's disk is older than it (this
+    /// node lost the tenant since: another node served it after) and is
+    /// discarded first; it holds no acknowledged write the bucket's copy
+    /// and the log lack, since every write is logged before its ack.
+    /// Returns false, changing nothing, if the bucket's manifest is not
+    /// that generation (another upload replaced it, or there is none).
     pub(crate) fn bring_in_generation(&self, name: &str, generation_id: &str) -> Result<bool> {
-        if self.has_on_disk(name) {
-            return Ok(false);
-        }
-        match self.tier()?.read_manifest(name)? {
-            Some(manifest) if manifest.generation_id == generation_id => {
-                self.bring_in_manifest(name, &manifest)?;
-                Ok(true)
+        let manifest = match self.tier()?.read_manifest(name)? {
+            Some(manifest) if manifest.generation_id == generation_id => manifest,
+            _ => return Ok(false),
+        };
+        if let Some(tenant) = self.local(name) {
+            if tenant.record().storage != Storage::Offloaded {
+                self.discard_local(&tenant)?;
             }
-            _ => Ok(false),
         }
+        self.bring_in_manifest(name, &manifest)?;
+        Ok(true)
+    }
+
+    /// Forgets this node's copy of `tenant`'s data: records it `offloaded`
+    /// (the commit point: if the node crashes before the folder is gone,
+    /// the catalog's recovery removes it at the next start), then removes
+    /// the folder. Only for a copy older than the bucket's.
+    fn discard_local(&self, tenant: &Tenant) -> Result<()> {
+        tenant.while_unloaded(|| {
+            let now = crate::clock::now_ms();
+            self.update(tenant, |r| {
+                lifecycle::move_storage(r, Storage::Offloaded, now);
+                Ok(())
+            })?;
+            std::fs::remove_dir_all(&tenant.dir)
+                .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))
+        })
     }
 
     /// Brings tenant `name` in from `manifest` (record, then data).

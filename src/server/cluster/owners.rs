@@ -183,16 +183,18 @@ impl Membership {
     /// opens the tenant's log first, which fences the previous owner, then:
     ///
     /// - the lease says the bucket has the newest data (a hand-over): bring
-    ///   it in;
+    ///   it in (the checkpoint's copy, replacing any older copy on this
+    ///   node's disk);
     /// - it says the previous owner served it from its disk: if that was
     ///   this node (an earlier process with its id), what this node has (on
     ///   disk, offloaded by it, or nothing) is the newest: every record of
     ///   the log was committed here before it was appended. If it was
     ///   another node, which stopped without handing the tenant over, the
     ///   bucket's copy of the lease's checkpoint plus the log after it is
-    ///   the newest: bring that copy in and replay the log on it. Without
-    ///   such a copy (the tenant was never handed over, or was uploaded
-    ///   again since), give the lease back, and send the request to that
+    ///   the newest: bring that copy in (replacing any older copy on this
+    ///   node's disk) and replay the log on it. Without such a copy (no
+    ///   checkpoint, or the tenant was uploaded again since), give the
+    ///   lease back, and send the request to that
     ///   node if it is live again (returned), else refuse it with
     ///   `cluster.tenant_unavailable` rather than serve an older copy.
     async fn take_in(
@@ -211,9 +213,15 @@ impl Membership {
         let checkpointed = from.checkpoint.is_some();
         let (log, records) = self.node.open_wal(&lease, after).await?;
         if from.in_bucket {
+            let generation = from.checkpoint.as_ref().map(|c| c.generation_id.clone());
             let on_disk = state
                 .blocking(move |s| {
                     let catalog = &s.engine.inner().catalog;
+                    if let Some(generation) = generation {
+                        if catalog.bring_in_generation(&name, &generation)? {
+                            return Ok(true);
+                        }
+                    }
                     catalog.bring_in(&name).map_err(ApiError::from)
                 })
                 .await?;
