@@ -498,18 +498,7 @@ fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
     // n1 comes back on its data folder (once its old record is stale, so
     // that it may take its id again): n2 sends the tenant's requests to it,
     // and every acknowledged write is there.
-    loop {
-        let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
-        let nodes = r.body["nodes"].as_array().unwrap().clone();
-        if nodes
-            .iter()
-            .any(|n| n["node"] == "n1" && n["live"] == false)
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", r.text);
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_silent(&n2, "n1");
     let n1 = start_in(&prefix, "n1", d1.path());
     assert_eq!(count(&n2, "acme"), (5, Some(n1.url(""))));
     for i in 0..5 {
@@ -536,6 +525,21 @@ fn a_server_runs_offload_and_onload_statements() {
     assert!(r.text.contains("offloaded"), "{}", r.text);
     // The next statement onloads it lazily.
     assert_eq!(count(&s, "acme").0, 3);
+}
+
+/// Waits (up to a minute) until `via` lists node `id` as not live: its
+/// record is stale, so a new process may take its id.
+fn wait_until_silent(via: &Server, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = via.bare("GET", "/v1/cluster", Some(ADMIN));
+        let nodes = r.body["nodes"].as_array().unwrap().clone();
+        if nodes.iter().any(|n| n["node"] == id && n["live"] == false) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Moves `tenant` to node `to` through `via` (a hand-over through the
@@ -566,7 +570,7 @@ fn a_killed_owner_fails_over_with_every_acknowledged_write() {
     }
     let prefix = unique_prefix("serve-failover");
     let (n1, _d1) = start(&prefix, "n1");
-    let (n2, _d2) = start(&prefix, "n2");
+    let (n2, d2) = start(&prefix, "n2");
     let (n3, _d3) = start(&prefix, "n3");
     // acme is handed over to n2 once: the bucket has a copy its log
     // continues from.
@@ -639,6 +643,22 @@ fn a_killed_owner_fails_over_with_every_acknowledged_write() {
     let r = write_point(&n1, "acme", "after");
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(has_point(&n3, "acme", "after"));
+
+    // n2 restarted on its data folder (once its old record is stale, so
+    // that it may take its id again): its writes go to the new owner, and
+    // when acme is moved back to it, it serves the bucket's copy, not the
+    // older one on its disk.
+    wait_until_silent(&n1, "n2");
+    let n2 = start_in(&prefix, "n2", d2.path());
+    let r = write_point(&n2, "acme", "again");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(r.owner, Some(n2.url("")));
+    let (before, _) = count(&n1, "acme");
+    move_to(&n1, "acme", "n2");
+    assert_eq!(count(&n1, "acme"), (before, Some(n2.url(""))));
+    for id in ["after", "again", "p0"] {
+        assert!(has_point(&n2, "acme", id), "{id}");
+    }
 }
 
 #[test]
