@@ -11,7 +11,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::ast::Statement;
 use crate::cluster::{Wal, WalEntry};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::server::state::AppState;
 use crate::{Access, Plan};
 
@@ -24,6 +24,8 @@ pub(crate) struct Writes {
 /// tenant's log are in the order its statements were committed.
 pub(crate) struct Locked<'a> {
     logs: Vec<(&'a str, MutexGuard<'a, Wal>)>,
+    /// Records of this request appended so far.
+    appended: usize,
 }
 
 impl Writes {
@@ -56,6 +58,7 @@ impl Writes {
                 .iter()
                 .map(|(tenant, log)| (tenant.as_str(), log.lock()))
                 .collect(),
+            appended: 0,
         }
     }
 }
@@ -64,7 +67,11 @@ impl Locked<'_> {
     /// Appends `statement`, planned as `plan` and committed, to its
     /// tenant's log if it is a write; when this returns Ok the record is in
     /// the bucket. Runs on the blocking pool: it waits for the append on
-    /// the server's runtime. `NotOwner` if another node fenced the log.
+    /// the server's runtime. `NotOwner` if another node fenced the log and
+    /// nothing of the request is in a log yet (so that it may be sent
+    /// again, whole, to the new owner, as a forwarding node does); once
+    /// earlier records of the request are, `StorageUnavailable` saying so,
+    /// since sending it again would apply those twice.
     pub(crate) fn append(&mut self, plan: &Plan<'_>, statement: &Statement) -> Result<()> {
         if plan.access() != Access::Write {
             return Ok(());
@@ -76,9 +83,22 @@ impl Locked<'_> {
             return Ok(());
         };
         let record = statement.to_string().into_bytes();
-        tokio::runtime::Handle::current()
-            .block_on(log.append(record))
-            .map(|_| ())
+        match tokio::runtime::Handle::current().block_on(log.append(record)) {
+            Ok(_) => {
+                self.appended += 1;
+                Ok(())
+            }
+            Err(e) if e.kind() == &ErrorKind::NotOwner && self.appended > 0 => Err(Error::new(
+                ErrorKind::StorageUnavailable,
+                format!(
+                    "{} The {} write statement(s) of this request before it are applied and \
+                     in the tenant's log: send only the statements from this one on",
+                    e.message(),
+                    self.appended
+                ),
+            )),
+            Err(e) => Err(e),
+        }
     }
 }
 
