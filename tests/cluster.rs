@@ -269,7 +269,7 @@ fn a_lease_handed_over_says_the_bucket_has_the_tenant_until_settled() {
         // n3 cannot take it in between; n1's old version is dead.
         let to = n1.nodes().await.unwrap();
         let to = to.iter().find(|r| r.node == "n2").unwrap();
-        n1.hand_over(renewed, Some(to)).await.unwrap();
+        n1.hand_over(renewed, Some(to), None).await.unwrap();
         match n3.acquire("acme").await.unwrap() {
             Acquired::Elsewhere(r) => assert_eq!((r.owner.as_str(), r.epoch), ("n2", 2)),
             Acquired::Held(_) => panic!("n3 took a granted lease"),
@@ -306,7 +306,7 @@ fn a_lease_handed_over_says_the_bucket_has_the_tenant_until_settled() {
         );
         // Handed over (released) by n3: the next owner is told to bring it
         // in from the bucket.
-        n3.hand_over(taken, None).await.unwrap();
+        n3.hand_over(taken, None, None).await.unwrap();
         let back = held(n1.acquire("acme").await.unwrap());
         assert_eq!((back.record.epoch, back.record.in_bucket), (5, true));
         assert_eq!(back.previous.as_ref().map(|r| r.owner.as_str()), Some("n3"));

@@ -471,11 +471,16 @@ fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
     let (n1, d1) = start(&prefix, "n1");
     let (n2, _d2) = start(&prefix, "n2");
     tenant_with_points(&n1, &n2, "acme", 5);
+    // An upload that is not a hand-over: the lease's checkpoint (taken
+    // when n1 first took the tenant in) is not the bucket's copy any more.
+    let r = n1.query(Some(ADMIN), "OFFLOAD TENANT acme;");
+    assert_eq!(r.status, 200, "{}", r.text);
     n1.signal_and_wait("KILL");
 
     // Once n1's lease has expired, n2 takes it, learns that n1 served the
-    // tenant from its disk, gives the lease back and refuses: no older
-    // copy, no empty tenant. Until then it retries n1 (a 502 would come
+    // tenant from its disk and that the bucket has no copy its log
+    // continues, gives the lease back and refuses: no older copy, no
+    // empty tenant. Until then it retries n1 (a 502 would come
     // only after a minute).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -493,18 +498,7 @@ fn a_killed_nodes_tenants_wait_for_it_and_are_never_served_older() {
     // n1 comes back on its data folder (once its old record is stale, so
     // that it may take its id again): n2 sends the tenant's requests to it,
     // and every acknowledged write is there.
-    loop {
-        let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
-        let nodes = r.body["nodes"].as_array().unwrap().clone();
-        if nodes
-            .iter()
-            .any(|n| n["node"] == "n1" && n["live"] == false)
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", r.text);
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_silent(&n2, "n1");
     let n1 = start_in(&prefix, "n1", d1.path());
     assert_eq!(count(&n2, "acme"), (5, Some(n1.url(""))));
     for i in 0..5 {
@@ -531,4 +525,227 @@ fn a_server_runs_offload_and_onload_statements() {
     assert!(r.text.contains("offloaded"), "{}", r.text);
     // The next statement onloads it lazily.
     assert_eq!(count(&s, "acme").0, 3);
+}
+
+/// Waits (up to a minute) until `via` lists node `id` as not live: its
+/// record is stale, so a new process may take its id.
+fn wait_until_silent(via: &Server, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = via.bare("GET", "/v1/cluster", Some(ADMIN));
+        let nodes = r.body["nodes"].as_array().unwrap().clone();
+        if nodes.iter().any(|n| n["node"] == id && n["live"] == false) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Moves `tenant` to node `to` through `via` (a hand-over through the
+/// bucket, which records the checkpoint its log continues).
+fn move_to(via: &Server, tenant: &str, to: &str) {
+    let r = via.json(
+        "POST",
+        &format!("/v1/cluster/tenants/{tenant}/move"),
+        Some(ADMIN),
+        &serde_json::json!({ "node": to }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Writes point `id` of `tenant` through `via`: the reply.
+fn write_point(via: &Server, tenant: &str, id: &str) -> http_common::Reply {
+    via.query_as(
+        Some(ADMIN),
+        tenant,
+        &format!("QUERY docs CREATE NODE {{ id: '{id}', embedding: [2, 3] }};"),
+    )
+}
+
+#[test]
+fn a_killed_owner_fails_over_with_every_acknowledged_write() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-failover");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, d2) = start(&prefix, "n2");
+    let (n3, _d3) = start(&prefix, "n3");
+    // acme is handed over to n2 once: the bucket has a copy its log
+    // continues from.
+    tenant_with_points(&n1, &n3, "acme", 5);
+    move_to(&n1, "acme", "n2");
+    // beta is created on n2 and never moves: n2 checkpoints it when it
+    // first takes its lease.
+    tenant_with_points(&n2, &n2, "beta", 4);
+    let acked_before_kill = std::sync::atomic::AtomicUsize::new(0);
+    let (acked, refused) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let (mut acked, mut refused) = (Vec::new(), Vec::new());
+            for i in 0..40 {
+                let via = if i % 2 == 0 { &n1 } else { &n3 };
+                let id = format!("w{i}");
+                let r = write_point(via, "acme", &id);
+                if r.status == 200 {
+                    acked.push((id, r.owner));
+                    acked_before_kill.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    refused.push((id, r.status, r.text));
+                }
+            }
+            (acked, refused)
+        });
+        // SIGKILL n2 in the middle of the writes.
+        while acked_before_kill.load(Ordering::SeqCst) < 10 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        n2.signal_and_wait("KILL");
+        writer.join().unwrap()
+    });
+    // The writes after the kill waited (retried) until n2's lease expired,
+    // then a live node took the tenant over: the bucket's copy plus the log.
+    // n2 acknowledged writes that were only in the log (the bucket's copy
+    // was taken at the move), and another node acknowledged the later ones.
+    let n2_url = n2.url("");
+    let by_n2 = acked
+        .iter()
+        .filter(|(_, o)| o.as_ref() == Some(&n2_url))
+        .count();
+    assert!(by_n2 >= 10, "{acked:?} {refused:?}");
+    assert!(by_n2 < acked.len(), "{acked:?} {refused:?}");
+    eprintln!(
+        "acked {} (by n2: {by_n2}), refused {}",
+        acked.len(),
+        refused.len()
+    );
+    let acked: Vec<String> = acked.into_iter().map(|(id, _)| id).collect();
+    for (id, status, text) in &refused {
+        // Only a request that reached n2 as it died may have been applied.
+        assert_eq!(*status, 502, "{id}: {text}");
+    }
+    for node in [&n1, &n3] {
+        let (n, owner) = count(node, "acme");
+        assert!(
+            n >= 5 + acked.len() as i64 && n <= 5 + (acked.len() + refused.len()) as i64,
+            "{n} {acked:?} {refused:?}"
+        );
+        assert_ne!(owner.as_ref(), Some(&n2_url));
+        for id in acked.iter().cloned().chain((0..5).map(|i| format!("p{i}"))) {
+            assert!(has_point(node, "acme", &id), "{id}");
+        }
+    }
+    assert_eq!(count(&n3, "beta").0, 4);
+    for i in 0..4 {
+        assert!(has_point(&n1, "beta", &format!("p{i}")), "beta p{i}");
+    }
+    // The new owner goes on writing, and reads its writes back.
+    let r = write_point(&n1, "acme", "after");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(has_point(&n3, "acme", "after"));
+
+    // n2 restarted on its data folder (once its old record is stale, so
+    // that it may take its id again): its writes go to the new owner, and
+    // when acme is moved back to it, it serves the bucket's copy, not the
+    // older one on its disk.
+    wait_until_silent(&n1, "n2");
+    let n2 = start_in(&prefix, "n2", d2.path());
+    let r = write_point(&n2, "acme", "again");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(r.owner, Some(n2.url("")));
+    let (before, _) = count(&n1, "acme");
+    move_to(&n1, "acme", "n2");
+    assert_eq!(count(&n1, "acme"), (before, Some(n2.url(""))));
+    for id in ["after", "again", "p0"] {
+        assert!(has_point(&n2, "acme", id), "{id}");
+    }
+}
+
+#[test]
+fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-pause");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 3);
+    move_to(&n1, "acme", "n2");
+    let r = write_point(&n1, "acme", "before");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner, Some(n2.url("")));
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let answered = std::thread::scope(|scope| {
+        // Writes straight to n2, paused in the middle of them.
+        let writer = scope.spawn(|| {
+            let mut answered = Vec::new();
+            for i in 0..12 {
+                started.fetch_add(1, Ordering::SeqCst);
+                let id = format!("s{i}");
+                let r = write_point(&n2, "acme", &id);
+                answered.push((id, r.status, r.owner, r.text));
+            }
+            answered
+        });
+        while started.load(Ordering::SeqCst) < 4 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        n2.signal("STOP");
+        // Once n2's lease has expired (GET /v1/cluster on n1 no longer
+        // lists it there), n1 takes the tenant over: its copy in the bucket
+        // plus the log, which it fences.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = n1.bare("GET", "/v1/cluster", Some(ADMIN));
+            let nodes = r.body["nodes"].as_array().unwrap().clone();
+            let n2_holds = nodes
+                .iter()
+                .any(|n| n["node"] == "n2" && n["tenants"] == serde_json::json!(["acme"]));
+            if !n2_holds {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}", r.text);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let r = write_point(&n1, "acme", "taken");
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.owner, Some(n1.url("")));
+        n2.signal("CONT");
+        writer.join().unwrap()
+    });
+    // A write n2 was serving when it was paused is either refused (its
+    // append hit n1's fence: 503 NotOwner, and it is not in the tenant) or
+    // acknowledged (and there); the later ones go to n1.
+    let check = |owner_now: &Server| {
+        for (id, status, owner, text) in &answered {
+            let r = n1.query_as(
+                Some(ADMIN),
+                "acme",
+                &format!("QUERY docs WHERE id = '{id}' RETURN COUNT(*);"),
+            );
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(r.owner, Some(owner_now.url("")));
+            let there = r.body["results"][0]["rows"][0][0] == 1;
+            match status {
+                200 => assert!(there, "{id} acknowledged by {owner:?} but lost"),
+                503 => {
+                    assert!(!there, "{id} refused but applied: {text}");
+                    assert!(text.contains("NotOwner"), "{text}");
+                }
+                _ => panic!("{id}: {status} {text}"),
+            }
+        }
+        assert!(has_point(&n1, "acme", "before"));
+        assert!(has_point(&n1, "acme", "taken"));
+    };
+    check(&n1);
+    let statuses: Vec<u16> = answered.iter().map(|a| a.1).collect();
+    eprintln!("statuses of the writes to the paused node: {statuses:?}");
+    let last = answered.last().unwrap();
+    assert_eq!((last.1, last.2.clone()), (200, Some(n1.url(""))));
+    // Moved back to n2, which still has its own older copy on its disk
+    // (without "taken", perhaps with a refused write): n2 serves the
+    // bucket's copy instead.
+    move_to(&n1, "acme", "n2");
+    check(&n2);
 }

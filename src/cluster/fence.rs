@@ -198,6 +198,13 @@ impl Wal {
         }
     }
 
+    /// The last sequence number this log wrote (a record, or the fence of
+    /// its opening): a copy of the tenant taken now holds every record up
+    /// to it.
+    pub fn last(&self) -> u64 {
+        self.next - 1
+    }
+
     /// The tenant whose log this is.
     pub fn tenant(&self) -> &str {
         &self.tenant

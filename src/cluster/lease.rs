@@ -51,6 +51,23 @@ pub struct LeaseRecord {
     /// while it is set (docs/cluster.md). Absent in older records: false.
     #[serde(default)]
     pub in_bucket: bool,
+    /// The bucket's copy the tenant's log continues: set by the last
+    /// hand-over, kept by every other change. `None` if the tenant was
+    /// never handed over (or in older records).
+    #[serde(default)]
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// A copy of a tenant in the bucket and how far its log it holds: the
+/// manifest of generation `generation_id` holds every record of the log up
+/// to sequence number `seq`, so a new owner brings that copy in and replays
+/// the records after `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The manifest's `generation_id` (random per upload, never reused).
+    pub generation_id: String,
+    /// The last log sequence number the copy holds (0: none).
+    pub seq: u64,
 }
 
 impl LeaseRecord {
@@ -81,7 +98,13 @@ pub enum Acquired {
 }
 
 impl Node {
-    fn lease_record(&self, tenant: &str, epoch: u64, in_bucket: bool) -> LeaseRecord {
+    fn lease_record(
+        &self,
+        tenant: &str,
+        epoch: u64,
+        in_bucket: bool,
+        checkpoint: Option<Checkpoint>,
+    ) -> LeaseRecord {
         LeaseRecord {
             tenant: tenant.to_string(),
             owner: self.id.clone(),
@@ -90,6 +113,7 @@ impl Node {
             expires_ms: now_ms().saturating_add(self.lease_ms()),
             incarnation: self.incarnation,
             in_bucket,
+            checkpoint,
         }
     }
 
@@ -104,7 +128,11 @@ impl Node {
         let key = self.store.keys.key(tenant, Target::Lease)?;
         for _ in 0..ACQUIRE_ROUNDS {
             let (record, mode, previous) = match self.store.get(&key).await? {
-                None => (self.lease_record(tenant, 1, true), PutMode::Create, None),
+                None => (
+                    self.lease_record(tenant, 1, true, None),
+                    PutMode::Create,
+                    None,
+                ),
                 Some((bytes, version)) => {
                     let old: LeaseRecord = decode(&key, &bytes)?;
                     let mine = old.owner == self.id && old.incarnation == self.incarnation;
@@ -116,7 +144,8 @@ impl Node {
                     } else {
                         old.epoch + 1
                     };
-                    let record = self.lease_record(tenant, epoch, old.in_bucket);
+                    let record =
+                        self.lease_record(tenant, epoch, old.in_bucket, old.checkpoint.clone());
                     (record, PutMode::Update(version), Some(old))
                 }
             };
@@ -145,6 +174,7 @@ impl Node {
             &lease.record.tenant,
             lease.record.epoch,
             lease.record.in_bucket,
+            lease.record.checkpoint.clone(),
         );
         self.rewrite(lease, record).await
     }
@@ -160,11 +190,17 @@ impl Node {
         self.rewrite(&mut lease, record).await
     }
 
-    /// Hands `lease` over once the tenant's data is in the bucket: marked
-    /// `in_bucket`, and granted to `to` (its owner from now on, with the
+    /// Hands `lease` over once the tenant's data is in the bucket, as
+    /// `checkpoint` (`None`: the bucket has no copy): marked `in_bucket`,
+    /// and granted to `to` (its owner from now on, with the
     /// next epoch and a full lease time, so that no third node can take it
     /// meanwhile) or, with no `to`, released for any node to take.
-    pub async fn hand_over(&self, mut lease: Lease, to: Option<&NodeRecord>) -> Result<()> {
+    pub async fn hand_over(
+        &self,
+        mut lease: Lease,
+        to: Option<&NodeRecord>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<()> {
         let record = match to {
             Some(to) => LeaseRecord {
                 owner: to.node.clone(),
@@ -173,11 +209,13 @@ impl Node {
                 expires_ms: now_ms().saturating_add(to.lease_ms),
                 incarnation: to.incarnation,
                 in_bucket: true,
+                checkpoint,
                 tenant: lease.record.tenant.clone(),
             },
             None => LeaseRecord {
                 expires_ms: 0,
                 in_bucket: true,
+                checkpoint,
                 ..lease.record.clone()
             },
         };
@@ -202,6 +240,16 @@ impl Node {
             },
         };
         self.rewrite(&mut lease, record).await
+    }
+
+    /// Records `checkpoint` in `lease`: the copy in the bucket the
+    /// tenant's log continues from now on.
+    pub async fn set_checkpoint(&self, lease: &mut Lease, checkpoint: Checkpoint) -> Result<()> {
+        let record = LeaseRecord {
+            checkpoint: Some(checkpoint),
+            ..lease.record.clone()
+        };
+        self.rewrite(lease, record).await
     }
 
     /// Clears `in_bucket` on `lease`: this node serves the tenant from its

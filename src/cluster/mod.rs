@@ -22,7 +22,7 @@ mod registry;
 mod store;
 
 pub use fence::{Wal, WalEntry};
-pub use lease::{Acquired, Lease, LeaseRecord};
+pub use lease::{Acquired, Checkpoint, Lease, LeaseRecord};
 pub use node::Node;
 pub use registry::NodeRecord;
 pub use store::ClusterStore;

@@ -107,10 +107,26 @@ fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
     for plan in &plans[offset..] {
         state.metrics.statement(plan.access(), plan.tenants());
     }
+    // Cluster mode: each write goes to its tenant's log in the bucket
+    // after its commit, before the next statement and the answer.
+    #[cfg(feature = "s3")]
+    let writes = super::cluster::log::Writes::of(state, &plans)?;
+    #[cfg(feature = "s3")]
+    let mut logs = writes.lock();
     let mut results = Vec::with_capacity(script.statements.len());
     let mut failure = None;
     session.execute_script(&script, &text, |outcome| match outcome {
         Ok(result) => {
+            #[cfg(feature = "s3")]
+            if let (Some(plan), Some(located)) = (
+                plans.get(results.len()),
+                script.statements.get(results.len()),
+            ) {
+                if let Err(e) = logs.append(plan, &located.statement) {
+                    failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
             results.push(result);
             ControlFlow::Continue(())
         }

@@ -28,11 +28,23 @@ impl Catalog {
     /// written and checked, the local folder removed); an offloaded one is
     /// there already; one this node does not have has nothing to move. A
     /// tenant in another state (archived, pending deletion) cannot be
-    /// handed over: `InvalidTransition`.
-    pub(crate) fn put_in_bucket(&self, name: &str) -> Result<()> {
+    /// handed over: `InvalidTransition`. Returns the `generation_id` of the
+    /// bucket's manifest of the tenant: `None` if the bucket has none, or
+    /// if this node does not have the tenant (a manifest in the bucket is
+    /// then not known to hold its latest data).
+    pub(crate) fn put_in_bucket(&self, name: &str) -> Result<Option<String>> {
         let Some(tenant) = self.local(name) else {
-            return Ok(());
+            return Ok(None);
         };
+        self.offload_for_hand_over(name, &tenant)?;
+        Ok(self
+            .tier()?
+            .read_manifest(name)?
+            .map(|manifest| manifest.generation_id))
+    }
+
+    /// Offloads `tenant` unless it is offloaded already.
+    fn offload_for_hand_over(&self, name: &str, tenant: &Tenant) -> Result<()> {
         match tenant.record().storage {
             Storage::Offloaded => Ok(()),
             storage => {
@@ -46,7 +58,7 @@ impl Catalog {
                     )
                 })?;
                 // A hand-over must finish: nothing cancels it.
-                self.offload(&tenant, &CancelToken::new())
+                self.offload(tenant, &CancelToken::new())
             }
         }
     }
@@ -64,12 +76,61 @@ impl Catalog {
         let Some(manifest) = self.tier()?.read_manifest(name)? else {
             return Ok(self.local(name).is_some());
         };
+        self.bring_in_manifest(name, &manifest)?;
+        Ok(true)
+    }
+
+    /// Brings tenant `name` in from the bucket's copy of generation
+    /// `generation_id`, the checkpoint its lease names, when this node
+    /// takes the tenant over (its log after the checkpoint is then
+    /// replayed on top). A copy on this node's disk is older than it (this
+    /// node lost the tenant since: another node served it after) and is
+    /// discarded first; it holds no acknowledged write the bucket's copy
+    /// and the log lack, since every write is logged before its ack.
+    /// Returns false, changing nothing, if the bucket's manifest is not
+    /// that generation (another upload replaced it, or there is none).
+    pub(crate) fn bring_in_generation(&self, name: &str, generation_id: &str) -> Result<bool> {
+        let manifest = match self.tier()?.read_manifest(name)? {
+            Some(manifest) if manifest.generation_id == generation_id => manifest,
+            _ => return Ok(false),
+        };
+        if let Some(tenant) = self.local(name) {
+            if tenant.record().storage != Storage::Offloaded {
+                self.discard_local(&tenant)?;
+            }
+        }
+        self.bring_in_manifest(name, &manifest)?;
+        Ok(true)
+    }
+
+    /// Forgets this node's copy of `tenant`'s data: records it `offloaded`
+    /// (the commit point: if the node crashes before the folder is gone,
+    /// the catalog's recovery removes it at the next start), then removes
+    /// the folder. Only for a copy older than the bucket's.
+    fn discard_local(&self, tenant: &Tenant) -> Result<()> {
+        tenant.while_unloaded(|| {
+            let now = crate::clock::now_ms();
+            self.update(tenant, |r| {
+                lifecycle::move_storage(r, Storage::Offloaded, now);
+                Ok(())
+            })?;
+            std::fs::remove_dir_all(&tenant.dir)
+                .map_err(|e| Error::io(format!("cannot remove {}", tenant.dir.display()), e))
+        })
+    }
+
+    /// Brings tenant `name` in from `manifest` (record, then data).
+    fn bring_in_manifest(
+        &self,
+        name: &str,
+        manifest: &crate::storage::object::Manifest,
+    ) -> Result<()> {
         let tenant = match self.local(name) {
             Some(tenant) => {
                 // Offloaded here earlier: another node may have changed its
                 // record since (options, access). The incarnation stays:
                 // this node's usage rows are keyed by it.
-                let newer = super::offload::record_of(name, &manifest)?;
+                let newer = super::offload::record_of(name, manifest)?;
                 self.update(&tenant, |r| {
                     *r = TenantRecord {
                         id: r.id,
@@ -85,7 +146,6 @@ impl Catalog {
                 self.get(name)?
             }
         };
-        self.onload(&tenant, &CancelToken::new())?;
-        Ok(true)
+        self.onload(&tenant, &CancelToken::new())
     }
 }

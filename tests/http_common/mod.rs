@@ -203,6 +203,17 @@ impl Server {
         )
     }
 
+    /// Sends `signal` to the server (`STOP`, `CONT`, ...), without waiting.
+    pub fn signal(&self, signal: &str) {
+        let child = self.child.lock().unwrap();
+        let pid = child.as_ref().expect("running").id().to_string();
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    }
+
     /// Sends `signal` to the server and waits for it to exit.
     pub fn signal_and_wait(&self, signal: &str) -> ExitStatus {
         let mut child = self.child.lock().unwrap().take().expect("running");

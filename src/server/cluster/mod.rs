@@ -2,9 +2,12 @@
 //! heartbeat, `GET /v1/cluster` and `POST /v1/cluster/tenants/<t>/move`
 //! (here); the leases this node holds, taking tenants in and handing them
 //! over (`owners`); routing each tenant request to its owner (`route`) and
-//! forwarding it there (`proxy`). The node itself is
+//! forwarding it there (`proxy`); each write appended to its tenant's log
+//! in the bucket before the answer, and the log replayed by a node taking
+//! a tenant over (`log`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
+pub(crate) mod log;
 mod owners;
 mod proxy;
 mod route;

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 
 use crate::clock::now_ms;
-use crate::cluster::{Acquired, Lease, LeaseRecord, Node, NodeRecord};
+use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord, Wal};
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::errors::ApiError;
 use crate::server::state::Shared;
@@ -45,6 +45,8 @@ struct Held {
     /// False until the tenant was taken in (brought in from the bucket if
     /// it had to be): requests are not served from it before.
     ready: bool,
+    /// The tenant's log, opened (and fenced) when it was taken in.
+    log: Option<Arc<parking_lot::Mutex<Wal>>>,
 }
 
 /// Where a tenant whose lease this node just took has its newest data, as
@@ -52,6 +54,7 @@ struct Held {
 struct Source {
     in_bucket: bool,
     previous_owner: Option<String>,
+    checkpoint: Option<Checkpoint>,
 }
 
 /// What requests for one tenant synchronise on.
@@ -155,14 +158,18 @@ impl Membership {
                 return Ok(Owner::There(record));
             }
         };
-        let ready = self.held.lock().get(tenant).is_some_and(|h| h.ready);
+        let (ready, log) = match self.held.lock().get(tenant) {
+            Some(h) => (h.ready, h.log.clone()),
+            None => (false, None),
+        };
         let from = Source {
             in_bucket: lease.record.in_bucket,
             previous_owner: lease.previous.as_ref().map(|r| r.owner.clone()),
+            checkpoint: lease.record.checkpoint.clone(),
         };
         self.held
             .lock()
-            .insert(tenant.to_string(), Held { lease, ready });
+            .insert(tenant.to_string(), Held { lease, ready, log });
         drop(writing);
         if !ready {
             if let Some(owner) = self.take_in(state, tenant, from).await? {
@@ -172,16 +179,24 @@ impl Membership {
         Ok(Owner::Here)
     }
 
-    /// Makes a tenant whose lease this node just took ready to serve:
+    /// Makes a tenant whose lease this node just took ready to serve. It
+    /// opens the tenant's log first, which fences the previous owner, then:
     ///
-    /// - the lease says the bucket has the newest data: bring it in;
+    /// - the lease says the bucket has the newest data (a hand-over): bring
+    ///   it in (the checkpoint's copy, replacing any older copy on this
+    ///   node's disk);
     /// - it says the previous owner served it from its disk: if that was
     ///   this node (an earlier process with its id), what this node has (on
-    ///   disk, offloaded by it, or nothing) is the newest; if it was another
-    ///   node, only that node has the newest data: give the lease back, and
-    ///   send the request there if that node is live again (returned), else
-    ///   refuse it with `cluster.tenant_unavailable` rather than serve an
-    ///   older copy.
+    ///   disk, offloaded by it, or nothing) is the newest: every record of
+    ///   the log was committed here before it was appended. If it was
+    ///   another node, which stopped without handing the tenant over, the
+    ///   bucket's copy of the lease's checkpoint plus the log after it is
+    ///   the newest: bring that copy in (replacing any older copy on this
+    ///   node's disk) and replay the log on it. Without such a copy (no
+    ///   checkpoint, or the tenant was uploaded again since), give the
+    ///   lease back, and send the request to that
+    ///   node if it is live again (returned), else refuse it with
+    ///   `cluster.tenant_unavailable` rather than serve an older copy.
     async fn take_in(
         &self,
         state: &Shared,
@@ -191,10 +206,22 @@ impl Membership {
         let name = tenant.to_string();
         let me = self.node.id();
         let previous = from.previous_owner.as_deref().unwrap_or(me);
+        let Some(lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
+            return Err(ApiError::from(self.not_owner(tenant)));
+        };
+        let after = from.checkpoint.as_ref().map_or(0, |c| c.seq);
+        let checkpointed = from.checkpoint.is_some();
+        let (log, records) = self.node.open_wal(&lease, after).await?;
         if from.in_bucket {
+            let generation = from.checkpoint.as_ref().map(|c| c.generation_id.clone());
             let on_disk = state
                 .blocking(move |s| {
                     let catalog = &s.engine.inner().catalog;
+                    if let Some(generation) = generation {
+                        if catalog.bring_in_generation(&name, &generation)? {
+                            return Ok(true);
+                        }
+                    }
                     catalog.bring_in(&name).map_err(ApiError::from)
                 })
                 .await?;
@@ -202,44 +229,129 @@ impl Membership {
                 self.settle_lease(tenant).await?;
             }
         } else if previous != me {
-            let writing = self.lease_writes.lock().await;
-            let held = self.held.lock().remove(tenant);
-            if let Some(held) = held {
-                if let Err(e) = self.node.give_back(held.lease).await {
-                    eprintln!(
-                        "pql serve: cannot give back the lease of {tenant}: {}",
-                        e.message()
-                    );
+            let taken = match from.checkpoint {
+                Some(checkpoint) => {
+                    state
+                        .blocking(move |s| {
+                            let catalog = &s.engine.inner().catalog;
+                            if !catalog.bring_in_generation(&name, &checkpoint.generation_id)? {
+                                return Ok(false);
+                            }
+                            super::log::replay(s, &name, &records)?;
+                            Ok(true)
+                        })
+                        .await?
                 }
+                None => false,
+            };
+            if !taken {
+                return self.unavailable(tenant, previous).await;
             }
-            drop(writing);
-            if let Some(back) = self.live_node(previous).await? {
-                return Ok(Some(LeaseRecord {
-                    tenant: tenant.to_string(),
-                    owner: back.node,
-                    address: back.address,
-                    epoch: 0,
-                    expires_ms: 0,
-                    incarnation: back.incarnation,
-                    in_bucket: false,
-                }));
-            }
-            return Err(ApiError::http(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "TenantUnavailable",
-                "cluster.tenant_unavailable",
-                format!(
-                    "tenant {tenant:?} is on the disk of node {previous:?}, which served it \
-                     last and stopped without handing it over, so the bucket does not hold its \
-                     latest writes; restart {previous:?} with its data folder and it serves \
-                     the tenant again"
-                ),
-            ));
+        }
+        if !checkpointed {
+            self.first_checkpoint(state, tenant, log.last()).await;
         }
         if let Some(h) = self.held.lock().get_mut(tenant) {
             h.ready = true;
+            h.log = Some(Arc::new(parking_lot::Mutex::new(log)));
         }
         Ok(None)
+    }
+
+    /// Puts `tenant`, whose lease names no checkpoint (it was never handed
+    /// over), in the bucket (OFFLOAD's path; its next statement onloads
+    /// it) and records that copy in the lease as its checkpoint, holding
+    /// the log up to `seq`, so that it can fail over from now on. Runs
+    /// before the tenant serves any request here, so the copy holds every
+    /// record. A tenant this node does not have is left alone; a failure
+    /// is logged, and the tenant is served without a checkpoint (it then
+    /// waits for this node if this node dies).
+    async fn first_checkpoint(&self, state: &Shared, tenant: &str, seq: u64) {
+        let name = tenant.to_string();
+        let put = state
+            .blocking(move |s| {
+                let catalog = &s.engine.inner().catalog;
+                catalog.put_in_bucket(&name).map_err(ApiError::from)
+            })
+            .await;
+        let generation_id = match put {
+            Ok(Some(generation_id)) => generation_id,
+            Ok(None) => return,
+            Err(e) => {
+                eprintln!(
+                    "pql serve: cannot put tenant {tenant} in the bucket as its first \
+                     checkpoint: {}",
+                    e.message()
+                );
+                return;
+            }
+        };
+        let _writing = self.lease_writes.lock().await;
+        let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
+            return;
+        };
+        let checkpoint = Checkpoint { generation_id, seq };
+        match self.node.set_checkpoint(&mut lease, checkpoint).await {
+            Ok(()) => self.keep(tenant, lease),
+            Err(e) => eprintln!(
+                "pql serve: cannot record the checkpoint of {tenant}: {}",
+                e.message()
+            ),
+        }
+    }
+
+    /// Gives back the lease of `tenant`, whose newest data is on the disk
+    /// of `previous` only: the request goes to `previous` if it is live
+    /// again (returned), else it is refused with
+    /// `cluster.tenant_unavailable`.
+    async fn unavailable(
+        &self,
+        tenant: &str,
+        previous: &str,
+    ) -> Result<Option<LeaseRecord>, ApiError> {
+        let writing = self.lease_writes.lock().await;
+        let held = self.held.lock().remove(tenant);
+        if let Some(held) = held {
+            if let Err(e) = self.node.give_back(held.lease).await {
+                eprintln!(
+                    "pql serve: cannot give back the lease of {tenant}: {}",
+                    e.message()
+                );
+            }
+        }
+        drop(writing);
+        if let Some(back) = self.live_node(previous).await? {
+            return Ok(Some(LeaseRecord {
+                tenant: tenant.to_string(),
+                owner: back.node,
+                address: back.address,
+                epoch: 0,
+                expires_ms: 0,
+                incarnation: back.incarnation,
+                in_bucket: false,
+                checkpoint: None,
+            }));
+        }
+        Err(ApiError::http(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TenantUnavailable",
+            "cluster.tenant_unavailable",
+            format!(
+                "tenant {tenant:?} is on the disk of node {previous:?}, which served it last and \
+                 stopped without handing it over, and the bucket has no copy its log continues; \
+                 restart {previous:?} with its data folder and it serves the tenant again"
+            ),
+        ))
+    }
+
+    /// The log of `tenant`, which this node holds and has taken in;
+    /// `NotOwner` otherwise.
+    pub(crate) fn log(&self, tenant: &str) -> Result<Arc<parking_lot::Mutex<Wal>>> {
+        self.held
+            .lock()
+            .get(tenant)
+            .and_then(|h| h.log.clone())
+            .ok_or_else(|| self.not_owner(tenant))
     }
 
     /// The record of node `id` if it is live.
@@ -303,7 +415,7 @@ impl Membership {
             return Err(ApiError::from(self.not_owner(tenant)));
         }
         let name = tenant.to_string();
-        state
+        let generation = state
             .blocking(move |s| {
                 let catalog = &s.engine.inner().catalog;
                 catalog.put_in_bucket(&name).map_err(ApiError::from)
@@ -313,7 +425,16 @@ impl Membership {
         let Some(held) = self.held.lock().remove(tenant) else {
             return Err(ApiError::from(self.not_owner(tenant)));
         };
-        self.node.hand_over(held.lease, to).await?;
+        // No request runs (the gate is closed): the copy holds every
+        // record of the log.
+        let checkpoint = match (generation, &held.log) {
+            (Some(generation_id), Some(log)) => Some(Checkpoint {
+                generation_id,
+                seq: log.lock().last(),
+            }),
+            _ => None,
+        };
+        self.node.hand_over(held.lease, to, checkpoint).await?;
         Ok(())
     }
 

@@ -1,0 +1,121 @@
+//! Writes in the bucket before the ack (docs/cluster.md, "Durability"):
+//! every statement that changes a tenant's collections or nodes
+//! (`Access::Write`) and was committed here is appended, as canonical PQL,
+//! to the tenant's log in the bucket before the request is answered; and
+//! a node taking a tenant over from a node that stopped without handing
+//! it over replays that log on the bucket's copy.
+
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::ast::Statement;
+use crate::cluster::{Wal, WalEntry};
+use crate::error::{Error, ErrorKind, Result};
+use crate::server::state::AppState;
+use crate::{Access, Plan};
+
+/// The logs of the tenants a request writes, in name order.
+pub(crate) struct Writes {
+    logs: Vec<(String, Arc<Mutex<Wal>>)>,
+}
+
+/// [`Writes`] locked for the whole request, so that the records of a
+/// tenant's log are in the order its statements were committed.
+pub(crate) struct Locked<'a> {
+    logs: Vec<(&'a str, MutexGuard<'a, Wal>)>,
+    /// Records of this request appended so far.
+    appended: usize,
+}
+
+impl Writes {
+    /// The logs `plans` write to: none on a single node; on a cluster node
+    /// the log of every tenant a write plan touches, `NotOwner` if this
+    /// node does not hold one (the lease moved while the request waited).
+    pub(crate) fn of(state: &AppState, plans: &[Plan<'_>]) -> Result<Writes> {
+        let Some(member) = &state.options.cluster else {
+            return Ok(Writes { logs: Vec::new() });
+        };
+        let mut tenants: Vec<&String> = plans
+            .iter()
+            .filter(|p| p.access() == Access::Write)
+            .flat_map(|p| p.tenants())
+            .collect();
+        tenants.sort();
+        tenants.dedup();
+        let logs = tenants
+            .into_iter()
+            .map(|t| Ok((t.clone(), member.log(t)?)))
+            .collect::<Result<_>>()?;
+        Ok(Writes { logs })
+    }
+
+    /// Locks every log, in name order (so two requests cannot deadlock).
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked {
+            logs: self
+                .logs
+                .iter()
+                .map(|(tenant, log)| (tenant.as_str(), log.lock()))
+                .collect(),
+            appended: 0,
+        }
+    }
+}
+
+impl Locked<'_> {
+    /// Appends `statement`, planned as `plan` and committed, to its
+    /// tenant's log if it is a write; when this returns Ok the record is in
+    /// the bucket. Runs on the blocking pool: it waits for the append on
+    /// the server's runtime. `NotOwner` if another node fenced the log and
+    /// nothing of the request is in a log yet (so that it may be sent
+    /// again, whole, to the new owner, as a forwarding node does); once
+    /// earlier records of the request are, `StorageUnavailable` saying so,
+    /// since sending it again would apply those twice.
+    pub(crate) fn append(&mut self, plan: &Plan<'_>, statement: &Statement) -> Result<()> {
+        if plan.access() != Access::Write {
+            return Ok(());
+        }
+        let Some(tenant) = plan.tenants().first() else {
+            return Ok(());
+        };
+        let Some((_, log)) = self.logs.iter_mut().find(|(t, _)| *t == tenant) else {
+            return Ok(());
+        };
+        let record = statement.to_string().into_bytes();
+        match tokio::runtime::Handle::current().block_on(log.append(record)) {
+            Ok(_) => {
+                self.appended += 1;
+                Ok(())
+            }
+            Err(e) if e.kind() == &ErrorKind::NotOwner && self.appended > 0 => Err(Error::new(
+                ErrorKind::StorageUnavailable,
+                format!(
+                    "{} The {} write statement(s) of this request before it are applied and \
+                     in the tenant's log: send only the statements from this one on",
+                    e.message(),
+                    self.appended
+                ),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Replays `records` of tenant `tenant`'s log on this node's copy, in
+/// order, as the statements they are (with `USE TENANT tenant` first).
+/// Blocking.
+pub(super) fn replay(state: &AppState, tenant: &str, records: &[WalEntry]) -> Result<()> {
+    let mut session = state.engine.session();
+    let use_tenant = Statement::UseTenant {
+        name: tenant.to_string().into(),
+    };
+    session.execute(&use_tenant.to_string())?;
+    for entry in records {
+        let text = std::str::from_utf8(&entry.payload).map_err(|e| {
+            Error::corrupt(format!("entry {} of tenant {tenant:?}'s log", entry.seq), e)
+        })?;
+        session.execute(text)?;
+    }
+    Ok(())
+}
