@@ -22,6 +22,11 @@ pub struct Config {
     /// dims, lexical); [`Config::with_minilm`] sets the semantic
     /// all-MiniLM-L6-v2.
     pub embedder: Arc<dyn Embedder>,
+    /// More embedders a tenant (or its tier) may pick by name with the
+    /// option `embedder: 'name'`; [`Config::with_embedder`] adds one. The
+    /// default embedder and the built-in `builtin-hash` are always
+    /// available by their names.
+    pub embedders: Vec<Arc<dyn Embedder>>,
     /// Collections with fewer live vectors than this are always searched
     /// exactly, and get no graph index. Default 5,000: measured with
     /// `cargo bench --bench query` (same run, loaded machine), a top-10 on
@@ -85,6 +90,7 @@ impl Config {
         Config {
             data_dir: data_dir.into(),
             embedder: Arc::new(HashEmbedder::default()),
+            embedders: Vec::new(),
             flat_threshold: 5_000,
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
@@ -115,6 +121,44 @@ impl Config {
     pub fn with_minilm(mut self, dir: impl AsRef<Path>) -> Result<Config> {
         self.embedder = crate::embed::minilm_cached(dir.as_ref())?;
         Ok(self)
+    }
+}
+
+impl Config {
+    /// Adds `embedder` to those a tenant may pick with `embedder: 'name'`
+    /// (the default stays [`Config::embedder`]).
+    pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Config {
+        self.embedders.push(embedder);
+        self
+    }
+
+    /// The embedder called `name`: the default, one of
+    /// [`Config::embedders`], or the built-in `builtin-hash`.
+    pub fn embedder_named(&self, name: &str) -> Option<Arc<dyn Embedder>> {
+        if self.embedder.name() == name {
+            return Some(self.embedder.clone());
+        }
+        if let Some(e) = self.embedders.iter().find(|e| e.name() == name) {
+            return Some(e.clone());
+        }
+        let builtin: Arc<dyn Embedder> = Arc::new(HashEmbedder::default());
+        (builtin.name() == name).then_some(builtin)
+    }
+
+    /// The names [`Config::embedder_named`] knows, the default first.
+    pub fn embedder_names(&self) -> Vec<String> {
+        let mut names = vec![self.embedder.name().to_string()];
+        for name in self
+            .embedders
+            .iter()
+            .map(|e| e.name().to_string())
+            .chain([HashEmbedder::default().name().to_string()])
+        {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 }
 
@@ -150,6 +194,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
             .field("embedder", &self.embedder.name())
+            .field("embedders", &self.embedder_names())
             .field("flat_threshold", &self.flat_threshold)
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)

@@ -486,3 +486,115 @@ fn racing_tier_changes_keep_tenants_and_tiers_in_agreement() {
         }
     }
 }
+
+/// A 3-dimensional embedder: the text's length, then two constants.
+struct Length3;
+
+impl pql::Embedder for Length3 {
+    fn name(&self) -> &str {
+        "length3"
+    }
+    fn dimension(&self) -> usize {
+        3
+    }
+    fn embed(&self, text: &str) -> pql::Result<Vec<f32>> {
+        Ok(vec![text.len() as f32, 1.0, 0.5])
+    }
+}
+
+/// The dimension SHOW COLLECTIONS gives `collection` of tenant `t`.
+fn dimension(e: &Engine, t: &str, collection: &str) -> Value {
+    let r = run(e, &format!("SHOW COLLECTIONS TENANT {t}"));
+    let name = r.columns.iter().position(|c| c == "name").unwrap();
+    let dim = r.columns.iter().position(|c| c == "dimension").unwrap();
+    r.rows
+        .iter()
+        .find(|row| row[name] == Value::Str(collection.into()))
+        .map(|row| row[dim].clone())
+        .unwrap()
+}
+
+#[test]
+fn the_embedder_is_picked_per_tenant_inherited_from_the_tier_and_checked() {
+    let dir = fast_tempdir();
+    let config = Config::new(dir.path()).with_embedder(std::sync::Arc::new(Length3));
+    let e = Engine::open_with(config).unwrap();
+    run(&e, "CREATE TIER short WITH (embedder: 'length3')");
+    run(&e, "CREATE TENANT a WITH (tier: 'short')");
+    run(&e, "CREATE TENANT b");
+    run(
+        &e,
+        "CREATE TENANT c WITH (tier: 'short', embedder: 'builtin-hash')",
+    );
+    for t in ["a", "b", "c"] {
+        run(
+            &e,
+            &format!(
+                "QUERY docs TENANT {t} CREATE NODE {{ id: \"x\", embedding: embed(\"hello\") }}"
+            ),
+        );
+    }
+    // The tier's embedder for a, the default for b, c's own override.
+    assert_eq!(dimension(&e, "a", "docs"), Value::Int(3));
+    assert_eq!(dimension(&e, "b", "docs"), Value::Int(384));
+    assert_eq!(dimension(&e, "c", "docs"), Value::Int(384));
+    let found = run(
+        &e,
+        "QUERY docs TENANT a SIMILAR TO embed(\"hello\") TOP 1 RETURN id",
+    );
+    assert_eq!(found.rows.len(), 1);
+    let d = describe(&e, "a");
+    assert_eq!(d["effective_embedder"], Value::Str("length3".into()));
+    assert_eq!(d["effective_embedder_source"], Value::Str("tier".into()));
+    let d = describe(&e, "b");
+    assert_eq!(d["effective_embedder"], Value::Str("builtin-hash".into()));
+    assert_eq!(d["effective_embedder_source"], Value::Str("default".into()));
+    assert_eq!(
+        describe(&e, "c")["effective_embedder_source"],
+        Value::Str("override".into())
+    );
+
+    // An embedder this engine lacks is refused, and nothing changes.
+    for text in [
+        "CREATE TENANT d WITH (embedder: 'nope')",
+        "ALTER TENANT b SET embedder = 'nope'",
+        "CREATE TIER other WITH (embedder: 'nope')",
+        "ALTER TIER short SET embedder = 'nope'",
+    ] {
+        let err = refused(&e, text);
+        assert_eq!(err.kind(), &ErrorKind::InvalidOption, "{text}");
+        assert!(
+            err.message().contains("length3"),
+            "names the known ones: {err}"
+        );
+    }
+    assert!(!e.tenant_names().contains(&"d".to_string()));
+    assert_eq!(
+        describe(&e, "a")["effective_embedder"],
+        Value::Str("length3".into())
+    );
+
+    // The tier drops its embedder: a's collection keeps the vectors of
+    // length3, so embedding with the default into it is refused.
+    run(&e, "ALTER TIER short SET embedder = null");
+    let err = refused(&e, "QUERY docs TENANT a SIMILAR TO embed(\"hello\") TOP 1");
+    assert_eq!(err.kind(), &ErrorKind::TypeError);
+    assert!(err.message().contains("length3"), "{err}");
+    drop(e);
+
+    // A folder opened without that embedder: the tenant's use says so.
+    let e = Engine::open(dir.path()).unwrap();
+    run(&e, "ALTER TENANT b SET embedder = 'builtin-hash'");
+    drop(e);
+    let config = Config::new(dir.path()).with_embedder(std::sync::Arc::new(Length3));
+    let e = Engine::open_with(config).unwrap();
+    run(&e, "ALTER TIER short SET embedder = 'length3'");
+    drop(e);
+    let e = Engine::open(dir.path()).unwrap();
+    let err = refused(&e, "QUERY docs TENANT a SIMILAR TO embed(\"hello\") TOP 1");
+    assert_eq!(err.kind(), &ErrorKind::InvalidOption);
+    assert!(
+        err.message().contains("tenant a names embedder 'length3'"),
+        "{err}"
+    );
+}

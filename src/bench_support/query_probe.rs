@@ -1,6 +1,8 @@
 //! A read statement's stages timed apart (`benches/query.rs`): route, plan
 //! and search, through the functions `Engine::execute` runs.
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use crate::engine::Engine;
@@ -10,7 +12,7 @@ use crate::executor::Context;
 use crate::parser::ast::{Query, QueryOp, Select, Statement};
 use crate::planner::admit::{admit, tenant_of};
 use crate::planner::strategy::{read_options, search_plan, SearchPlan};
-use crate::tenant::SharedCollection;
+use crate::tenant::{SharedCollection, Tenant};
 
 /// One read statement's stages, each run on its own: the route to its
 /// collection, the plan, and the search alone. `Engine::execute` runs all of
@@ -46,10 +48,10 @@ impl QueryProbe {
             session_tenant: &mut session_tenant,
             cancel: &never,
         };
-        let collection = open_for_read(engine, &statement)?;
+        let (tenant, collection) = open_for_read(engine, &statement)?;
         let s = select(&statement)?;
         let vector = match &s.similar {
-            Some(sim) => read::query_vector(&ctx, &collection.read(), sim)?,
+            Some(sim) => read::query_vector(&ctx, &tenant, &collection.read(), sim)?,
             None => None,
         };
         let plan = make_plan(engine, &collection, s)?;
@@ -104,7 +106,10 @@ fn select(statement: &Statement) -> Result<&Select> {
 }
 
 /// Plans and admits the read, and opens its collection.
-fn open_for_read(engine: &Engine, statement: &Statement) -> Result<SharedCollection> {
+fn open_for_read(
+    engine: &Engine,
+    statement: &Statement,
+) -> Result<(Arc<Tenant>, SharedCollection)> {
     let inner = engine.inner();
     let plan = crate::planner::plan(statement, None)?;
     let tenant = tenant_of(&plan, &inner.catalog)?;
@@ -112,7 +117,8 @@ fn open_for_read(engine: &Engine, statement: &Statement) -> Result<SharedCollect
     let Statement::Query(q) = statement else {
         return Err(Error::invalid_option("not a read"));
     };
-    tenant.collection(&q.collection, &inner.config)
+    let collection = tenant.collection(&q.collection, &inner.config)?;
+    Ok((tenant, collection))
 }
 
 /// Plans read `s` on `collection` as `Engine::execute` does.

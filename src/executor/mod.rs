@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 use crate::cancel::CancelToken;
 use crate::config::Config;
-use crate::error::{ErrorKind, Result};
-use crate::parser::ast::{Query, QueryOp, Statement};
+use crate::embed::Embedder;
+use crate::error::{Error, ErrorKind, Result};
+use crate::parser::ast::{Opt, Query, QueryOp, Statement};
 use crate::planner::admit::{admit, tenant_of};
 use crate::planner::{access, Plan};
 use crate::result::QueryResult;
@@ -39,6 +40,41 @@ pub(crate) struct Context<'a> {
     /// The session's cancel request, checked at the safe points of long
     /// statements.
     pub(crate) cancel: &'a CancelToken,
+}
+
+impl Context<'_> {
+    /// The embedder behind `embed()` for `tenant`: the one its `embedder`
+    /// option (or its tier's) names, else the engine's default.
+    pub(crate) fn embedder_for(&self, tenant: &Tenant) -> Result<Arc<dyn Embedder>> {
+        match tenant.quota.embedder() {
+            None => Ok(self.config.embedder.clone()),
+            Some(name) => self.config.embedder_named(&name).ok_or_else(|| {
+                unknown_embedder(self.config, &name, &format!("tenant {}", tenant.name))
+            }),
+        }
+    }
+}
+
+/// The error of an `embedder` option naming an embedder this engine lacks;
+/// `whose` says where the name came from (`tenant t`, `tier gold`).
+pub(crate) fn unknown_embedder(config: &Config, name: &str, whose: &str) -> Error {
+    Error::invalid_option(format!(
+        "{whose} names embedder '{name}', which this engine does not have \
+         (it has: {})",
+        config.embedder_names().join(", ")
+    ))
+}
+
+/// Refuses options whose `embedder` this engine lacks.
+pub(crate) fn check_embedder(config: &Config, options: &[Opt], whose: &str) -> Result<()> {
+    for o in options.iter().filter(|o| o.key == "embedder") {
+        if let Some(name) = o.value.as_str() {
+            if config.embedder_named(name).is_none() {
+                return Err(unknown_embedder(config, name, whose).with_span(o.span));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Admits and runs one planned statement. An error about the tenant,
@@ -125,8 +161,14 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
             name,
             if_not_exists,
             options,
-        } => ddl::create_tenant(ctx, name, *if_not_exists, options),
-        Statement::AlterTenant { name, set } => ddl::alter_tenant(ctx, name, set),
+        } => {
+            check_embedder(ctx.config, options, &format!("tenant {}", &**name))?;
+            ddl::create_tenant(ctx, name, *if_not_exists, options)
+        }
+        Statement::AlterTenant { name, set } => {
+            check_embedder(ctx.config, set, &format!("tenant {}", &**name))?;
+            ddl::alter_tenant(ctx, name, set)
+        }
         Statement::ArchiveTenant { name } => ddl::archive_tenant(ctx, name),
         Statement::RestoreTenant { name } => ddl::restore_tenant(ctx, name),
         Statement::OffloadTenant { name } => ddl::offload_tenant(ctx, name),
@@ -160,8 +202,14 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
             name,
             if_not_exists,
             options,
-        } => tiers::create(ctx, name, *if_not_exists, options),
-        Statement::AlterTier { name, set } => tiers::alter(ctx, name, set),
+        } => {
+            check_embedder(ctx.config, options, &format!("tier {}", &**name))?;
+            tiers::create(ctx, name, *if_not_exists, options)
+        }
+        Statement::AlterTier { name, set } => {
+            check_embedder(ctx.config, set, &format!("tier {}", &**name))?;
+            tiers::alter(ctx, name, set)
+        }
         Statement::DropTier { name, if_exists } => tiers::drop(ctx, name, *if_exists),
         Statement::ShowTiers => tiers::show(ctx),
     }

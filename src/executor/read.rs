@@ -24,6 +24,7 @@ use crate::value::Value;
 /// has no vectors yet.
 pub(crate) fn query_vector(
     ctx: &Context<'_>,
+    tenant: &Tenant,
     c: &Collection,
     sim: &Similar,
 ) -> Result<Option<Vec<f32>>> {
@@ -37,11 +38,11 @@ pub(crate) fn query_vector(
     let mut v = match &sim.vector {
         VectorExpr::Literal(v) => v.clone(),
         VectorExpr::Embed(text) => {
-            let embedder = &ctx.config.embedder;
+            let embedder = ctx.embedder_for(tenant)?;
             if let Some(name) = &c.meta.embedder {
                 if name != embedder.name() {
                     return Err(Error::type_error(format!(
-                        "collection {} was filled by embedder '{name}', but the engine's \
+                        "collection {} was filled by embedder '{name}', but the tenant's \
                          embedder is '{}'",
                         c.meta.name,
                         embedder.name()
@@ -98,7 +99,9 @@ pub(super) fn select(
     let matches = filtered(&c, s);
     // (internal id, distance) in result order.
     let hits: Vec<(u32, Option<f32>)> = match &s.similar {
-        Some(sim) => match query_vector(ctx, &c, sim).map_err(|e| e.with_span(s.spans.vector))? {
+        Some(sim) => match query_vector(ctx, tenant, &c, sim)
+            .map_err(|e| e.with_span(s.spans.vector))?
+        {
             None => Vec::new(),
             Some(v) => {
                 let (candidates, plan) = search_plan(ctx.config, &c, s, &opts, matches.as_ref());

@@ -162,8 +162,14 @@ pub(super) fn describe_rows(
         limit_rows(name, limit_value(limit), &mut rows);
     }
     let effective = ctx.catalog.effective_options(&own);
-    for key in ["retention_days", "default_ef"] {
-        let value = effective.get(key).cloned().unwrap_or(Value::Null);
+    // Without a setting the embedder is the engine's default, not null.
+    let default_embedder = Value::Str(ctx.config.embedder.name().into());
+    for (key, default) in [
+        ("retention_days", Value::Null),
+        ("default_ef", Value::Null),
+        ("embedder", default_embedder),
+    ] {
+        let value = effective.get(key).cloned().unwrap_or(default);
         rows.push(row(&format!("effective_{key}"), value));
         rows.push(row(&format!("effective_{key}_source"), source(key)));
     }

@@ -129,11 +129,11 @@ fn attribute(field: &str, value: &FieldValue, vector_field: &str) -> Result<Valu
 /// known; a dimension mismatch points there.
 fn resolve_vectors(
     ctx: &Context<'_>,
+    tenant: &Tenant,
     meta: &mut CollectionMeta,
     raws: Vec<Option<RawVector>>,
     spans: &[Span],
 ) -> Result<Vec<Option<Vec<f32>>>> {
-    let embedder = &ctx.config.embedder;
     let texts: Vec<&str> = raws
         .iter()
         .filter_map(|r| match r {
@@ -141,6 +141,11 @@ fn resolve_vectors(
             _ => None,
         })
         .collect();
+    let embedder = if texts.is_empty() {
+        ctx.config.embedder.clone()
+    } else {
+        ctx.embedder_for(tenant)?
+    };
     if !texts.is_empty() {
         match &meta.embedder {
             Some(name) if name != embedder.name() => {
@@ -318,7 +323,7 @@ fn insert_into(
         prepared.push((id, attrs, replaces));
     }
     let spans: Vec<Span> = nodes.iter().map(|n| n.span).collect();
-    let vectors = resolve_vectors(ctx, &mut meta, raws, &spans)?;
+    let vectors = resolve_vectors(ctx, tenant, &mut meta, raws, &spans)?;
     if let Some(dim) = meta.dimension {
         let max = tenant.quota.limits().max_dimension;
         check_max("dimension", "Dimension exceeds maximum", dim as u64, max)?;
@@ -398,7 +403,7 @@ pub(super) fn update(
     let targets = selected(&c, filter);
     let vector = match new_vector {
         Some(raw) => Some(
-            resolve_vectors(ctx, &mut meta, vec![raw], &[])?
+            resolve_vectors(ctx, tenant, &mut meta, vec![raw], &[])?
                 .pop()
                 .flatten(),
         ),

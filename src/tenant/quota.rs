@@ -77,6 +77,14 @@ impl Limits {
     }
 }
 
+/// The `embedder` option of effective `options`.
+fn embedder_option(options: &BTreeMap<String, Value>) -> Option<String> {
+    options
+        .get("embedder")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 /// The error of a passed quota.
 pub(crate) fn exceeded(resource: &str, current: u64, limit: u64, message: String) -> Error {
     Error::new(
@@ -109,6 +117,8 @@ const QPS_WINDOW: Duration = Duration::from_secs(1);
 /// The quota state of one tenant: its limits and its usage counters.
 pub(crate) struct QuotaState {
     limits: RwLock<Limits>,
+    /// The effective `embedder` option (own or the tier's), if any.
+    embedder: RwLock<Option<String>>,
     /// Nodes stored (valid once `vectors_ready`), including reservations of
     /// writes being committed.
     vectors: AtomicU64,
@@ -138,6 +148,7 @@ impl QuotaState {
     pub(crate) fn new(options: &BTreeMap<String, Value>) -> Self {
         QuotaState {
             limits: RwLock::new(Limits::from_options(options)),
+            embedder: RwLock::new(embedder_option(options)),
             vectors: AtomicU64::new(0),
             vectors_ready: AtomicBool::new(false),
             vectors_init: Mutex::new(()),
@@ -164,6 +175,13 @@ impl QuotaState {
     /// the tenant's options or of its tier.
     pub(crate) fn set_options(&self, options: &BTreeMap<String, Value>) {
         *self.limits.write() = Limits::from_options(options);
+        *self.embedder.write() = embedder_option(options);
+    }
+
+    /// The name of the embedder the tenant picked (itself or through its
+    /// tier); `None`: the engine's default.
+    pub(crate) fn embedder(&self) -> Option<String> {
+        self.embedder.read().clone()
     }
 
     /// Admits one statement: rate windows and a concurrency permit.

@@ -166,6 +166,7 @@ fn option_kind(key: &str) -> Option<OptKind> {
         | "retention_days" => OptKind::Count,
         "max_storage_gb" | "max_storage_mb" | "max_qps" => OptKind::Number,
         "default_ef" => OptKind::Range(1, 4096),
+        "embedder" => OptKind::AnyText,
         "isolation_level" => OptKind::Text(&["dedicated"]),
         "display_name" => OptKind::AnyText,
         "metadata" => OptKind::Object,
@@ -174,8 +175,9 @@ fn option_kind(key: &str) -> Option<OptKind> {
 }
 
 /// The options a tier holds and a tenant inherits from its tier (unless
-/// it sets them itself): the quotas, `retention_days` and `default_ef`.
-pub(crate) const INHERITED: [&str; 12] = [
+/// it sets them itself): the quotas, `retention_days`, `default_ef` and
+/// `embedder`.
+pub(crate) const INHERITED: [&str; 13] = [
     "max_vectors",
     "max_storage_bytes",
     "max_storage_mb",
@@ -188,6 +190,7 @@ pub(crate) const INHERITED: [&str; 12] = [
     "max_batch_size",
     "retention_days",
     "default_ef",
+    "embedder",
 ];
 
 /// Validates `opts` of CREATE TENANT / ALTER TENANT (except `status`, which
@@ -234,7 +237,7 @@ fn validate(opts: &[Opt], what: &str) -> Result<BTreeMap<String, Value>> {
                 "unknown tenant option '{key}'; known options: tier, max_vectors, \
                  max_storage_gb, max_storage_mb, max_storage_bytes, max_qps, \
                  max_api_calls_per_minute, max_concurrent_queries, max_dimension, \
-                 max_results_per_query, max_batch_size, default_ef, isolation_level, \
+                 max_results_per_query, max_batch_size, default_ef, embedder, isolation_level, \
                  display_name, retention_days, metadata"
             ))
         })?;
