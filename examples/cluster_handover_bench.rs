@@ -18,6 +18,7 @@
 //!     --store s3://pql-test/bench-handover-$(date +%s) --vectors 20000 --dim 384
 //! ```
 
+mod admin_client;
 mod glove_files;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use admin_client::Client;
 use glove_files::{arg, literal, loadavg, percentile_us, synthetic};
 use pql::cluster::{ClusterStore, Node};
 use pql::server::{join_cluster, serve, Membership, ServerOptions};
@@ -114,21 +116,8 @@ impl Running {
     }
 }
 
-/// A client: POSTs PQL or JSON, returns status and body.
-struct Client {
-    agent: ureq::Agent,
-}
-
 impl Client {
-    fn new() -> Client {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        Client { agent }
-    }
-
+    /// POSTs `body` as `content_type` with the admin key.
     fn post(
         &self,
         url: &str,
@@ -136,21 +125,7 @@ impl Client {
         body: &str,
         tenant: Option<&str>,
     ) -> (u16, String) {
-        let mut req = self
-            .agent
-            .post(url)
-            .header("Authorization", &format!("Bearer {ADMIN}"))
-            .header("Content-Type", content_type);
-        if let Some(t) = tenant {
-            req = req.header("X-Tenant-ID", t);
-        }
-        match req.send(body) {
-            Ok(mut resp) => {
-                let status = resp.status().as_u16();
-                (status, resp.body_mut().read_to_string().unwrap_or_default())
-            }
-            Err(e) => (0, e.to_string()),
-        }
+        self.post_as(ADMIN, url, content_type, body, tenant)
     }
 
     /// Runs `pql` on tenant `acme` through `node`.

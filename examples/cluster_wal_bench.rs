@@ -21,6 +21,7 @@
 //!
 //! `--pql PATH` is the `pql` binary (default `target/release/pql`).
 
+mod admin_client;
 mod glove_files;
 
 use std::io::{BufRead, BufReader};
@@ -28,6 +29,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use admin_client::Client;
 use glove_files::{arg, loadavg, percentile_us};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -90,43 +92,16 @@ impl Drop for Node {
     }
 }
 
-/// Blocking client.
-struct Client {
-    agent: ureq::Agent,
-}
-
 impl Client {
-    fn new() -> Client {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        Client { agent }
-    }
-
-    /// POSTs `body` to `url` (JSON if it starts with `{`, else PQL).
+    /// POSTs `body` to `url` with the admin key (JSON if it starts with
+    /// `{`, else PQL).
     fn post(&self, url: &str, body: &str, tenant: Option<&str>) -> (u16, String) {
         let content_type = if body.starts_with('{') {
             "application/json"
         } else {
             "text/plain"
         };
-        let mut req = self
-            .agent
-            .post(url)
-            .header("Authorization", &format!("Bearer {ADMIN}"))
-            .header("Content-Type", content_type);
-        if let Some(t) = tenant {
-            req = req.header("X-Tenant-ID", t);
-        }
-        match req.send(body) {
-            Ok(mut resp) => (
-                resp.status().as_u16(),
-                resp.body_mut().read_to_string().unwrap_or_default(),
-            ),
-            Err(e) => (0, e.to_string()),
-        }
+        self.post_as(ADMIN, url, content_type, body, tenant)
     }
 
     /// Runs PQL as `tenant` on `node`; an error unless 200.
