@@ -141,8 +141,7 @@ impl Config {
         if let Some(e) = self.embedders.iter().find(|e| e.name() == name) {
             return Some(e.clone());
         }
-        let builtin: Arc<dyn Embedder> = Arc::new(HashEmbedder::default());
-        (builtin.name() == name).then_some(builtin)
+        (name == HashEmbedder::NAME).then(|| Arc::new(HashEmbedder::default()) as Arc<dyn Embedder>)
     }
 
     /// The names [`Config::embedder_named`] knows, the default first.
@@ -152,7 +151,7 @@ impl Config {
             .embedders
             .iter()
             .map(|e| e.name().to_string())
-            .chain([HashEmbedder::default().name().to_string()])
+            .chain([HashEmbedder::NAME.to_string()])
         {
             if !names.contains(&name) {
                 names.push(name);

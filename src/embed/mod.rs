@@ -105,6 +105,8 @@ pub struct HashEmbedder {
 impl HashEmbedder {
     /// The default dimension, the same as all-MiniLM-L6-v2's.
     pub const DEFAULT_DIMENSION: usize = 384;
+    /// Its name, whatever the dimension.
+    pub const NAME: &'static str = "builtin-hash";
 
     /// A hashing embedder producing `dimension`-sized vectors (at least 1).
     pub fn new(dimension: usize) -> Self {
@@ -142,7 +144,7 @@ impl HashEmbedder {
 
 impl Embedder for HashEmbedder {
     fn name(&self) -> &str {
-        "builtin-hash"
+        Self::NAME
     }
 
     fn dimension(&self) -> usize {
