@@ -136,6 +136,16 @@ impl Engine {
             .cached_key_scope(presented, self.inner.config.admin_key.as_deref())
     }
 
+    /// Makes `directory` decide about tenant keys (a cluster node's shared
+    /// key records); the first one set stays.
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn set_key_directory(
+        &self,
+        directory: std::sync::Arc<dyn crate::tenant::keys::KeyDirectory>,
+    ) {
+        self.inner.catalog.set_key_directory(directory);
+    }
+
     /// Statistics of the pool of loaded tenants.
     pub fn pool_stats(&self) -> PoolStats {
         self.inner.catalog.pool_stats()

@@ -749,3 +749,105 @@ fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
     move_to(&n1, "acme", "n2");
     check(&n2);
 }
+
+/// The status of `QUERY docs RETURN COUNT(*)` of `tenant` through `node`
+/// with `key`, and the count when it succeeded.
+fn count_with(node: &Server, key: &str, tenant: &str) -> (u16, Option<i64>) {
+    let r = node.query_as(Some(key), tenant, "QUERY docs RETURN COUNT(*);");
+    (r.status, r.body["results"][0]["rows"][0][0].as_i64())
+}
+
+/// Every tenant some node holds a live lease of, by `GET /v1/cluster`.
+fn leased(via: &Server) -> Vec<String> {
+    let r = via.bare("GET", "/v1/cluster", Some(ADMIN));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut out = Vec::new();
+    for node in r.body["nodes"].as_array().unwrap() {
+        for t in node["tenants"].as_array().unwrap() {
+            out.push(t.as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn tenant_keys_are_shared_by_the_nodes_and_checked_before_routing() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-keys");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 3);
+    tenant_with_points(&n1, &n1, "beta", 1);
+    // k1 made on acme's first owner, n1; then acme goes to n2, and k2 is
+    // made through n1 (forwarded to n2).
+    let (id1, k1) = n1.new_key("acme");
+    move_to(&n1, "acme", "n2");
+    let (_, k2) = n1.new_key("acme");
+    for node in [&n1, &n2] {
+        for key in [&k1, &k2] {
+            assert_eq!(count_with(node, key, "acme"), (200, Some(3)));
+        }
+        // Listed by every node alike.
+        let r = node.bare("GET", "/v1/tenants/acme/keys", Some(ADMIN));
+        assert_eq!(r.body["keys"].as_array().unwrap().len(), 2, "{}", r.text);
+    }
+
+    // Before any lease is taken or request forwarded: an unknown key is
+    // 401, a tenant key naming another tenant 403, whether or not that
+    // tenant exists; neither takes a lease.
+    let unknown = format!("pql_{}", "0".repeat(64));
+    for tenant in ["ghost", "beta"] {
+        let r = n2.query_as(Some(&unknown), tenant, "QUERY docs RETURN COUNT(*);");
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert_eq!(r.owner, None);
+        let r = n2.query_as(Some(&k1), tenant, "QUERY docs RETURN COUNT(*);");
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert_eq!(r.owner, None);
+        let r = n2.bare("GET", &format!("/v1/tenants/{tenant}/health"), Some(&k1));
+        assert_eq!(r.status, 403, "{}", r.text);
+    }
+    let r = n2.query(Some(&k2), "QUERY docs TENANT ghost RETURN COUNT(*);");
+    assert_eq!(r.status, 403, "{}", r.text);
+    let held = leased(&n1);
+    assert!(!held.contains(&"ghost".to_string()), "{held:?}");
+    assert!(held.contains(&"beta".to_string()), "{held:?}");
+
+    // k1 dropped through n1 (forwarded to acme's owner n2): refused through
+    // both nodes at once, though n1 had just used it.
+    let r = n1.bare(
+        "DELETE",
+        &format!("/v1/tenants/acme/keys/{id1}"),
+        Some(ADMIN),
+    );
+    assert!(r.status < 300, "{}", r.text);
+    for node in [&n1, &n2] {
+        assert_eq!(count_with(node, &k1, "acme").0, 401);
+        assert_eq!(count_with(node, &k2, "acme"), (200, Some(3)));
+    }
+
+    // n2 killed: n1 takes acme over from the copy the move left in the
+    // bucket, which still lists k1 and not k2. The bucket's key records
+    // decide: k2 works, k1 stays dropped.
+    n2.signal_and_wait("KILL");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match count_with(&n1, &k2, "acme") {
+            (200, n) => {
+                assert_eq!(n, Some(3));
+                break;
+            }
+            (status, _) => assert!(Instant::now() < deadline, "status {status}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(count_with(&n1, &k1, "acme").0, 401);
+    let r = n1.bare("GET", "/v1/tenants/acme/keys", Some(ADMIN));
+    assert_eq!(r.body["keys"].as_array().unwrap().len(), 1, "{}", r.text);
+    // Dropping the tenant withdraws its keys: a tenant created again with
+    // the name has none of them.
+    let r = n1.bare("DELETE", "/v1/tenants/acme", Some(ADMIN));
+    assert!(r.status < 300, "{}", r.text);
+    assert_eq!(count_with(&n1, &k2, "acme").0, 401);
+}

@@ -10,12 +10,15 @@
 //! - `fence`: a tenant's write-ahead log at `PREFIX/wal/<tenant>/<seq>`, each
 //!   entry created if absent, so a new owner fences a stale one by claiming
 //!   the next sequence number (SlateDB's WAL fencing);
-//! - `store`: the conditional reads and writes the three share.
+//! - `keys`: tenant API key records at `PREFIX/keys/<hash>/<tenant>/<id>`,
+//!   so that every node authenticates every tenant's keys;
+//! - `store`: the conditional reads and writes the others share.
 //!
 //! Every call is async and meant for a tokio runtime (the server's); the
 //! store is the object-storage tier's, opened once.
 
 mod fence;
+mod keys;
 mod lease;
 mod node;
 mod registry;

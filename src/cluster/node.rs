@@ -56,6 +56,11 @@ impl Node {
         &self.address
     }
 
+    /// The bucket it works on.
+    pub(crate) fn store(&self) -> &Arc<ClusterStore> {
+        &self.store
+    }
+
     /// How long its leases last.
     pub fn lease_time(&self) -> Duration {
         self.lease

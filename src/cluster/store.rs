@@ -108,6 +108,15 @@ impl ClusterStore {
         }
     }
 
+    /// Deletes the object at `key`; one that is not there is no error.
+    pub(super) async fn delete(&self, key: &Key) -> Result<()> {
+        match self.store.delete(key).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(self.fail(format!("delete object {key}"), &e)),
+        }
+    }
+
     /// The keys under the folder `root`, in key order.
     pub(super) async fn list(&self, root: &Key) -> Result<Vec<Key>> {
         let mut keys: Vec<Key> = self

@@ -147,6 +147,10 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout);
+    #[cfg(feature = "s3")]
+    if let Some(member) = &options.cluster {
+        super::cluster::keys::share(&engine, member);
+    }
     let state = AppState::new(engine, options);
     let app = router(state.clone());
     let connections = GracefulShutdown::new();

@@ -6,8 +6,12 @@
 //! A lookup that read the catalog before a revocation must not put the
 //! revoked key back: every invalidation bumps a generation, and a lookup
 //! caches its record only if the generation it started with is current.
+//!
+//! A key found in a cluster's shared key records (another node may revoke
+//! it) is remembered for [`KEY_CACHE_TTL`] only.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -15,6 +19,11 @@ use crate::storage::keys::KeyRecord;
 
 /// Most keys remembered; past it an arbitrary one is forgotten.
 const MAX_KEYS: usize = 10_000;
+
+/// How long a node of a cluster answers a tenant key from memory before it
+/// reads the bucket's key record again: a key dropped through another
+/// node may be accepted here that long.
+pub(crate) const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Key hashes verified against the catalog, and their records.
 #[derive(Default)]
@@ -24,14 +33,19 @@ pub(crate) struct KeyCache {
 
 #[derive(Default)]
 struct Inner {
-    records: HashMap<[u8; 32], KeyRecord>,
+    /// Each record, and when it must be read again (`None`: never).
+    records: HashMap<[u8; 32], (KeyRecord, Option<Instant>)>,
     generation: u64,
 }
 
 impl KeyCache {
     /// The record of the key with SHA-256 `hash`, if it is cached.
     pub(crate) fn get(&self, hash: &[u8; 32]) -> Option<KeyRecord> {
-        self.inner.lock().records.get(hash).cloned()
+        let inner = self.inner.lock();
+        let (record, expires) = inner.records.get(hash)?;
+        expires
+            .is_none_or(|at| Instant::now() < at)
+            .then(|| record.clone())
     }
 
     /// The current generation: pass it to [`KeyCache::insert`] after
@@ -40,9 +54,16 @@ impl KeyCache {
         self.inner.lock().generation
     }
 
-    /// Caches `record` for `hash`, unless a key was revoked since
-    /// `generation` was read (then the record may be stale).
-    pub(crate) fn insert(&self, generation: u64, hash: [u8; 32], record: KeyRecord) {
+    /// Caches `record` for `hash` (for `ttl`, or for good), unless a key
+    /// was revoked since `generation` was read (then the record may be
+    /// stale).
+    pub(crate) fn insert(
+        &self,
+        generation: u64,
+        hash: [u8; 32],
+        record: KeyRecord,
+        ttl: Option<Duration>,
+    ) {
         let mut inner = self.inner.lock();
         if inner.generation != generation {
             return;
@@ -52,7 +73,9 @@ impl KeyCache {
                 inner.records.remove(&victim);
             }
         }
-        inner.records.insert(hash, record);
+        inner
+            .records
+            .insert(hash, (record, ttl.map(|ttl| Instant::now() + ttl)));
     }
 
     /// Forgets the keys of `tenant` for which `revoked` holds.
@@ -61,7 +84,7 @@ impl KeyCache {
         inner.generation += 1;
         inner
             .records
-            .retain(|_, r| !(r.tenant == tenant && revoked(r)));
+            .retain(|_, (r, _)| !(r.tenant == tenant && revoked(r)));
     }
 }
 
@@ -81,9 +104,9 @@ mod tests {
     #[test]
     fn revoked_keys_are_forgotten() {
         let cache = KeyCache::default();
-        cache.insert(cache.generation(), [1; 32], record("a", "k1"));
-        cache.insert(cache.generation(), [2; 32], record("a", "k2"));
-        cache.insert(cache.generation(), [3; 32], record("b", "k1"));
+        cache.insert(cache.generation(), [1; 32], record("a", "k1"), None);
+        cache.insert(cache.generation(), [2; 32], record("a", "k2"), None);
+        cache.insert(cache.generation(), [3; 32], record("b", "k1"), None);
         cache.forget("a", |r| r.id == "k1");
         assert!(cache.get(&[1; 32]).is_none());
         assert_eq!(cache.get(&[2; 32]).map(|r| r.id), Some("k2".into()));
@@ -97,8 +120,23 @@ mod tests {
         let cache = KeyCache::default();
         let before = cache.generation();
         cache.forget("a", |_| true);
-        cache.insert(before, [1; 32], record("a", "k1"));
+        cache.insert(before, [1; 32], record("a", "k1"), None);
         assert!(cache.get(&[1; 32]).is_none());
+    }
+
+    #[test]
+    fn a_record_with_a_time_to_live_expires() {
+        let cache = KeyCache::default();
+        cache.insert(
+            cache.generation(),
+            [1; 32],
+            record("a", "k1"),
+            Some(Duration::ZERO),
+        );
+        assert!(cache.get(&[1; 32]).is_none());
+        let long = Duration::from_secs(3600);
+        cache.insert(cache.generation(), [2; 32], record("a", "k2"), Some(long));
+        assert_eq!(cache.get(&[2; 32]).map(|r| r.id), Some("k2".into()));
     }
 
     #[test]
@@ -107,7 +145,7 @@ mod tests {
         for i in 0..MAX_KEYS + 10 {
             let mut hash = [0u8; 32];
             hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            cache.insert(cache.generation(), hash, record("a", "k"));
+            cache.insert(cache.generation(), hash, record("a", "k"), None);
         }
         assert_eq!(cache.inner.lock().records.len(), MAX_KEYS);
     }

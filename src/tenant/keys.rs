@@ -1,13 +1,36 @@
 //! Tenant API keys: random 256-bit tokens, shown once when created. The
 //! catalog keeps only their SHA-256 (`storage::keys`); a presented key is
 //! looked up by its hash and the hashes are compared in constant time.
+//!
+//! On the nodes of a cluster a [`KeyDirectory`] (the bucket's key records)
+//! decides instead: keys are created, found, listed and dropped there, so
+//! every node knows every key. The catalog's table still gets a copy (it
+//! travels with the tenant in its manifests).
+
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::key_cache::KEY_CACHE_TTL;
 use super::Catalog;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::keys::{self, KeyRecord};
+
+/// Tenant keys shared by several processes (the nodes of a cluster). Its
+/// methods block: call them off any async runtime's worker threads.
+pub(crate) trait KeyDirectory: Send + Sync {
+    /// Stores `record` of the key hashed `hash`; once this returns Ok,
+    /// every process finds it.
+    fn publish(&self, hash: &[u8; 32], record: &KeyRecord) -> Result<()>;
+    /// The record of the key hashed `hash`, if there is one.
+    fn find(&self, hash: &[u8; 32]) -> Result<Option<KeyRecord>>;
+    /// The keys of `tenant` (of every tenant for `None`), with their hashes.
+    fn list(&self, tenant: Option<&str>) -> Result<Vec<([u8; 32], KeyRecord)>>;
+    /// Removes the record; once this returns Ok no process finds it (one
+    /// that found it before may accept it for [`KEY_CACHE_TTL`]).
+    fn withdraw(&self, hash: &[u8; 32], record: &KeyRecord) -> Result<()>;
+}
 
 /// Prefix of every tenant key, so that a leaked key is recognisable.
 const KEY_PREFIX: &str = "pql_";
@@ -50,8 +73,30 @@ impl Catalog {
             created_at_ms: now_ms,
             tenant_created_ms: t.record.read().created_at_ms,
         };
-        keys::insert(&self.db(), &hash(&key), &record)?;
+        let hashed = hash(&key);
+        if let Some(directory) = self.key_directory() {
+            directory.publish(&hashed, &record)?;
+        }
+        if let Err(e) = keys::insert(&self.db(), &hashed, &record) {
+            if let Some(directory) = self.key_directory() {
+                // Nobody was shown this key: withdrawing it is tidiness, and
+                // the catalog's error is the one to report.
+                let _ = directory.withdraw(&hashed, &record);
+            }
+            return Err(e);
+        }
         Ok((record, key))
+    }
+
+    /// Makes `directory` decide about keys from now on (cluster mode).
+    /// The first one set stays.
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn set_key_directory(&self, directory: Arc<dyn KeyDirectory>) {
+        let _ = self.key_directory.set(directory);
+    }
+
+    fn key_directory(&self) -> Option<&Arc<dyn KeyDirectory>> {
+        self.key_directory.get()
     }
 
     /// The keys of `tenant` (validated, must exist), or of every tenant.
@@ -59,15 +104,31 @@ impl Catalog {
         if let Some(t) = tenant {
             self.get(t)?;
         }
-        keys::list(&self.db(), tenant)
+        let Some(directory) = self.key_directory() else {
+            return keys::list(&self.db(), tenant);
+        };
+        let mut records: Vec<KeyRecord> = directory
+            .list(tenant)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        records.sort_by(|a, b| {
+            (&a.tenant, a.created_at_ms, &a.id).cmp(&(&b.tenant, b.created_at_ms, &b.id))
+        });
+        Ok(records)
     }
 
     /// Revokes key `id` of `tenant`; an unknown id is an error.
     pub(crate) fn drop_key(&self, tenant: &str, id: &str) -> Result<()> {
         let t = self.get(tenant)?;
+        let withdrawn = self.withdraw_keys(&t.name, |r| r.id == id)?;
         let removed = keys::remove(&self.db(), &t.name, |r| r.id == id);
         self.key_cache.forget(&t.name, |r| r.id == id);
-        if removed? == 0 {
+        let found = match withdrawn {
+            Some(withdrawn) => withdrawn + removed?,
+            None => removed?,
+        };
+        if found == 0 {
             return Err(Error::new(
                 ErrorKind::KeyNotFound,
                 format!("API key not found: {id} (tenant {tenant})"),
@@ -78,9 +139,38 @@ impl Catalog {
 
     /// Removes every key of `tenant` (when it is dropped).
     pub(crate) fn drop_keys_of(&self, tenant: &str) -> Result<()> {
+        self.withdraw_keys(tenant, |_| true)?;
         let removed = keys::remove(&self.db(), tenant, |_| true);
         self.key_cache.forget(tenant, |_| true);
         removed.map(|_| ())
+    }
+
+    /// Forgets the keys of `tenant` remembered in memory, so that the next
+    /// use of each reads it again (a cluster node taking the tenant in).
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn forget_cached_keys(&self, tenant: &str) {
+        self.key_cache.forget(tenant, |_| true);
+    }
+
+    /// Withdraws the keys of `tenant` that `doomed` selects from the key
+    /// directory, first (so that they stop working everywhere before the
+    /// catalog forgets them); how many, or `None` without a directory.
+    fn withdraw_keys(
+        &self,
+        tenant: &str,
+        doomed: impl Fn(&KeyRecord) -> bool,
+    ) -> Result<Option<usize>> {
+        let Some(directory) = self.key_directory() else {
+            return Ok(None);
+        };
+        let mut count = 0;
+        for (hashed, record) in directory.list(Some(tenant))? {
+            if doomed(&record) {
+                directory.withdraw(&hashed, &record)?;
+                count += 1;
+            }
+        }
+        Ok(Some(count))
     }
 
     /// What `presented` may do: the admin key, a live tenant key, or
@@ -98,15 +188,25 @@ impl Catalog {
             return Ok(Some(known));
         }
         let generation = self.key_cache.generation();
-        let Some((stored, record)) = keys::find(&self.db(), &presented_hash)? else {
-            return Ok(None);
+        let (record, ttl) = match self.key_directory() {
+            Some(directory) => match directory.find(&presented_hash)? {
+                Some(record) => (record, Some(KEY_CACHE_TTL)),
+                None => return Ok(None),
+            },
+            None => {
+                let Some((stored, record)) = keys::find(&self.db(), &presented_hash)? else {
+                    return Ok(None);
+                };
+                if !same(&stored, &presented_hash) {
+                    return Ok(None);
+                }
+                (record, None)
+            }
         };
-        if !same(&stored, &presented_hash) {
-            return Ok(None);
-        }
         let scope = self.live(&record);
         if scope.is_some() {
-            self.key_cache.insert(generation, presented_hash, record);
+            self.key_cache
+                .insert(generation, presented_hash, record, ttl);
         }
         Ok(scope)
     }
@@ -130,11 +230,14 @@ impl Catalog {
 
     /// The scope of a key record whose tenant still exists (the same
     /// incarnation: a tenant dropped and created again has none of the
-    /// old keys).
+    /// old keys). With a key directory, a tenant this node does not have
+    /// lives on another node, which checks that when it serves the
+    /// request.
     fn live(&self, record: &KeyRecord) -> Option<KeyScope> {
-        let live = self
-            .get(&record.tenant)
-            .is_ok_and(|t| t.record.read().created_at_ms == record.tenant_created_ms);
+        let live = match self.get(&record.tenant) {
+            Ok(t) => t.record.read().created_at_ms == record.tenant_created_ms,
+            Err(_) => self.key_directory().is_some(),
+        };
         live.then(|| KeyScope::Tenant(record.tenant.clone()))
     }
 }

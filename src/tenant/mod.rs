@@ -302,6 +302,8 @@ pub(crate) struct Catalog {
     last_id: AtomicU64,
     /// Tenant keys verified once, answered without reading the catalog.
     key_cache: key_cache::KeyCache,
+    /// Where keys are decided in cluster mode (`keys.rs`).
+    key_directory: std::sync::OnceLock<Arc<dyn keys::KeyDirectory>>,
     /// The object store (OFFLOAD, onload, ATTACH), if configured.
     #[cfg(feature = "s3")]
     tier: Option<Arc<crate::storage::object::ObjectTier>>,
@@ -380,6 +382,7 @@ impl Catalog {
             pool,
             last_id,
             key_cache: key_cache::KeyCache::default(),
+            key_directory: std::sync::OnceLock::new(),
             #[cfg(feature = "s3")]
             tier,
             #[cfg(feature = "s3")]

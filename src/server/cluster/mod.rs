@@ -4,9 +4,11 @@
 //! over (`owners`); routing each tenant request to its owner (`route`) and
 //! forwarding it there (`proxy`); each write appended to its tenant's log
 //! in the bucket before the answer, and the log replayed by a node taking
-//! a tenant over (`log`). The node itself is
+//! a tenant over (`log`); tenant API keys in the bucket, so that every
+//! node knows every key (`keys`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
+pub(crate) mod keys;
 pub(crate) mod log;
 mod owners;
 mod proxy;

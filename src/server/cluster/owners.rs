@@ -209,6 +209,9 @@ impl Membership {
         let Some(lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
             return Err(ApiError::from(self.not_owner(tenant)));
         };
+        // Keys of the tenant this node remembered while another node
+        // owned it may have been dropped there since: read them again.
+        state.engine.inner().catalog.forget_cached_keys(tenant);
         let after = from.checkpoint.as_ref().map_or(0, |c| c.seq);
         let checkpointed = from.checkpoint.is_some();
         let (log, records) = self.node.open_wal(&lease, after).await?;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use super::owners::{Membership, Owner, FORWARD_TIMEOUT};
 use super::proxy;
 use crate::cluster::LeaseRecord;
-use crate::server::auth::TENANT_HEADER;
+use crate::server::auth::{self, TENANT_HEADER};
 use crate::server::body;
 use crate::server::errors::ApiError;
 use crate::server::state::{AppState, Shared};
@@ -49,12 +49,21 @@ pub(crate) async fn route(State(state): State<Shared>, request: Request, next: N
                 .into_response();
         }
     }
+    // Only a known key makes this node take a lease or forward: the
+    // bucket's key records tell every node every key.
+    let scope = match auth::scope(&state, request.headers()).await {
+        Ok(scope) => scope,
+        Err(e) => return e.into_response(),
+    };
     let (parts, body) = request.into_parts();
     let mut body = Pending::Stream(body);
     let tenants = match tenants_of(&state, &parts, &mut body).await {
         Ok(tenants) => tenants,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = tenants.iter().try_for_each(|t| auth::tenant(&scope, t)) {
+        return e.into_response();
+    }
     if tenants.is_empty() {
         return next.run(Request::from_parts(parts, body.into_body())).await;
     }

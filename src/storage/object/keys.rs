@@ -10,6 +10,7 @@
 //! PREFIX/leases/<tenant>                           who owns the tenant (cluster mode)
 //! PREFIX/wal/<tenant>/<seq, 20 digits>             the tenant's write-ahead log (cluster mode)
 //! PREFIX/nodes/<node>                              a node and its heartbeat (cluster mode)
+//! PREFIX/keys/<sha256 hex>/<tenant>/<id>            a tenant API key's record (cluster mode)
 //! ```
 
 use object_store::path::Path as Key;
@@ -91,6 +92,20 @@ impl Keys {
         self.under_prefix(&format!("nodes/{node}"))
     }
 
+    /// The record of the tenant API key whose SHA-256 is `hash`
+    /// (`PREFIX/keys/<hash hex>/<tenant>/<id>`): the tenant name validated,
+    /// the id checked as a file name. With `None` for the tenant, the
+    /// folder of that hash.
+    pub(crate) fn api_key(&self, hash: &[u8; 32], owner: Option<(&str, &str)>) -> Result<Key> {
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let Some((tenant, id)) = owner else {
+            return self.under_prefix(&format!("keys/{hex}"));
+        };
+        validate("tenant", tenant)?;
+        check_file_name("key id", id)?;
+        self.under_prefix(&format!("keys/{hex}/{tenant}/{id}"))
+    }
+
     /// A folder of the cluster layer directly under the prefix (`nodes`,
     /// `leases`): a fixed name, never user input.
     pub(crate) fn folder(&self, name: &'static str) -> Result<Key> {
@@ -153,6 +168,19 @@ mod tests {
             "prod/eu/wal/acme/00000000000000000007"
         );
         assert_eq!(k.node("n1").unwrap().to_string(), "prod/eu/nodes/n1");
+        let hash = [0xab; 32];
+        assert_eq!(
+            k.api_key(&hash, Some(("acme", "0f1e")))
+                .unwrap()
+                .to_string(),
+            format!("prod/eu/keys/{}/acme/0f1e", "ab".repeat(32))
+        );
+        assert_eq!(
+            k.api_key(&hash, None).unwrap().to_string(),
+            format!("prod/eu/keys/{}", "ab".repeat(32))
+        );
+        assert!(k.api_key(&hash, Some(("../x", "1"))).is_err());
+        assert!(k.api_key(&hash, Some(("acme", "../1"))).is_err());
         assert!(k.node("../n1").is_err());
         assert_eq!(
             Keys::new("")
