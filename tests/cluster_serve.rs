@@ -771,7 +771,7 @@ fn leased(via: &Server) -> Vec<String> {
 }
 
 #[test]
-fn tenant_keys_are_shared_by_the_nodes_and_checked_before_routing() {
+fn tenant_keys_and_settings_hold_on_every_node_and_after_a_take_over() {
     if server().is_none() {
         return;
     }
@@ -827,15 +827,22 @@ fn tenant_keys_are_shared_by_the_nodes_and_checked_before_routing() {
         assert_eq!(count_with(node, &k2, "acme"), (200, Some(3)));
     }
 
+    // An ALTER TENANT after the checkpoint (through n1, run by n2) goes to
+    // acme's log with the writes.
+    let r = n1.query(Some(ADMIN), "ALTER TENANT acme SET max_vectors = 4;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(write_point(&n1, "acme", "p3").status, 200);
+
     // n2 killed: n1 takes acme over from the copy the move left in the
-    // bucket, which still lists k1 and not k2. The bucket's key records
-    // decide: k2 works, k1 stays dropped.
+    // bucket, which still lists k1 and not k2, and has no max_vectors.
+    // The bucket's key records decide: k2 works, k1 stays dropped; and
+    // the log's ALTER TENANT is replayed.
     n2.signal_and_wait("KILL");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match count_with(&n1, &k2, "acme") {
             (200, n) => {
-                assert_eq!(n, Some(3));
+                assert_eq!(n, Some(4));
                 break;
             }
             (status, _) => assert!(Instant::now() < deadline, "status {status}"),
@@ -843,6 +850,9 @@ fn tenant_keys_are_shared_by_the_nodes_and_checked_before_routing() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(count_with(&n1, &k1, "acme").0, 401);
+    let r = write_point(&n1, "acme", "p4");
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["error"]["limit"], 4, "{}", r.text);
     let r = n1.bare("GET", "/v1/tenants/acme/keys", Some(ADMIN));
     assert_eq!(r.body["keys"].as_array().unwrap().len(), 1, "{}", r.text);
     // Dropping the tenant withdraws its keys: a tenant created again with

@@ -1,6 +1,7 @@
 //! Writes in the bucket before the ack (docs/cluster.md, "Durability"):
 //! every statement that changes a tenant's collections or nodes
-//! (`Access::Write`) and was committed here is appended, as canonical PQL,
+//! (`Access::Write`), or its record (`ALTER TENANT`), and was committed
+//! here is appended, as canonical PQL,
 //! to the tenant's log in the bucket before the request is answered; and
 //! a node taking a tenant over from a node that stopped without handing
 //! it over replays that log on the bucket's copy.
@@ -38,7 +39,7 @@ impl Writes {
         };
         let mut tenants: Vec<&String> = plans
             .iter()
-            .filter(|p| p.access() == Access::Write)
+            .filter(|p| logged(p))
             .flat_map(|p| p.tenants())
             .collect();
         tenants.sort();
@@ -73,7 +74,7 @@ impl Locked<'_> {
     /// earlier records of the request are, `StorageUnavailable` saying so,
     /// since sending it again would apply those twice.
     pub(crate) fn append(&mut self, plan: &Plan<'_>, statement: &Statement) -> Result<()> {
-        if plan.access() != Access::Write {
+        if !logged(plan) {
             return Ok(());
         }
         let Some(tenant) = plan.tenants().first() else {
@@ -100,6 +101,14 @@ impl Locked<'_> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether the statement of `plan` goes to its tenant's log: the writes
+/// to its collections and nodes, and `ALTER TENANT` (the tenant's options,
+/// status and tier), so that a take-over keeps them. The other admin
+/// statements are not logged (docs/cluster.md).
+fn logged(plan: &Plan<'_>) -> bool {
+    plan.access() == Access::Write || matches!(plan.statement(), Statement::AlterTenant { .. })
 }
 
 /// Replays `records` of tenant `tenant`'s log on this node's copy, in
