@@ -128,11 +128,18 @@ fn nodes_join_and_list_each_other_with_their_tenants() {
         assert_eq!(nodes[1]["tenants"], serde_json::json!([]));
         for n in nodes {
             assert_eq!(n["live"], true, "{n}");
+            assert_eq!(n["ready"], true, "{n}");
             assert!(n["heartbeat_age_ms"].as_u64().is_some(), "{n}");
         }
     }
     // Admin only: a tenant's view must not list other tenants.
     assert_eq!(n1.bare("GET", "/v1/cluster", None).status, 401);
+    // A node that stops answering is not ready, before it stops being live.
+    n2.signal("STOP");
+    let r = n1.bare("GET", "/v1/cluster", Some(ADMIN));
+    n2.signal("CONT");
+    assert_eq!(r.body["nodes"][1]["ready"], false, "{}", r.text);
+    assert_eq!(r.body["nodes"][0]["ready"], true, "{}", r.text);
 
     // A second process with a live node's id is refused at start.
     let (_tmp, data) = data_dir();

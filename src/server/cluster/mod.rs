@@ -58,8 +58,9 @@ pub async fn join(member: &Arc<Membership>) -> std::io::Result<()> {
 }
 
 /// `GET /v1/cluster` (admin key): this node, and every node in the bucket
-/// with its heartbeat age, whether it is live, and the tenants whose live
-/// lease it holds.
+/// with its heartbeat age, whether it is live, whether it is ready (a live
+/// node whose `/readyz` answers 200 within a second), and the tenants
+/// whose live lease it holds.
 pub(crate) async fn cluster(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -73,14 +74,23 @@ pub(crate) async fn cluster(
             owned.entry(lease.owner).or_default().push(lease.tenant);
         }
     }
+    let member = member_of(&state)?;
+    let ready = futures::future::join_all(
+        nodes
+            .iter()
+            .map(|n| async { n.is_live() && proxy::is_ready(member, &n.address).await }),
+    )
+    .await;
     let nodes: Vec<Value> = nodes
         .into_iter()
-        .map(|n| {
+        .zip(ready)
+        .map(|(n, ready)| {
             json!({
                 "node": n.node,
                 "address": n.address,
                 "heartbeat_age_ms": n.heartbeat_age_ms(),
                 "live": n.is_live(),
+                "ready": ready,
                 "tenants": owned.remove(&n.node).unwrap_or_default(),
             })
         })

@@ -116,3 +116,18 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
     out.remove("keep-alive");
     out
 }
+
+/// How long `GET /v1/cluster` waits for a node's `/readyz`.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether the node at `address` answers its `/readyz` with 200 within
+/// [`READY_TIMEOUT`] (its engine open, not shutting down).
+pub(super) async fn is_ready(member: &Membership, address: &str) -> bool {
+    let probe = member
+        .client
+        .get(format!("{address}/readyz"))
+        .timeout(READY_TIMEOUT)
+        .send()
+        .await;
+    probe.is_ok_and(|r| r.status() == StatusCode::OK)
+}
