@@ -868,3 +868,92 @@ fn tenant_keys_and_settings_hold_on_every_node_and_after_a_take_over() {
     assert!(r.status < 300, "{}", r.text);
     assert_eq!(count_with(&n1, &k2, "acme").0, 401);
 }
+
+#[test]
+fn three_nodes_serve_a_hundred_tenants_apart_and_keep_them_through_a_kill() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-hundred");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    let (n3, _d3) = start(&prefix, "n3");
+    let nodes = [&n1, &n2, &n3];
+    let tenants: Vec<String> = (0..100).map(|i| format!("t{i:03}")).collect();
+    // Each tenant is created on one node, and written through random
+    // nodes, with the same ids and collection name in every tenant.
+    let mut seed: u64 = 0x5eed;
+    let mut pick = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % n
+    };
+    for (i, t) in tenants.iter().enumerate() {
+        let home = nodes[i % 3];
+        let r = home.json(
+            "POST",
+            "/v1/tenants",
+            Some(ADMIN),
+            &serde_json::json!({"name": t}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = home.query_as(
+            Some(ADMIN),
+            t,
+            "CREATE COLLECTION docs WITH (dimension: 2);",
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let write = |via: &Server, t: &str, id: &str| {
+        let r = via.query_as(
+            Some(ADMIN),
+            t,
+            &format!("QUERY docs CREATE NODE {{ id: '{id}', embedding: [1, 2], owner: '{t}' }};"),
+        );
+        assert_eq!(r.status, 200, "{t} {id}: {}", r.text);
+    };
+    for id in ["p0", "p1"] {
+        for t in &tenants {
+            write(nodes[pick(3)], t, id);
+        }
+    }
+    // n3 killed: its tenants are taken over by n1 and n2 (the writes wait
+    // for its leases to expire), and every acknowledged write is kept.
+    n3.signal_and_wait("KILL");
+    for t in &tenants {
+        write(nodes[pick(2)], t, "p2");
+    }
+    for t in &tenants {
+        let via = nodes[pick(2)];
+        let r = via.query_as(Some(ADMIN), t, "QUERY docs RETURN id, owner;");
+        assert_eq!(r.status, 200, "{}", r.text);
+        let rows = r.body["results"][0]["rows"].as_array().unwrap();
+        let got: Vec<(String, String)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row[0].as_str().unwrap().into(),
+                    row[1].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = ["p0", "p1", "p2"]
+            .iter()
+            .map(|id| (id.to_string(), t.clone()))
+            .collect();
+        assert_eq!(got, want, "{t}");
+    }
+    // Every tenant has one owner, and not the killed node.
+    let r = n1.bare("GET", "/v1/cluster", Some(ADMIN));
+    let mut owned: Vec<String> = Vec::new();
+    for node in r.body["nodes"].as_array().unwrap() {
+        let list = node["tenants"].as_array().unwrap();
+        if node["node"] == "n3" {
+            assert!(list.is_empty(), "{}", r.text);
+        }
+        owned.extend(list.iter().map(|t| t.as_str().unwrap().to_string()));
+    }
+    owned.sort();
+    assert_eq!(owned, tenants);
+}
