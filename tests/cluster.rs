@@ -374,3 +374,41 @@ fn a_file_store_is_refused_for_cluster_mode() {
     assert_eq!(e.kind(), &ErrorKind::InvalidOption);
     assert!(e.message().contains("PutMode::Update"), "{e}");
 }
+
+#[test]
+fn a_log_truncated_through_a_checkpoint_still_fences_and_replays_the_rest() {
+    let Some(endpoint) = server() else { return };
+    let prefix = unique_prefix("truncate");
+    let n1 = node(&prefix, &endpoint, "n1", SHORT);
+    let lease = held(block_on(n1.acquire("acme")).unwrap());
+    let (mut wal, _) = block_on(n1.open_wal(&lease, 0)).unwrap();
+    let seqs: Vec<u64> = (0..6u8)
+        .map(|i| block_on(wal.append(vec![i])).unwrap())
+        .collect();
+    // A checkpoint holding the first four records: the log up to it goes
+    // (the fence entry before them too).
+    let through = seqs[3];
+    assert_eq!(block_on(n1.truncate_wal("acme", through)).unwrap(), 5);
+    assert_eq!(block_on(n1.truncate_wal("acme", through)).unwrap(), 0);
+    thread::sleep(SHORT + Duration::from_millis(100));
+    // A take-over from that checkpoint replays exactly the two after it,
+    // and fences n1.
+    let n2 = node(&prefix, &endpoint, "n2", SHORT);
+    let lease2 = held(block_on(n2.acquire("acme")).unwrap());
+    let (mut wal2, replay) = block_on(n2.open_wal(&lease2, through)).unwrap();
+    let replayed: Vec<(u64, Vec<u8>)> = replay.into_iter().map(|e| (e.seq, e.payload)).collect();
+    assert_eq!(replayed, vec![(seqs[4], vec![4]), (seqs[5], vec![5])]);
+    let e = block_on(wal.append(vec![9])).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NotOwner, "{e}");
+    // Truncated to nothing: the next owner still fences above the
+    // checkpoint, so n2 cannot append again.
+    let last = block_on(wal2.append(vec![7])).unwrap();
+    assert_eq!(block_on(n2.truncate_wal("acme", last)).unwrap(), 4);
+    thread::sleep(SHORT + Duration::from_millis(100));
+    let n3 = node(&prefix, &endpoint, "n3", SHORT);
+    let lease3 = held(block_on(n3.acquire("acme")).unwrap());
+    let (_, replay) = block_on(n3.open_wal(&lease3, last)).unwrap();
+    assert!(replay.is_empty());
+    let e = block_on(wal2.append(vec![8])).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NotOwner, "{e}");
+}

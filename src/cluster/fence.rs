@@ -122,6 +122,31 @@ impl Node {
         Ok((wal, replay))
     }
 
+    /// Deletes the entries of `tenant`'s log numbered `through` or lower:
+    /// those a checkpoint recorded in the tenant's lease holds. Call it only
+    /// once the lease names that checkpoint: a take-over reads only the
+    /// entries after it, and claims its fence above it even when no entry
+    /// is left ([`Node::open_wal`]). Returns how many were deleted.
+    pub async fn truncate_wal(&self, tenant: &str, through: u64) -> Result<usize> {
+        let root = self.store.keys.key(tenant, Target::WalRoot)?;
+        let mut doomed = Vec::new();
+        for key in self.store.list(&root).await? {
+            if seq_of(&key)? <= through {
+                doomed.push(key);
+            }
+        }
+        let count = doomed.len();
+        let deletes = doomed.into_iter().map(|key| {
+            let store = self.store.clone();
+            async move { store.delete(&key).await }
+        });
+        futures::stream::iter(deletes)
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(count)
+    }
+
     /// Writes a fence entry at `from` or after: the first number won, each
     /// lost one doubling the jump. Returns the number.
     async fn claim(&self, tenant: &str, epoch: u64, from: u64) -> Result<u64> {

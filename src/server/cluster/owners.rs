@@ -295,7 +295,10 @@ impl Membership {
         };
         let checkpoint = Checkpoint { generation_id, seq };
         match self.node.set_checkpoint(&mut lease, checkpoint).await {
-            Ok(()) => self.keep(tenant, lease),
+            Ok(()) => {
+                self.keep(tenant, lease);
+                self.truncate_log(tenant, seq);
+            }
             Err(e) => eprintln!(
                 "pql serve: cannot record the checkpoint of {tenant}: {}",
                 e.message()
@@ -437,8 +440,28 @@ impl Membership {
             }),
             _ => None,
         };
+        let through = checkpoint.as_ref().map(|c| c.seq);
         self.node.hand_over(held.lease, to, checkpoint).await?;
+        if let Some(through) = through {
+            self.truncate_log(tenant, through);
+        }
         Ok(())
+    }
+
+    /// Deletes, in the background, the entries of `tenant`'s log up to
+    /// `through`, which the checkpoint the lease now names holds. A failure
+    /// only leaves them for the next checkpoint to delete.
+    fn truncate_log(&self, tenant: &str, through: u64) {
+        let node = self.node.clone();
+        let tenant = tenant.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = node.truncate_wal(&tenant, through).await {
+                eprintln!(
+                    "pql serve: cannot delete the log of {tenant} up to {through}: {}",
+                    e.message()
+                );
+            }
+        });
     }
 
     /// At a graceful shutdown: hands every tenant this node holds over
