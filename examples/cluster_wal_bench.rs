@@ -5,7 +5,8 @@
 //!    each, one client) to a single node with the same object store (the
 //!    local disk is the only durability) and to a one-node cluster (each
 //!    write also appended to the tenant's log in the bucket before the
-//!    answer): p50 / p99;
+//!    answer): p50 / p99; then the same from `--clients` threads at once
+//!    (16) on the one tenant: p50 / p99 and writes per second;
 //! 2. failover: a tenant handed over to n2 once, `--writes` writes through
 //!    n1 (forwarded to n2, logged), then n2 killed with SIGKILL: the time
 //!    from the kill to the first read n1 serves (n1 waits for the lease to
@@ -139,6 +140,47 @@ impl Client {
         Ok(took)
     }
 
+    /// `n` one-point writes through `node` from `clients` threads at once
+    /// (ids `c<client>-<i>`): their latencies, sorted, and the wall time.
+    fn concurrent_writes(
+        &self,
+        node: &Node,
+        tenant: &str,
+        n: usize,
+        clients: usize,
+    ) -> Res<(Vec<Duration>, Duration)> {
+        let start = Instant::now();
+        let per_client: Vec<Res<Vec<Duration>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..clients)
+                .map(|c| {
+                    scope.spawn(move || -> Res<Vec<Duration>> {
+                        let mut took = Vec::new();
+                        for i in (c..n).step_by(clients) {
+                            let text = format!(
+                                "QUERY docs UPSERT NODE {{ id: 'c{c}-{i}',                                  embedding: [{i}, 1, 2, 3, 4, 5, 6, 7] }};"
+                            );
+                            let sent = Instant::now();
+                            self.pql(node, tenant, &text)?;
+                            took.push(sent.elapsed());
+                        }
+                        Ok(took)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|_| Err("a client panicked".into())))
+                .collect()
+        });
+        let wall = start.elapsed();
+        let mut took = Vec::with_capacity(n);
+        for one in per_client {
+            took.extend(one?);
+        }
+        took.sort();
+        Ok((took, wall))
+    }
+
     /// The number of points of `tenant` through `node`, if it answers 200.
     fn count(&self, node: &Node, tenant: &str) -> Option<i64> {
         let body = self.pql(node, tenant, "QUERY docs RETURN COUNT(*);").ok()?;
@@ -162,6 +204,7 @@ fn main() -> Res<()> {
     let store = arg(&args, "--store").ok_or("--store s3://bucket/prefix is required")?;
     let writes: usize = arg(&args, "--writes").map_or(Ok(500), |s| s.parse())?;
     let pql = arg(&args, "--pql").unwrap_or_else(|| "target/release/pql".into());
+    let clients: usize = arg(&args, "--clients").map_or(Ok(16), |s| s.parse())?;
     println!("load before: {}", loadavg());
     let client = Client::new();
 
@@ -174,6 +217,13 @@ fn main() -> Res<()> {
         "single node (local disk)",
         &client.writes(&single, "acme", writes)?,
     );
+    let concurrent = |what: &str, node: &Node| -> Res<()> {
+        let (took, wall) = client.concurrent_writes(node, "acme", writes, clients)?;
+        report(&format!("{what}, {clients} clients on one tenant"), &took);
+        println!("  {:.0} writes/s", took.len() as f64 / wall.as_secs_f64());
+        Ok(())
+    };
+    concurrent("single node (local disk)", &single)?;
     drop(single);
     let one_dir = tempfile::tempdir()?;
     let one = Node::cluster(&pql, one_dir.path(), &format!("{store}/one"), "n1")?;
@@ -182,6 +232,7 @@ fn main() -> Res<()> {
         "cluster node (log in the bucket)",
         &client.writes(&one, "acme", writes)?,
     );
+    concurrent("cluster node (log in the bucket)", &one)?;
     drop(one);
 
     // 2. Failover after a SIGKILL.

@@ -412,3 +412,36 @@ fn a_log_truncated_through_a_checkpoint_still_fences_and_replays_the_rest() {
     let e = block_on(wal2.append(vec![8])).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::NotOwner, "{e}");
 }
+
+#[test]
+fn a_batch_of_records_in_one_entry_is_replayed_as_each_record_in_order() {
+    let Some(endpoint) = server() else { return };
+    let prefix = unique_prefix("batch");
+    let n1 = node(&prefix, &endpoint, "n1", SHORT);
+    let lease = held(block_on(n1.acquire("acme")).unwrap());
+    let (mut wal, _) = block_on(n1.open_wal(&lease, 0)).unwrap();
+    let first = block_on(wal.append(b"one".to_vec())).unwrap();
+    let batch = block_on(wal.append_all(vec![b"two".to_vec(), b"three".to_vec()])).unwrap();
+    let last = block_on(wal.append(b"four".to_vec())).unwrap();
+    assert_eq!((batch, last), (first + 1, first + 2));
+    thread::sleep(SHORT + Duration::from_millis(100));
+    let n2 = node(&prefix, &endpoint, "n2", SHORT);
+    let lease2 = held(block_on(n2.acquire("acme")).unwrap());
+    let (_, replay) = block_on(n2.open_wal(&lease2, 0)).unwrap();
+    let replayed: Vec<(u64, &[u8])> = replay
+        .iter()
+        .map(|e| (e.seq, e.payload.as_slice()))
+        .collect();
+    assert_eq!(
+        replayed,
+        vec![
+            (first, &b"one"[..]),
+            (batch, &b"two"[..]),
+            (batch, &b"three"[..]),
+            (last, &b"four"[..]),
+        ]
+    );
+    // A fenced log refuses a batch as it refuses one record.
+    let e = block_on(wal.append_all(vec![b"five".to_vec(), b"six".to_vec()])).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NotOwner, "{e}");
+}

@@ -957,3 +957,61 @@ fn three_nodes_serve_a_hundred_tenants_apart_and_keep_them_through_a_kill() {
     owned.sort();
     assert_eq!(owned, tenants);
 }
+
+#[test]
+fn concurrent_writers_to_one_tenant_are_all_kept_when_its_owner_is_killed() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-group");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 1);
+    move_to(&n1, "acme", "n2");
+    // Eight writers at once on n2, whose records share log entries (group
+    // commit), then n2 killed while they write.
+    let acked = std::sync::Mutex::new(Vec::new());
+    let written = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for w in 0..8 {
+            let (n2, acked, written) = (&n2, &acked, &written);
+            scope.spawn(move || {
+                for i in 0..40 {
+                    let id = format!("w{w}-{i}");
+                    let body = format!(r#"{{"points": [{{"id": "{id}", "vector": [1, {i}]}}]}}"#);
+                    let path = "/v1/tenants/acme/collections/docs/upsert";
+                    if n2.try_post_json(path, ADMIN, &body) != Some(200) {
+                        return;
+                    }
+                    acked.lock().unwrap().push(id);
+                    written.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+        while written.load(Ordering::SeqCst) < 100 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        n2.signal_and_wait("KILL");
+    });
+    let acked = acked.into_inner().unwrap();
+    assert!(acked.len() >= 100, "{}", acked.len());
+    // n1 takes acme over: every acknowledged write is there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let r = loop {
+        let r = n1.query_as(Some(ADMIN), "acme", "QUERY docs RETURN id;");
+        if r.status == 200 {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let ids: std::collections::HashSet<&str> = r.body["results"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].as_str().unwrap())
+        .collect();
+    for id in &acked {
+        assert!(ids.contains(id.as_str()), "{id} missing of {}", acked.len());
+    }
+}

@@ -33,8 +33,9 @@ const MAX_JUMP: u64 = 1024;
 /// Log entries read or filled at once.
 const READS_IN_FLIGHT: usize = 8;
 
-/// The format version written in every entry.
-const FORMAT: u8 = 1;
+/// The format version written in every entry: 2 added [`Body::Batch`];
+/// entries of format 1 are read as before.
+const FORMAT: u8 = 2;
 
 /// One object of the log, as stored (postcard).
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +52,8 @@ enum Body {
     Fence,
     /// A record to replay.
     Record(Vec<u8>),
+    /// Several records to replay in order: a group commit.
+    Batch(Vec<Vec<u8>>),
 }
 
 /// A record of the log, as replayed.
@@ -104,13 +107,16 @@ impl Node {
             if stored.epoch > epoch {
                 return Err(newer_owner(tenant, epoch, stored.epoch));
             }
-            if let Body::Record(payload) = stored.body {
-                replay.push(WalEntry {
-                    seq,
-                    epoch: stored.epoch,
-                    payload,
-                });
-            }
+            let payloads = match stored.body {
+                Body::Fence => Vec::new(),
+                Body::Record(payload) => vec![payload],
+                Body::Batch(payloads) => payloads,
+            };
+            replay.extend(payloads.into_iter().map(|payload| WalEntry {
+                seq,
+                epoch: stored.epoch,
+                payload,
+            }));
         }
         let wal = Wal {
             store: self.store.clone(),
@@ -164,7 +170,7 @@ impl Node {
         Err(Error::new(
             ErrorKind::StorageUnavailable,
             format!(
-                "the log of tenant {tenant:?} grew during {FENCE_ROUNDS} attempts to fence it;                  try again"
+                "the log of tenant {tenant:?} grew during {FENCE_ROUNDS} attempts to fence it; try again"
             ),
         ))
     }
@@ -205,12 +211,23 @@ impl Wal {
     /// number; when this returns Ok the record is in the bucket. `NotOwner`
     /// if a newer owner has fenced the log (then and for every later call).
     pub async fn append(&mut self, payload: Vec<u8>) -> Result<u64> {
+        self.append_all(vec![payload]).await
+    }
+
+    /// Appends `payloads` (at least one) as one entry, replayed as that
+    /// many records in order (a group commit), and returns its sequence
+    /// number; as [`Wal::append`] otherwise.
+    pub async fn append_all(&mut self, mut payloads: Vec<Vec<u8>>) -> Result<u64> {
         if self.fenced {
             return Err(self.not_owner());
         }
         let seq = self.next;
         let key = self.store.keys.key(&self.tenant, Target::WalEntry(seq))?;
-        let bytes = encode(self.epoch, Body::Record(payload));
+        let body = match payloads.len() {
+            1 => Body::Record(payloads.remove(0)),
+            _ => Body::Batch(payloads),
+        };
+        let bytes = encode(self.epoch, body);
         match self.store.put(&key, bytes, PutMode::Create).await? {
             Put::Done(_) => {
                 self.next += 1;
@@ -304,7 +321,7 @@ async fn read(store: &ClusterStore, key: &Key) -> Result<Stored> {
     };
     let stored: Stored =
         postcard::from_bytes(&bytes).map_err(|e| Error::corrupt(format!("object {key}"), e))?;
-    if stored.format != FORMAT {
+    if !(1..=FORMAT).contains(&stored.format) {
         return Err(Error::corrupt(
             format!("object {key}"),
             format!("unknown log format {}", stored.format),

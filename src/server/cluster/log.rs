@@ -8,30 +8,36 @@
 
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::MutexGuard;
 
+use super::group::GroupLog;
 use crate::ast::Statement;
-use crate::cluster::{Wal, WalEntry};
+use crate::cluster::WalEntry;
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::state::AppState;
 use crate::{Access, Plan};
 
 /// The logs of the tenants a request writes, in name order.
 pub(crate) struct Writes {
-    logs: Vec<(String, Arc<Mutex<Wal>>)>,
+    logs: Vec<(String, Arc<GroupLog>)>,
 }
 
-/// [`Writes`] locked for the whole request, so that the records of a
-/// tenant's log are in the order its statements were committed.
+/// The order locks of [`Writes`]' logs, held while a statement runs and
+/// its record is queued, so that each tenant's log is in the order of its
+/// commits; let go while the request waits for its record's batch
+/// ([`GroupLog`]), so that other requests' records join that batch or the
+/// next.
 pub(crate) struct Locked<'a> {
-    logs: Vec<(&'a str, MutexGuard<'a, Wal>)>,
+    logs: Vec<(&'a str, &'a GroupLog)>,
+    /// The order locks, in name order, while held.
+    held: Vec<MutexGuard<'a, ()>>,
     /// Records of this request appended so far.
     appended: usize,
 }
 
 impl Writes {
     /// The logs `plans` write to: none on a single node; on a cluster node
-    /// the log of every tenant a write plan touches, `NotOwner` if this
+    /// the log of every tenant a logged plan touches, `NotOwner` if this
     /// node does not hold one (the lease moved while the request waited).
     pub(crate) fn of(state: &AppState, plans: &[Plan<'_>]) -> Result<Writes> {
         let Some(member) = &state.options.cluster else {
@@ -51,14 +57,18 @@ impl Writes {
         Ok(Writes { logs })
     }
 
-    /// Locks every log, in name order (so two requests cannot deadlock).
+    /// Takes every order lock, in name order (so two requests cannot
+    /// deadlock).
     pub(crate) fn lock(&self) -> Locked<'_> {
+        let logs: Vec<(&str, &GroupLog)> = self
+            .logs
+            .iter()
+            .map(|(tenant, log)| (tenant.as_str(), log.as_ref()))
+            .collect();
+        let held = logs.iter().map(|(_, log)| log.order()).collect();
         Locked {
-            logs: self
-                .logs
-                .iter()
-                .map(|(tenant, log)| (tenant.as_str(), log.lock()))
-                .collect(),
+            logs,
+            held,
             appended: 0,
         }
     }
@@ -66,13 +76,14 @@ impl Writes {
 
 impl Locked<'_> {
     /// Appends `statement`, planned as `plan` and committed, to its
-    /// tenant's log if it is a write; when this returns Ok the record is in
+    /// tenant's log if it is logged; when this returns Ok the record is in
     /// the bucket. Runs on the blocking pool: it waits for the append on
-    /// the server's runtime. `NotOwner` if another node fenced the log and
-    /// nothing of the request is in a log yet (so that it may be sent
-    /// again, whole, to the new owner, as a forwarding node does); once
-    /// earlier records of the request are, `StorageUnavailable` saying so,
-    /// since sending it again would apply those twice.
+    /// the server's runtime, with the order locks let go meanwhile and
+    /// taken again before it returns. `NotOwner` if another node fenced
+    /// the log and nothing of the request is in a log yet (so that it may
+    /// be sent again, whole, to the new owner, as a forwarding node does);
+    /// once earlier records of the request are, `StorageUnavailable`
+    /// saying so, since sending it again would apply those twice.
     pub(crate) fn append(&mut self, plan: &Plan<'_>, statement: &Statement) -> Result<()> {
         if !logged(plan) {
             return Ok(());
@@ -80,11 +91,14 @@ impl Locked<'_> {
         let Some(tenant) = plan.tenants().first() else {
             return Ok(());
         };
-        let Some((_, log)) = self.logs.iter_mut().find(|(t, _)| *t == tenant) else {
+        let Some(&(_, log)) = self.logs.iter().find(|(t, _)| *t == tenant) else {
             return Ok(());
         };
-        let record = statement.to_string().into_bytes();
-        match tokio::runtime::Handle::current().block_on(log.append(record)) {
+        let ticket = log.queue(statement.to_string().into_bytes());
+        self.held.clear();
+        let written = log.wait(ticket, &tokio::runtime::Handle::current());
+        self.held = self.logs.iter().map(|(_, log)| log.order()).collect();
+        match written {
             Ok(_) => {
                 self.appended += 1;
                 Ok(())

@@ -4,10 +4,12 @@
 //! over (`owners`); routing each tenant request to its owner (`route`) and
 //! forwarding it there (`proxy`); each write appended to its tenant's log
 //! in the bucket before the answer, and the log replayed by a node taking
-//! a tenant over (`log`); tenant API keys in the bucket, so that every
+//! a tenant over (`log`), with concurrent writers' records grouped into
+//! one log entry (`group`); tenant API keys in the bucket, so that every
 //! node knows every key (`keys`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
+mod group;
 pub(crate) mod keys;
 pub(crate) mod log;
 mod owners;

@@ -11,8 +11,9 @@ use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 
+use super::group::GroupLog;
 use crate::clock::now_ms;
-use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord, Wal};
+use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::errors::ApiError;
 use crate::server::state::Shared;
@@ -46,7 +47,7 @@ struct Held {
     /// it had to be): requests are not served from it before.
     ready: bool,
     /// The tenant's log, opened (and fenced) when it was taken in.
-    log: Option<Arc<parking_lot::Mutex<Wal>>>,
+    log: Option<Arc<GroupLog>>,
 }
 
 /// Where a tenant whose lease this node just took has its newest data, as
@@ -256,7 +257,7 @@ impl Membership {
         }
         if let Some(h) = self.held.lock().get_mut(tenant) {
             h.ready = true;
-            h.log = Some(Arc::new(parking_lot::Mutex::new(log)));
+            h.log = Some(Arc::new(GroupLog::new(log)));
         }
         Ok(None)
     }
@@ -352,7 +353,7 @@ impl Membership {
 
     /// The log of `tenant`, which this node holds and has taken in;
     /// `NotOwner` otherwise.
-    pub(crate) fn log(&self, tenant: &str) -> Result<Arc<parking_lot::Mutex<Wal>>> {
+    pub(crate) fn log(&self, tenant: &str) -> Result<Arc<GroupLog>> {
         self.held
             .lock()
             .get(tenant)
@@ -436,7 +437,7 @@ impl Membership {
         let checkpoint = match (generation, &held.log) {
             (Some(generation_id), Some(log)) => Some(Checkpoint {
                 generation_id,
-                seq: log.lock().last(),
+                seq: log.last(),
             }),
             _ => None,
         };
