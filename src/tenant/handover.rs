@@ -37,6 +37,11 @@ impl Catalog {
             return Ok(None);
         };
         self.offload_for_hand_over(name, &tenant)?;
+        self.bucket_generation(name)
+    }
+
+    /// The generation id of the manifest of `name` in the bucket, if any.
+    pub(crate) fn bucket_generation(&self, name: &str) -> Result<Option<String>> {
         Ok(self
             .tier()?
             .read_manifest(name)?

@@ -90,19 +90,45 @@ impl GroupLog {
                 continue;
             }
             // Nobody is writing and this ticket has no outcome: its record
-            // is queued. Write everything queued.
-            let records = std::mem::take(&mut state.queued);
-            let batch = state.next_batch;
-            state.next_batch += 1;
-            state.writing = true;
-            let count = records.len();
-            let outcome = MutexGuard::unlocked(&mut state, || {
-                runtime.block_on(self.wal.lock().append_all(records))
-            });
-            state.writing = false;
-            state.outcomes.insert(batch, (outcome, count));
-            self.written.notify_all();
+            // is queued.
+            self.write_queued(&mut state, runtime);
         }
+    }
+
+    /// Waits until every record queued is in the bucket (writing them if
+    /// no one is) and returns the last sequence number written. Call it
+    /// with the order lock held, so that nothing is queued meanwhile: a
+    /// copy of the tenant taken now holds every record up to the number
+    /// returned, and no later one.
+    pub(crate) fn drained(&self, runtime: &Handle) -> u64 {
+        let mut state = self.state.lock();
+        loop {
+            if state.writing {
+                self.written.wait(&mut state);
+            } else if state.queued.is_empty() {
+                break;
+            } else {
+                self.write_queued(&mut state, runtime);
+            }
+        }
+        drop(state);
+        self.last()
+    }
+
+    /// Writes every queued record as the next entry (no other writer is
+    /// writing) and records the outcome for their writers.
+    fn write_queued(&self, state: &mut MutexGuard<'_, State>, runtime: &Handle) {
+        let records = std::mem::take(&mut state.queued);
+        let batch = state.next_batch;
+        state.next_batch += 1;
+        state.writing = true;
+        let count = records.len();
+        let outcome = MutexGuard::unlocked(state, || {
+            runtime.block_on(self.wal.lock().append_all(records))
+        });
+        state.writing = false;
+        state.outcomes.insert(batch, (outcome, count));
+        self.written.notify_all();
     }
 
     /// The last sequence number this node's log wrote (see [`Wal::last`]);

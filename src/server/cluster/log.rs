@@ -11,15 +11,19 @@ use std::sync::Arc;
 use parking_lot::MutexGuard;
 
 use super::group::GroupLog;
+use super::Membership;
 use crate::ast::Statement;
-use crate::cluster::WalEntry;
+use crate::cluster::{Checkpoint, WalEntry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::state::AppState;
-use crate::{Access, Plan};
+use crate::{Access, Engine, Plan};
 
-/// The logs of the tenants a request writes, in name order.
+/// The logs of the tenants a request writes (or offloads), in name order.
 pub(crate) struct Writes {
     logs: Vec<(String, Arc<GroupLog>)>,
+    /// This node, when in a cluster, and its engine: an `OFFLOAD TENANT`
+    /// records its copy as the tenant's checkpoint.
+    node: Option<(Arc<Membership>, Engine)>,
 }
 
 /// The order locks of [`Writes`]' logs, held while a statement runs and
@@ -28,6 +32,7 @@ pub(crate) struct Writes {
 /// ([`GroupLog`]), so that other requests' records join that batch or the
 /// next.
 pub(crate) struct Locked<'a> {
+    writes: &'a Writes,
     logs: Vec<(&'a str, &'a GroupLog)>,
     /// The order locks, in name order, while held.
     held: Vec<MutexGuard<'a, ()>>,
@@ -41,11 +46,14 @@ impl Writes {
     /// node does not hold one (the lease moved while the request waited).
     pub(crate) fn of(state: &AppState, plans: &[Plan<'_>]) -> Result<Writes> {
         let Some(member) = &state.options.cluster else {
-            return Ok(Writes { logs: Vec::new() });
+            return Ok(Writes {
+                logs: Vec::new(),
+                node: None,
+            });
         };
         let mut tenants: Vec<&String> = plans
             .iter()
-            .filter(|p| logged(p))
+            .filter(|p| logged(p) || offloads(p))
             .flat_map(|p| p.tenants())
             .collect();
         tenants.sort();
@@ -54,7 +62,10 @@ impl Writes {
             .into_iter()
             .map(|t| Ok((t.clone(), member.log(t)?)))
             .collect::<Result<_>>()?;
-        Ok(Writes { logs })
+        Ok(Writes {
+            logs,
+            node: Some((member.clone(), state.engine.clone())),
+        })
     }
 
     /// Takes every order lock, in name order (so two requests cannot
@@ -67,6 +78,7 @@ impl Writes {
             .collect();
         let held = logs.iter().map(|(_, log)| log.order()).collect();
         Locked {
+            writes: self,
             logs,
             held,
             appended: 0,
@@ -85,15 +97,19 @@ impl Locked<'_> {
     /// once earlier records of the request are, `StorageUnavailable`
     /// saying so, since sending it again would apply those twice.
     pub(crate) fn append(&mut self, plan: &Plan<'_>, statement: &Statement) -> Result<()> {
-        if !logged(plan) {
-            return Ok(());
-        }
         let Some(tenant) = plan.tenants().first() else {
             return Ok(());
         };
         let Some(&(_, log)) = self.logs.iter().find(|(t, _)| *t == tenant) else {
             return Ok(());
         };
+        if offloads(plan) {
+            self.checkpoint(tenant, log);
+            return Ok(());
+        }
+        if !logged(plan) {
+            return Ok(());
+        }
         let ticket = log.queue(statement.to_string().into_bytes());
         self.held.clear();
         let written = log.wait(ticket, &tokio::runtime::Handle::current());
@@ -115,6 +131,38 @@ impl Locked<'_> {
             Err(e) => Err(e),
         }
     }
+}
+
+impl Locked<'_> {
+    /// After an `OFFLOAD TENANT` of `tenant` (run with its order lock held,
+    /// so no write committed during it): once the records queued before it
+    /// are in the bucket, its copy in the bucket holds exactly the log up
+    /// to the last number written, so that pair becomes the tenant's
+    /// checkpoint, and the tenant can still fail over. Best effort: if it
+    /// cannot be recorded, the tenant waits for this node after a crash, as
+    /// it did before.
+    fn checkpoint(&self, tenant: &str, log: &GroupLog) {
+        let Some((member, engine)) = &self.writes.node else {
+            return;
+        };
+        let runtime = tokio::runtime::Handle::current();
+        let seq = log.drained(&runtime);
+        match engine.inner().catalog.bucket_generation(tenant) {
+            Ok(Some(generation_id)) => runtime
+                .block_on(member.record_checkpoint(tenant, Checkpoint { generation_id, seq })),
+            Ok(None) => {}
+            Err(e) => eprintln!(
+                "pql serve: cannot read the manifest of {tenant} after its OFFLOAD: {}",
+                e.message()
+            ),
+        }
+    }
+}
+
+/// Whether `plan` is an `OFFLOAD TENANT`, whose copy in the bucket becomes
+/// the tenant's checkpoint.
+fn offloads(plan: &Plan<'_>) -> bool {
+    matches!(plan.statement(), Statement::OffloadTenant { .. })
 }
 
 /// Whether the statement of `plan` goes to its tenant's log: the writes

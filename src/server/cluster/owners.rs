@@ -290,11 +290,20 @@ impl Membership {
                 return;
             }
         };
+        self.record_checkpoint(tenant, Checkpoint { generation_id, seq })
+            .await;
+    }
+
+    /// Records `checkpoint` (a copy of `tenant` in the bucket, and the last
+    /// log number it holds) in the tenant's lease, so that a node taking
+    /// the tenant over starts from it, then deletes the log up to it. A
+    /// failure is logged: the lease keeps its older checkpoint.
+    pub(super) async fn record_checkpoint(&self, tenant: &str, checkpoint: Checkpoint) {
         let _writing = self.lease_writes.lock().await;
         let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
             return;
         };
-        let checkpoint = Checkpoint { generation_id, seq };
+        let seq = checkpoint.seq;
         match self.node.set_checkpoint(&mut lease, checkpoint).await {
             Ok(()) => {
                 self.keep(tenant, lease);
