@@ -24,74 +24,18 @@
 
 mod admin_client;
 mod glove_files;
+mod serve_process;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use admin_client::Client;
 use glove_files::{arg, loadavg, percentile_us};
+use serve_process::Serve as Node;
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const ADMIN: &str = "bench-admin-key-0123456789";
 const SECRET: &str = "bench-cluster-secret-0123456789";
-
-/// A `pql serve` child process, killed when dropped.
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Node {
-    /// `pql --data DIR/data serve` with `extra` flags.
-    fn start(pql: &str, dir: &Path, extra: &[&str]) -> Res<Node> {
-        let mut child = Command::new(pql)
-            .arg("--data")
-            .arg(dir.join("data"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("PQL_ADMIN_KEY", ADMIN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("first line: {line:?}"))?
-            .to_string();
-        Ok(Node { child, url })
-    }
-
-    /// Node `id` of the cluster in `store` (lease 2 s).
-    fn cluster(pql: &str, dir: &Path, store: &str, id: &str) -> Res<Node> {
-        let secret = dir.join("secret");
-        std::fs::write(&secret, format!("{SECRET}\n"))?;
-        let secret = secret.to_string_lossy().to_string();
-        let flags = [
-            "--object-store",
-            store,
-            "--node-id",
-            id,
-            "--lease-ms",
-            "2000",
-            "--cluster-secret-file",
-            &secret,
-        ];
-        Node::start(pql, dir, &flags)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 impl Client {
     /// POSTs `body` to `url` with the admin key (JSON if it starts with
@@ -211,7 +155,12 @@ fn main() -> Res<()> {
     // 1. Write latency: the same writes with and without the log.
     let single_dir = tempfile::tempdir()?;
     let single_store = format!("{store}/single");
-    let single = Node::start(&pql, single_dir.path(), &["--object-store", &single_store])?;
+    let single = Node::start(
+        &pql,
+        single_dir.path(),
+        ADMIN,
+        &["--object-store", &single_store],
+    )?;
     client.tenant(&single, "acme")?;
     report(
         "single node (local disk)",
@@ -226,7 +175,14 @@ fn main() -> Res<()> {
     concurrent("single node (local disk)", &single)?;
     drop(single);
     let one_dir = tempfile::tempdir()?;
-    let one = Node::cluster(&pql, one_dir.path(), &format!("{store}/one"), "n1")?;
+    let one = Node::cluster(
+        &pql,
+        one_dir.path(),
+        ADMIN,
+        SECRET,
+        &format!("{store}/one"),
+        "n1",
+    )?;
     client.tenant(&one, "acme")?;
     report(
         "cluster node (log in the bucket)",
@@ -238,8 +194,8 @@ fn main() -> Res<()> {
     // 2. Failover after a SIGKILL.
     let store = format!("{store}/failover");
     let (d1, d2) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let n1 = Node::cluster(&pql, d1.path(), &store, "n1")?;
-    let mut n2 = Node::cluster(&pql, d2.path(), &store, "n2")?;
+    let n1 = Node::cluster(&pql, d1.path(), ADMIN, SECRET, &store, "n1")?;
+    let mut n2 = Node::cluster(&pql, d2.path(), ADMIN, SECRET, &store, "n2")?;
     client.tenant(&n1, "acme")?;
     let (status, text) = client.post(
         &format!("{}/v1/cluster/tenants/acme/move", n1.url),

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use axum::http::StatusCode;
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
@@ -17,6 +19,9 @@ use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord}
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::errors::ApiError;
 use crate::server::state::Shared;
+
+/// Lease renewals a heartbeat has in flight at once.
+const RENEWALS_IN_FLIGHT: usize = 16;
 
 /// The longest wait for a forwarded request's answer, and for its owner to
 /// take it at all (the retries of `route`).
@@ -32,10 +37,6 @@ pub struct Membership {
     held: Mutex<HashMap<String, Held>>,
     /// Per tenant: the hand-over gate and the take-in lock.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
-    /// Serialises this node's writes of its lease records (the heartbeat's
-    /// renewals, acquisitions, hand-overs): each is conditional on the
-    /// version the last one wrote.
-    lease_writes: tokio::sync::Mutex<()>,
     pub(super) client: reqwest::Client,
 }
 
@@ -67,6 +68,11 @@ struct Slot {
     gate: Arc<RwLock<()>>,
     /// One request at a time acquires the lease and takes the tenant in.
     taking: tokio::sync::Mutex<()>,
+    /// Serialises this node's writes of the tenant's lease record (the
+    /// heartbeat's renewals, acquisitions, hand-overs): each is conditional
+    /// on the version the last one wrote. Per tenant, so that renewing many
+    /// leases does not hold back the requests of other tenants.
+    lease_writes: tokio::sync::Mutex<()>,
 }
 
 /// Where a tenant's requests are served.
@@ -90,7 +96,6 @@ impl Membership {
             secret,
             held: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
-            lease_writes: tokio::sync::Mutex::new(()),
             client,
         })
     }
@@ -151,7 +156,7 @@ impl Membership {
         if self.fresh(tenant) {
             return Ok(Owner::Here);
         }
-        let writing = self.lease_writes.lock().await;
+        let writing = slot.lease_writes.lock().await;
         let lease = match self.node.acquire(tenant).await? {
             Acquired::Held(lease) => lease,
             Acquired::Elsewhere(record) => {
@@ -299,7 +304,8 @@ impl Membership {
     /// the tenant over starts from it, then deletes the log up to it. A
     /// failure is logged: the lease keeps its older checkpoint.
     pub(super) async fn record_checkpoint(&self, tenant: &str, checkpoint: Checkpoint) {
-        let _writing = self.lease_writes.lock().await;
+        let slot = self.slot(tenant);
+        let _writing = slot.lease_writes.lock().await;
         let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
             return;
         };
@@ -325,7 +331,8 @@ impl Membership {
         tenant: &str,
         previous: &str,
     ) -> Result<Option<LeaseRecord>, ApiError> {
-        let writing = self.lease_writes.lock().await;
+        let slot = self.slot(tenant);
+        let writing = slot.lease_writes.lock().await;
         let held = self.held.lock().remove(tenant);
         if let Some(held) = held {
             if let Err(e) = self.node.give_back(held.lease).await {
@@ -378,7 +385,8 @@ impl Membership {
 
     /// Clears `in_bucket` on the lease of `tenant`, held by this node.
     async fn settle_lease(&self, tenant: &str) -> Result<()> {
-        let _writing = self.lease_writes.lock().await;
+        let slot = self.slot(tenant);
+        let _writing = slot.lease_writes.lock().await;
         let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
             return Err(self.not_owner(tenant));
         };
@@ -437,7 +445,7 @@ impl Membership {
                 catalog.put_in_bucket(&name).map_err(ApiError::from)
             })
             .await?;
-        let _writing = self.lease_writes.lock().await;
+        let _writing = slot.lease_writes.lock().await;
         let Some(held) = self.held.lock().remove(tenant) else {
             return Err(ApiError::from(self.not_owner(tenant)));
         };
@@ -509,21 +517,27 @@ impl Membership {
 
     /// Renews every held lease; one taken over meanwhile is dropped.
     pub(super) async fn renew_all(&self) {
-        for tenant in self.held() {
-            let _writing = self.lease_writes.lock().await;
-            let Some(mut lease) = self.held.lock().get(&tenant).map(|h| h.lease.clone()) else {
-                continue;
-            };
-            match self.node.renew(&mut lease).await {
-                Ok(()) => self.keep(&tenant, lease),
-                Err(e) if e.kind() == &ErrorKind::NotOwner => {
-                    self.held.lock().remove(&tenant);
-                }
-                Err(e) => eprintln!(
-                    "pql serve: cannot renew the lease of {tenant}: {}",
-                    e.message()
-                ),
+        futures::stream::iter(self.held())
+            .for_each_concurrent(RENEWALS_IN_FLIGHT, |tenant| self.renew(tenant))
+            .await;
+    }
+
+    /// Renews the lease of `tenant`, if this node still holds it.
+    async fn renew(&self, tenant: String) {
+        let slot = self.slot(&tenant);
+        let _writing = slot.lease_writes.lock().await;
+        let Some(mut lease) = self.held.lock().get(&tenant).map(|h| h.lease.clone()) else {
+            return;
+        };
+        match self.node.renew(&mut lease).await {
+            Ok(()) => self.keep(&tenant, lease),
+            Err(e) if e.kind() == &ErrorKind::NotOwner => {
+                self.held.lock().remove(&tenant);
             }
+            Err(e) => eprintln!(
+                "pql serve: cannot renew the lease of {tenant}: {}",
+                e.message()
+            ),
         }
     }
 }
