@@ -2,7 +2,8 @@
 //! three, on the 1,000 tenants × 200 vectors workload, with real
 //! `pql serve` processes on one bucket (SeaweedFS on loopback).
 //!
-//! For each layout the tenants are spread over the nodes (tenant `i` is
+//! The layouts: one server not in a cluster (for reference), one cluster
+//! node, three. For each layout the tenants are spread over the nodes (tenant `i` is
 //! created on node `i % nodes` and loaded there, one request each, so that
 //! node takes its lease), then `--clients` threads send top-10 queries to
 //! random tenants for `--seconds`, twice:
@@ -142,19 +143,32 @@ fn query_phase(
     )
 }
 
-/// One layout: `nodes` cluster nodes, loaded, then both query phases.
+/// One layout: `nodes` cluster nodes (0: one server not in a cluster, for
+/// reference), loaded, then both query phases.
 fn layout(w: &Workload, pql_bin: &str, store: &str, nodes: usize) -> Res<()> {
-    let dirs: Vec<tempfile::TempDir> = (0..nodes)
+    let dirs: Vec<tempfile::TempDir> = (0..nodes.max(1))
         .map(|_| tempfile::tempdir())
         .collect::<Result<_, _>>()?;
     let servers: Vec<Serve> = dirs
         .iter()
         .enumerate()
-        .map(|(i, d)| {
-            let id = format!("n{}", i + 1);
-            Serve::cluster(pql_bin, d.path(), ADMIN, SECRET, store, &id)
+        .map(|(i, d)| match nodes {
+            0 => Serve::start(pql_bin, d.path(), ADMIN, &["--object-store", store]),
+            _ => Serve::cluster(
+                pql_bin,
+                d.path(),
+                ADMIN,
+                SECRET,
+                store,
+                &format!("n{}", i + 1),
+            ),
         })
         .collect::<Res<_>>()?;
+    let label = match nodes {
+        0 => "single server (no cluster)".to_string(),
+        n => format!("{n} node(s)"),
+    };
+    let nodes = nodes.max(1);
     let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     let started = Instant::now();
     std::thread::scope(|scope| -> Res<()> {
@@ -176,7 +190,7 @@ fn layout(w: &Workload, pql_bin: &str, store: &str, nodes: usize) -> Res<()> {
         Ok(())
     })?;
     println!(
-        "{nodes} node(s): loaded {} tenants x {} in {:.1} s (load {})",
+        "{label}: loaded {} tenants x {} in {:.1} s (load {})",
         w.tenants,
         w.per_tenant,
         started.elapsed().as_secs_f64(),
@@ -193,7 +207,7 @@ fn layout(w: &Workload, pql_bin: &str, store: &str, nodes: usize) -> Res<()> {
             }
         });
         println!(
-            "{nodes} node(s), {mode}, {} clients: {qps:.0} QPS, p50 {p50:.2} ms, \
+            "{label}, {mode}, {} clients: {qps:.0} QPS, p50 {p50:.2} ms, \
              p99 {p99:.2} ms, {errors} errors",
             w.clients
         );
@@ -224,7 +238,7 @@ fn main() -> Res<()> {
         queries,
     };
     println!("load before: {}", loadavg());
-    for nodes in [1, 3] {
+    for nodes in [0, 1, 3] {
         layout(&w, &pql_bin, &format!("{store}/{nodes}-nodes"), nodes)?;
     }
     println!("load after: {}", loadavg());
