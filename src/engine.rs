@@ -89,6 +89,38 @@ impl Engine {
         &self.inner
     }
 
+    /// Onloads the offloaded `tenant` on a thread of its own, then loads its
+    /// `collection`: started by a cold query answered from the quick path
+    /// (`executor::cold`), so the statements after it find the tenant
+    /// local. The onload is the ordinary one (crash-safe, holding the
+    /// tenant, so statements that need the data wait for it); one runs at a
+    /// time per tenant. A failure is left to the next statement's lazy
+    /// onload, which reports it. The thread holds a clone of the engine,
+    /// so the data folder stays open until it ends.
+    #[cfg(feature = "s3")]
+    pub(crate) fn onload_behind(&self, tenant: Arc<crate::tenant::Tenant>, collection: String) {
+        use std::sync::atomic::Ordering;
+        if tenant.onloading_behind.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (engine, owner) = (self.clone(), tenant.clone());
+        let work = move || {
+            let inner = engine.inner();
+            if inner.catalog.onload(&tenant, &CancelToken::new()).is_ok() {
+                let _ = tenant.collection(&collection, &inner.config);
+                inner.catalog.after_statement(&inner.config);
+            }
+            tenant.onloading_behind.store(false, Ordering::Release);
+        };
+        // Without a thread the tenant stays offloaded: a later statement onloads it.
+        let spawned = std::thread::Builder::new()
+            .name("pql-onload".into())
+            .spawn(work);
+        if spawned.is_err() {
+            owner.onloading_behind.store(false, Ordering::Release);
+        }
+    }
+
     /// The configuration the engine runs with.
     pub fn config(&self) -> &Config {
         &self.inner.config
@@ -249,6 +281,8 @@ impl Session {
                 metering: &inner.metering,
                 session_tenant: &mut self.tenant,
                 cancel: &self.cancel,
+                #[cfg(feature = "s3")]
+                engine: Some(&self.engine),
             };
             let outcome = planner::plan(&located.statement, ctx.session_tenant.as_deref())
                 .and_then(|plan| executor::execute(&mut ctx, plan))

@@ -47,6 +47,8 @@ impl QueryProbe {
             metering: &inner.metering,
             session_tenant: &mut session_tenant,
             cancel: &never,
+            #[cfg(feature = "s3")]
+            engine: None,
         };
         let (tenant, collection) = open_for_read(engine, &statement)?;
         let s = select(&statement)?;
