@@ -2,8 +2,8 @@
 //! internals: quota and metering (`benches/quota.rs`), the query path's
 //! stages (`benches/query.rs`), a collection's graph searched directly
 //! (`examples/pql_bench`), and the graph index on its own
-//! (`examples/ann_bench`), and a collection's load from disk by stage
-//! (`examples/offload_bench`). Not a stable API.
+//! (`examples/ann_bench`), and a collection's load from disk and a cold
+//! query's quick path by stage (`examples/offload_bench`). Not a stable API.
 
 mod graph_probe;
 pub use graph_probe::{dot_kernel, kernels_name, FilterPath, GraphProbe};
@@ -17,6 +17,13 @@ use crate::value::Value;
 
 mod query_probe;
 pub use query_probe::QueryProbe;
+
+#[cfg(feature = "s3")]
+mod cold_probe;
+#[cfg(feature = "s3")]
+pub use crate::executor::cold::ColdTimes;
+#[cfg(feature = "s3")]
+pub use cold_probe::cold_query_stages;
 
 /// One tenant's quota state with every limit set (high enough never to
 /// refuse), to time the checks a statement pays.

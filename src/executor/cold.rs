@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use crate::collection::{file_name, Node};
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ fn candidates(k: usize, n: usize) -> usize {
 
 /// The read of `q`, if the quick path could answer it: a similarity search
 /// with no filter, on a literal or `embed()` vector, not counting.
-pub(super) fn eligible(q: &Query) -> Option<(&Select, &Similar)> {
+pub(crate) fn eligible(q: &Query) -> Option<(&Select, &Similar)> {
     let QueryOp::Select(s) = &q.op else {
         return None;
     };
@@ -78,21 +79,48 @@ impl Rows for Fetched {
     }
 }
 
+/// How long each stage of the quick path took (`examples/offload_bench`,
+/// through `bench_support::cold_query_stages`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ColdTimes {
+    /// Reading the manifest.
+    pub manifest: Duration,
+    /// The quick object's prefix, then its header and codes (ranged GETs).
+    pub codes: Duration,
+    /// Scanning the codes for the candidates.
+    pub scan: Duration,
+    /// Fetching the candidates' rows.
+    pub rows: Duration,
+    /// Re-ranking them and building the result.
+    pub rerank: Duration,
+}
+
 /// Answers `s` (an [`eligible`] read of `q`) on the offloaded `tenant` from
 /// its quick object, or `None` when there is none (a snapshot written
 /// before quick objects, a collection without vectors or not `flat`, or no
 /// such collection): the caller then onloads as usual. A damaged quick
-/// object is `Corrupt`, naming it; nothing local is read or written.
-pub(super) fn answer(
+/// object is `Corrupt`, naming it; nothing local is read or written. Notes
+/// how long each stage took in `times`.
+pub(crate) fn answer(
     ctx: &Context<'_>,
     tenant: &Tenant,
     q: &Query,
     (s, sim): (&Select, &Similar),
+    times: &mut ColdTimes,
 ) -> Result<Option<QueryResult>> {
+    let mut clock = Instant::now();
+    let mut lap = || {
+        let now = Instant::now();
+        let took = now - clock;
+        clock = now;
+        took
+    };
     // Checked as the loaded path checks them; a flat scan is exact anyway.
     read_options(&s.options)?;
     let tier = ctx.catalog.tier()?;
-    let Some(manifest) = tier.read_manifest(&tenant.name)? else {
+    let manifest = tier.read_manifest(&tenant.name)?;
+    times.manifest = lap();
+    let Some(manifest) = manifest else {
         return Ok(None);
     };
     let has = |file: &str| manifest.objects.iter().find(|o| o.file == file);
@@ -112,6 +140,7 @@ pub(super) fn answer(
     );
     let header = QuickHeader::parse(&header, &prefix, &what)?;
     header.check_codes(&codes, &what)?;
+    times.codes = lap();
     let meta = &header.meta;
     let Some(v) = read::query_vector_of(ctx, tenant, meta, sim, |id| {
         Err(Error::unsupported(format!(
@@ -131,7 +160,9 @@ pub(super) fn answer(
         header
             .quantizer
             .nearest_rows(&codes, &header.sq_norms, meta.metric, &v, candidates(k, n));
+    times.scan = lap();
     let fetched = fetch_rows(tier, object, &header, &prefix, &rows, &what)?;
+    times.rows = lap();
     // Slots in internal id order, so ties break as in the loaded scan.
     let mut store = VectorStore::new(header.quantizer.dim());
     store.reserve(fetched.len());
@@ -151,7 +182,9 @@ pub(super) fn answer(
             hits.push((iid, Some(distance)));
         }
     }
-    Ok(Some(project(&found, &hits, s)))
+    let result = project(&found, &hits, s);
+    times.rerank = lap();
+    Ok(Some(result))
 }
 
 /// Fetches `rows` (increasing) of the quick object, rows near each other in

@@ -5,7 +5,7 @@
 //! `metering` counts what a data statement did.
 
 #[cfg(feature = "s3")]
-mod cold;
+pub(crate) mod cold;
 mod ddl;
 mod describe;
 mod keys;
@@ -243,7 +243,7 @@ fn cold_query(
     q: &Query,
     read: (&crate::parser::ast::Select, &crate::parser::ast::Similar),
 ) -> Result<QueryResult> {
-    match cold::answer(ctx, tenant, q, read) {
+    match cold::answer(ctx, tenant, q, read, &mut cold::ColdTimes::default()) {
         Ok(Some(answer)) => {
             if let Some(engine) = ctx.engine {
                 engine.onload_behind(tenant.clone(), q.collection.to_string());
