@@ -25,6 +25,27 @@ pub use crate::executor::cold::ColdTimes;
 #[cfg(feature = "s3")]
 pub use cold_probe::cold_query_stages;
 
+/// Runs `f` with the context a statement of a fresh session runs in
+/// (no `USE TENANT`, never cancelled, no onload behind a cold query).
+fn with_context<T>(
+    engine: &crate::Engine,
+    f: impl FnOnce(&crate::executor::Context<'_>) -> T,
+) -> T {
+    let inner = engine.inner();
+    let mut session_tenant = None;
+    let never = crate::CancelToken::new();
+    let ctx = crate::executor::Context {
+        catalog: &inner.catalog,
+        config: &inner.config,
+        metering: &inner.metering,
+        session_tenant: &mut session_tenant,
+        cancel: &never,
+        #[cfg(feature = "s3")]
+        engine: None,
+    };
+    f(&ctx)
+}
+
 /// One tenant's quota state with every limit set (high enough never to
 /// refuse), to time the checks a statement pays.
 pub struct QuotaProbe(QuotaState);

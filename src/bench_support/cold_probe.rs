@@ -5,7 +5,6 @@
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::executor::cold::{self, ColdTimes};
-use crate::executor::Context;
 use crate::parser::ast::Statement;
 use crate::tenant::status::Storage;
 
@@ -29,18 +28,10 @@ pub fn cold_query_stages(engine: &Engine, pql: &str) -> Result<(ColdTimes, usize
     if tenant.record().storage != Storage::Offloaded {
         return Err(Error::invalid_option("the tenant is not offloaded"));
     }
-    let mut session_tenant = None;
-    let never = crate::CancelToken::new();
-    let ctx = Context {
-        catalog: &inner.catalog,
-        config: &inner.config,
-        metering: &inner.metering,
-        session_tenant: &mut session_tenant,
-        cancel: &never,
-        engine: None,
-    };
     let mut times = ColdTimes::default();
-    let result = cold::answer(&ctx, &tenant, &q, read, &mut times)?
-        .ok_or_else(|| Error::invalid_option("the collection has no quick object"))?;
+    let result = super::with_context(engine, |ctx| {
+        cold::answer(ctx, &tenant, &q, read, &mut times)
+    })?
+    .ok_or_else(|| Error::invalid_option("the collection has no quick object"))?;
     Ok((times, result.rows.len()))
 }
