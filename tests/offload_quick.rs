@@ -388,3 +388,22 @@ fn usage(engine: &Engine, column: &str) -> i64 {
         ref other => panic!("{column}: {other:?}"),
     }
 }
+
+/// Dropping the engine right after a cold query waits for the onload
+/// behind it: the data folder opens again at once, with the tenant local.
+#[test]
+fn dropping_the_engine_waits_for_the_onload_behind() {
+    let (dir, bucket, engine, mut rng) = in_a_folder(2000, 13);
+    let store = format!("file://{}", bucket.path().display());
+    let q = format!(
+        "QUERY cos TENANT acme SIMILAR TO {} TOP 5 RETURN id;",
+        literal(&rng.vector(DIM))
+    );
+    let loaded = run(&engine, &q);
+    engine.execute("OFFLOAD TENANT acme;").unwrap();
+    assert_eq!(run(&engine, &q).rows, loaded.rows);
+    drop(engine);
+    let engine = open(dir.path(), &store);
+    assert_eq!(storage(&engine), str_("active"));
+    assert_eq!(run(&engine, &q).rows, loaded.rows);
+}
