@@ -407,3 +407,40 @@ fn dropping_the_engine_waits_for_the_onload_behind() {
     assert_eq!(storage(&engine), str_("active"));
     assert_eq!(run(&engine, &q).rows, loaded.rows);
 }
+
+/// `SIMILAR TO embed("...")` takes the quick path too, with the tenant's
+/// embedder (the engine's default here).
+#[test]
+fn an_embed_query_answers_as_the_loaded_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), &format!("file://{}", bucket.path().display()));
+    engine.execute("CREATE TENANT acme;").unwrap();
+    run(
+        &engine,
+        "CREATE COLLECTION docs TENANT acme WITH (index: 'flat');",
+    );
+    let words = [
+        "oak", "drill", "stool", "notebook", "metal", "wood", "paper",
+    ];
+    let nodes: Vec<String> = (0..150)
+        .map(|i| {
+            let text = format!("{} {} {i}", words[i % 7], words[(i / 7) % 7]);
+            format!("{{ id: \"d{i}\", text: \"{text}\", embedding: embed(\"{text}\") }}")
+        })
+        .collect();
+    run(
+        &engine,
+        &format!(
+            "QUERY docs TENANT acme CREATE NODES [{}];",
+            nodes.join(", ")
+        ),
+    );
+    let q = "QUERY docs TENANT acme SIMILAR TO embed(\"oak stool\") TOP 8;";
+    let loaded = run(&engine, q);
+    engine.execute("OFFLOAD TENANT acme;").unwrap();
+    // The data file is damaged: only the quick path can answer.
+    flip_at(&object(bucket.path(), "docs.redb"), |n| n / 2);
+    let cold = run(&engine, q);
+    assert_eq!((cold.columns, cold.rows), (loaded.columns, loaded.rows));
+}
