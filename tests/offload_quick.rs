@@ -17,8 +17,14 @@ use common::s3::stores;
 use common::{files, vector_literal as literal};
 use pql::{Config, Engine, ErrorKind, QueryResult, Value};
 
+/// An engine on `dir` with `store`, where every flat collection gets a
+/// quick object at OFFLOAD, however small.
 fn open(dir: &Path, store: &str) -> Engine {
-    Engine::open_with(Config::new(dir).with_object_store(store).unwrap()).unwrap()
+    let mut config = Config::new(dir).with_object_store(store).unwrap();
+    if let Some(store) = config.object_store.as_mut() {
+        store.quick_object_min_bytes = 0;
+    }
+    Engine::open_with(config).unwrap()
 }
 
 fn run(engine: &Engine, text: &str) -> QueryResult {
@@ -443,4 +449,29 @@ fn an_embed_query_answers_as_the_loaded_tenant() {
     flip_at(&object(bucket.path(), "docs.redb"), |n| n / 2);
     let cold = run(&engine, q);
     assert_eq!((cold.columns, cold.rows), (loaded.columns, loaded.rows));
+}
+
+/// By default only collection files of 8 MiB or more get a quick object
+/// (smaller ones onload in a few milliseconds); a cold query on a smaller
+/// one onloads first, as before.
+#[test]
+fn by_default_a_small_collection_gets_no_quick_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", bucket.path().display());
+    let engine =
+        Engine::open_with(Config::new(dir.path()).with_object_store(&store).unwrap()).unwrap();
+    let mut rng = Lcg(17);
+    fill(&engine, 300, &mut rng);
+    let q = format!(
+        "QUERY cos TENANT acme SIMILAR TO {} TOP 5 RETURN id;",
+        literal(&rng.vector(DIM))
+    );
+    let loaded = run(&engine, &q);
+    engine.execute("OFFLOAD TENANT acme;").unwrap();
+    assert!(!files(bucket.path())
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "quick")));
+    assert_eq!(run(&engine, &q).rows, loaded.rows);
+    assert_eq!(storage(&engine), str_("active"));
 }

@@ -69,10 +69,11 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
     Ok(())
 }
 
-/// Writes the quick object of each of `tenant`'s collections that has one
+/// Writes the quick object of each of `tenant`'s collections whose file
+/// has at least `min_bytes` and that has one
 /// (`storage::object::quick::write`) into the fresh folder `out`.
 #[cfg(feature = "s3")]
-fn write_quick_objects(tenant: &Tenant, out: &Path) -> Result<()> {
+fn write_quick_objects(tenant: &Tenant, out: &Path, min_bytes: u64) -> Result<()> {
     if out.exists() {
         fs::remove_dir_all(out)
             .map_err(|e| Error::io(format!("cannot clear {}", out.display()), e))?;
@@ -81,7 +82,9 @@ fn write_quick_objects(tenant: &Tenant, out: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;
     for name in tenant.collection_names() {
         let file = tenant.dir.join(crate::collection::file_name(&name));
-        crate::storage::object::quick::write(&file, out)?;
+        if fs::metadata(&file).map_or(0, |m| m.len()) >= min_bytes {
+            crate::storage::object::quick::write(&file, out)?;
+        }
     }
     Ok(())
 }
@@ -124,9 +127,15 @@ impl Catalog {
             let usage = crate::storage::codec::encode(&usage)?;
             cancel.check()?;
             let quick = quick_staging(&self.layout, &tenant.name);
-            let uploaded = write_quick_objects(tenant, &quick).and_then(|()| {
-                tier.upload_tenant_with_usage(&tenant.name, &[&tenant.dir, &quick], &record, &usage)
-            });
+            let uploaded =
+                write_quick_objects(tenant, &quick, tier.quick_min_bytes).and_then(|()| {
+                    tier.upload_tenant_with_usage(
+                        &tenant.name,
+                        &[&tenant.dir, &quick],
+                        &record,
+                        &usage,
+                    )
+                });
             // Uploaded or not, the staging folder has served.
             let _ = fs::remove_dir_all(&quick);
             uploaded?;
