@@ -154,8 +154,6 @@ pub(crate) fn answer(
     let n = header.iids.len();
     let requested = s.limit.map_or(DEFAULT_K, |l| l.count());
     let k = usize::try_from(requested).unwrap_or(usize::MAX).min(n);
-    note(Metric::Searches, 1);
-    note(Metric::VectorsScanned, n as u64);
     let rows =
         header
             .quantizer
@@ -184,6 +182,10 @@ pub(crate) fn answer(
     }
     let result = project(&found, &hits, s);
     times.rerank = lap();
+    // Only once answered: a statement that falls back is metered by the
+    // loaded path.
+    note(Metric::Searches, 1);
+    note(Metric::VectorsScanned, n as u64);
     Ok(Some(result))
 }
 
