@@ -274,8 +274,11 @@ fn a_damaged_quick_object_falls_back_to_the_full_onload() {
         *b ^= 0x11;
     }
     std::fs::write(&quick, bytes).unwrap();
+    let searches = usage(&engine, "searches");
     assert_eq!(run(&engine, &q).rows, loaded.rows);
     assert_eq!(storage(&engine), str_("active"));
+    // Metered once, by the path that answered.
+    assert_eq!(usage(&engine, "searches"), searches + 1);
 }
 
 /// A snapshot made before quick objects (its manifest names none) is
