@@ -11,11 +11,12 @@
 //! Options: `--store URL` (default `$PQL_OBJECT_STORE`, else a `file://`
 //! folder in a temporary directory), `--vectors N` (100,000) and `--dim D`
 //! (384) for the large tenant, `--tenants T` (1,000) of `--rows R` (200)
-//! vectors of `--small-dim` (100) for the small ones, `--index` (`flat`).
+//! vectors of `--small-dim` (100) for the small ones, `--index` (`flat`),
+//! `--cold-rounds` (5) cold queries with and without the quick path.
 
 use std::time::{Duration, Instant};
 
-use pql::{Config, Engine, ObjectStoreConfig, ObjectTier};
+use pql::{Config, Engine, ObjectStoreConfig, ObjectTier, Value};
 
 mod glove_files;
 use glove_files::{arg, literal, loadavg, synthetic};
@@ -48,15 +49,26 @@ fn fill(engine: &Engine, tenant: &str, n: usize, dim: usize, index: &str) -> Res
 }
 
 fn query(engine: &Engine, tenant: &str, q: &[f32]) -> Res<Duration> {
+    similar(engine, tenant, &literal(q))
+}
+
+/// `QUERY items TENANT tenant SIMILAR TO {to} TOP 10 RETURN id`, timed.
+fn similar(engine: &Engine, tenant: &str, to: &str) -> Res<Duration> {
+    Ok(similar_rows(engine, tenant, to)?.0)
+}
+
+/// [`similar`], with the rows.
+fn similar_rows(engine: &Engine, tenant: &str, to: &str) -> Res<(Duration, Vec<Vec<Value>>)> {
     let started = Instant::now();
-    let r = engine.execute(&format!(
-        "QUERY items TENANT {tenant} SIMILAR TO {} TOP 10 RETURN id;",
-        literal(q)
+    let mut r = engine.execute(&format!(
+        "QUERY items TENANT {tenant} SIMILAR TO {to} TOP 10 RETURN id;"
     ))?;
-    if r[0].rows.len() != 10 {
-        return Err(format!("{tenant}: {} rows", r[0].rows.len()).into());
+    let took = started.elapsed();
+    let rows = std::mem::take(&mut r[0].rows);
+    if rows.len() != 10 {
+        return Err(format!("{tenant}: {} rows", rows.len()).into());
     }
-    Ok(started.elapsed())
+    Ok((took, rows))
 }
 
 fn timed(engine: &Engine, statement: &str) -> Res<Duration> {
@@ -123,7 +135,14 @@ fn cold_stages(store: &ObjectStoreConfig, scratch: &std::path::Path) -> Res<()> 
             o.size as f64 / 1e6
         );
     }
-    let mb = manifest.total_bytes() as f64 / 1e6;
+    // The onload leaves the quick objects in the bucket.
+    let mb = manifest
+        .objects
+        .iter()
+        .filter(|o| !o.file.ends_with(".quick"))
+        .map(|o| o.size)
+        .sum::<u64>() as f64
+        / 1e6;
     let mut folder = None;
     for (label, part) in [
         ("one GET per object", 0),
@@ -153,6 +172,78 @@ fn cold_stages(store: &ObjectStoreConfig, scratch: &std::path::Path) -> Res<()> 
     println!("    attributes + graph {}", ms(t.indexes));
     println!("    node table + rest  {}", ms(t.finish));
     std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// The stages of the quick path on the offloaded tenant `big`, `rounds`
+/// times (no onload is started), each stage's median.
+fn quick_stages(engine: &Engine, q: &[f32], rounds: usize) -> Res<()> {
+    let statement = format!(
+        "QUERY items TENANT big SIMILAR TO {} TOP 10 RETURN id;",
+        literal(q)
+    );
+    let mut runs = Vec::new();
+    for _ in 0..rounds {
+        let (times, rows) = pql::bench_support::cold_query_stages(engine, &statement)?;
+        if rows != 10 {
+            return Err(format!("quick path: {rows} rows").into());
+        }
+        runs.push(times);
+    }
+    let median = |f: fn(&pql::bench_support::ColdTimes) -> Duration| {
+        let mut t: Vec<Duration> = runs.iter().map(f).collect();
+        t.sort();
+        ms(t[t.len() / 2])
+    };
+    println!("  stages of the quick path (median of {rounds}):");
+    println!("    manifest read      {}", median(|t| t.manifest));
+    println!("    header + codes     {}", median(|t| t.codes));
+    println!("    scan of the codes  {}", median(|t| t.scan));
+    println!("    candidate rows     {}", median(|t| t.rows));
+    println!("    re-rank + result   {}", median(|t| t.rerank));
+    Ok(())
+}
+
+/// `rounds` cold queries on the offloaded tenant `big` with the quick path
+/// (a literal vector: answered from the quick object, the onload behind
+/// it), and as many without it (`SIMILAR TO NODE`, which the quick path
+/// leaves to the ordinary lazy onload + load + search); OFFLOAD again
+/// before each. Leaves `big` loaded.
+fn cold_queries(engine: &Engine, q: &[f32], rounds: usize) -> Res<()> {
+    quick_stages(engine, q, rounds)?;
+    let (mut quick, mut full, mut offload) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (took, cold) = similar_rows(engine, "big", &literal(q))?;
+        quick.push(took);
+        // Waits for the onload behind the answer.
+        timed(engine, "QUERY items TENANT big RETURN COUNT(*);")?;
+        if similar_rows(engine, "big", &literal(q))?.1 != cold {
+            return Err("the quick path's answer differs from the loaded tenant's".into());
+        }
+        offload.push(timed(engine, "OFFLOAD TENANT big;")?);
+        full.push(similar(engine, "big", &format!("NODE \"v{round}\""))?);
+        if round + 1 < rounds {
+            offload.push(timed(engine, "OFFLOAD TENANT big;")?);
+        }
+    }
+    let all = |t: &[Duration]| {
+        let v: Vec<String> = t
+            .iter()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1e3))
+            .collect();
+        v.join(", ")
+    };
+    println!(
+        "  cold query, quick path          {} (ms: {})",
+        summary(quick.clone()),
+        all(&quick)
+    );
+    println!(
+        "  cold query, onload + load + search {} (ms: {})",
+        summary(full.clone()),
+        all(&full)
+    );
+    println!("  OFFLOAD (with quick object)     {}", summary(offload));
     Ok(())
 }
 
@@ -202,10 +293,7 @@ fn main() -> Res<()> {
     println!("  first query        {}", ms(query(&engine, "big", &q)?));
     timed(&engine, "OFFLOAD TENANT big;")?;
     cold_stages(&store_config, scratch.path())?;
-    println!(
-        "  cold query (lazy onload + load + search) {}",
-        ms(query(&engine, "big", &q)?)
-    );
+    cold_queries(&engine, &q, num("--cold-rounds", 5)?)?;
     println!("  warm query         {}", ms(query(&engine, "big", &q)?));
     archive_round(&engine, "bucket", &["big"], std::slice::from_ref(&q))?;
     // The same data folder without the object store: a local archive.

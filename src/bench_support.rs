@@ -2,8 +2,8 @@
 //! internals: quota and metering (`benches/quota.rs`), the query path's
 //! stages (`benches/query.rs`), a collection's graph searched directly
 //! (`examples/pql_bench`), and the graph index on its own
-//! (`examples/ann_bench`), and a collection's load from disk by stage
-//! (`examples/offload_bench`). Not a stable API.
+//! (`examples/ann_bench`), and a collection's load from disk and a cold
+//! query's quick path by stage (`examples/offload_bench`). Not a stable API.
 
 mod graph_probe;
 pub use graph_probe::{dot_kernel, kernels_name, FilterPath, GraphProbe};
@@ -17,6 +17,34 @@ use crate::value::Value;
 
 mod query_probe;
 pub use query_probe::QueryProbe;
+
+#[cfg(feature = "s3")]
+mod cold_probe;
+#[cfg(feature = "s3")]
+pub use crate::executor::cold::ColdTimes;
+#[cfg(feature = "s3")]
+pub use cold_probe::cold_query_stages;
+
+/// Runs `f` with the context a statement of a fresh session runs in
+/// (no `USE TENANT`, never cancelled, no onload behind a cold query).
+fn with_context<T>(
+    engine: &crate::Engine,
+    f: impl FnOnce(&crate::executor::Context<'_>) -> T,
+) -> T {
+    let inner = engine.inner();
+    let mut session_tenant = None;
+    let never = crate::CancelToken::new();
+    let ctx = crate::executor::Context {
+        catalog: &inner.catalog,
+        config: &inner.config,
+        metering: &inner.metering,
+        session_tenant: &mut session_tenant,
+        cancel: &never,
+        #[cfg(feature = "s3")]
+        engine: None,
+    };
+    f(&ctx)
+}
 
 /// One tenant's quota state with every limit set (high enough never to
 /// refuse), to time the checks a statement pays.

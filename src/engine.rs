@@ -26,6 +26,9 @@ pub(crate) struct EngineInner {
     /// Usage counters and their flush thread (dropped after the catalog's
     /// own drop work, with a final flush).
     pub(crate) metering: Metering,
+    /// The onloads running behind cold queries' answers.
+    #[cfg(feature = "s3")]
+    behind: Arc<crate::behind::Behind>,
 }
 
 impl Drop for EngineInner {
@@ -43,6 +46,16 @@ impl Drop for EngineInner {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<EngineInner>,
+}
+
+#[cfg(feature = "s3")]
+impl Drop for Engine {
+    /// The application's last handle waits for the onloads running behind
+    /// cold queries' answers (they hold handles of their own).
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        inner.behind.wait_if_last(|| Arc::strong_count(inner));
+    }
 }
 
 impl Engine {
@@ -65,6 +78,8 @@ impl Engine {
                 config,
                 catalog,
                 metering,
+                #[cfg(feature = "s3")]
+                behind: Arc::default(),
             }),
         })
     }
@@ -87,6 +102,48 @@ impl Engine {
     /// probes (`bench_support`).
     pub(crate) fn inner(&self) -> &EngineInner {
         &self.inner
+    }
+
+    /// Onloads the offloaded `tenant` on a thread of its own, then loads its
+    /// `collection`: started by a cold query answered from the quick path
+    /// (`executor::cold`), so the statements after it find the tenant
+    /// local. The onload is the ordinary one (crash-safe, holding the
+    /// tenant, so statements that need the data wait for it); one runs at a
+    /// time per tenant. A failure is left to the next statement's lazy
+    /// onload, which reports it. The thread holds the engine's shared state;
+    /// the application's last handle waits for it when dropped
+    /// (`behind.rs`).
+    #[cfg(feature = "s3")]
+    pub(crate) fn onload_behind(&self, tenant: Arc<crate::tenant::Tenant>, collection: String) {
+        use std::sync::atomic::Ordering;
+        if tenant.onloading_behind.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // The shared state itself, not an `Engine`, whose drop would wait
+        // for this very thread.
+        let (inner, owner) = (self.inner.clone(), tenant.clone());
+        let behind = self.inner.behind.clone();
+        behind.start();
+        let work = move || {
+            if inner.catalog.onload(&tenant, &CancelToken::new()).is_ok() {
+                let _ = tenant.collection(&collection, &inner.config);
+                inner.catalog.after_statement(&inner.config);
+            }
+            tenant.onloading_behind.store(false, Ordering::Release);
+            // The holds on the engine go first, so a waiting last handle
+            // is the last.
+            drop(tenant);
+            drop(inner);
+            behind.end();
+        };
+        // Without a thread the tenant stays offloaded: a later statement onloads it.
+        let spawned = std::thread::Builder::new()
+            .name("pql-onload".into())
+            .spawn(work);
+        if spawned.is_err() {
+            owner.onloading_behind.store(false, Ordering::Release);
+            self.inner.behind.end();
+        }
     }
 
     /// The configuration the engine runs with.
@@ -259,6 +316,8 @@ impl Session {
                 metering: &inner.metering,
                 session_tenant: &mut self.tenant,
                 cancel: &self.cancel,
+                #[cfg(feature = "s3")]
+                engine: Some(&self.engine),
             };
             let outcome = planner::plan(&located.statement, ctx.session_tenant.as_deref())
                 .and_then(|plan| executor::execute(&mut ctx, plan))

@@ -26,6 +26,8 @@
 // says why), and that code names `alloc` at the crate root.
 extern crate alloc;
 
+#[cfg(feature = "s3")]
+mod behind;
 mod bulk;
 mod cancel;
 mod clock;

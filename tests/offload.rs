@@ -10,8 +10,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use common::files;
 use common::s3::stores;
 use pql::{Config, Engine, ErrorKind, QueryResult, Value};
 
@@ -65,21 +66,6 @@ fn storage(engine: &Engine) -> Value {
 
 fn str_(s: &str) -> Value {
     Value::Str(s.into())
-}
-
-/// Every file under `root`.
-fn files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                out.extend(files(&e.path()));
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! SIGKILL during OFFLOAD and during onload: the real `pql` binary runs the
+//! SIGKILL during OFFLOAD and during onload (that of a statement, and that
+//! behind a cold query's answer): the real `pql` binary runs the
 //! statement and is killed at a pseudo-random moment, then the data folder
 //! is opened again. The tenant must be found either live locally or fully
 //! offloaded, never neither, and answer exactly as before. Bounded: 24
@@ -16,8 +17,14 @@ use std::time::Duration;
 use common::s3;
 use pql::{Config, Engine, Value};
 
+/// An engine on `dir` with `store`, where every flat collection gets a
+/// quick object at OFFLOAD, however small.
 fn open(dir: &Path, store: &str) -> Engine {
-    Engine::open_with(Config::new(dir).with_object_store(store).unwrap()).unwrap()
+    let mut config = Config::new(dir).with_object_store(store).unwrap();
+    if let Some(store) = config.object_store.as_mut() {
+        store.quick_object_min_bytes = 0;
+    }
+    Engine::open_with(config).unwrap()
 }
 
 const QUERY: &str = "QUERY items TENANT acme SIMILAR TO [0.5, 0.5, 0.1] TOP 9 RETURN id, kind;";
@@ -45,6 +52,10 @@ fn storage(engine: &Engine) -> String {
 
 fn fill(engine: &Engine) {
     engine.execute("CREATE TENANT acme;").unwrap();
+    // Flat, so OFFLOAD writes a quick object and a cold QUERY answers from it.
+    engine
+        .execute("CREATE COLLECTION items TENANT acme WITH (index: 'flat');")
+        .unwrap();
     for batch in 0..4 {
         engine
             .execute(&common::acme_items(batch * 500..(batch + 1) * 500))
@@ -81,10 +92,12 @@ fn check(dir: &Path, store: &str, before: &[Vec<Vec<Value>>], when: &str) -> Str
         "active" | "inactive" => assert!(live.is_dir(), "{when}: {place} without its folder"),
         other => panic!("{when}: storage {other}"),
     }
-    assert!(
-        !dir.join("tenants/.onload-acme").exists(),
-        "{when}: staging left"
-    );
+    for staging in [".onload-acme", ".quick-acme"] {
+        assert!(
+            !dir.join("tenants").join(staging).exists(),
+            "{when}: {staging} left"
+        );
+    }
     assert_eq!(answers(&engine), before, "{when}");
     place
 }
@@ -109,7 +122,10 @@ fn crash_cycles(store: &str, cycles: u64) {
             open(dir.path(), store)
                 .execute("OFFLOAD TENANT acme;")
                 .unwrap();
-            run_and_kill(dir.path(), store, COUNT, delay);
+            // A statement that onloads first, or a cold query answered from
+            // the quick object with the onload behind it.
+            let statement = if i % 4 == 1 { COUNT } else { QUERY };
+            run_and_kill(dir.path(), store, statement, delay);
             // check() onloads what the killed statement left offloaded.
             check(dir.path(), store, &before, &format!("onload {i}"));
         }

@@ -8,7 +8,6 @@ use roaring::RoaringBitmap;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::executor::read;
-use crate::executor::Context;
 use crate::parser::ast::{Query, QueryOp, Select, Statement};
 use crate::planner::admit::{admit, tenant_of};
 use crate::planner::strategy::{read_options, search_plan, SearchPlan};
@@ -38,20 +37,12 @@ impl QueryProbe {
             Some(Statement::Query(q)) if matches!(q.op, QueryOp::Select(_)) => Statement::Query(q),
             _ => return Err(Error::invalid_option("the probe takes one QUERY read")),
         };
-        let mut session_tenant = None;
-        let inner = engine.inner();
-        let never = crate::CancelToken::new();
-        let ctx = Context {
-            catalog: &inner.catalog,
-            config: &inner.config,
-            metering: &inner.metering,
-            session_tenant: &mut session_tenant,
-            cancel: &never,
-        };
         let (tenant, collection) = open_for_read(engine, &statement)?;
         let s = select(&statement)?;
         let vector = match &s.similar {
-            Some(sim) => read::query_vector(&ctx, &tenant, &collection.read(), sim)?,
+            Some(sim) => super::with_context(engine, |ctx| {
+                read::query_vector(ctx, &tenant, &collection.read(), sim)
+            })?,
             None => None,
         };
         let plan = make_plan(engine, &collection, s)?;

@@ -4,6 +4,8 @@
 //! (`transfer`), SHOW and DESCRIBE (`show`, `describe`, `report`, `pool_stats`);
 //! `metering` counts what a data statement did.
 
+#[cfg(feature = "s3")]
+pub(crate) mod cold;
 mod ddl;
 mod describe;
 mod keys;
@@ -23,6 +25,8 @@ use crate::config::Config;
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::ast::{Opt, Query, QueryOp, Statement};
+#[cfg(feature = "s3")]
+use crate::planner::admit::admit_deferring;
 use crate::planner::admit::{admit, tenant_of};
 use crate::planner::{access, Plan};
 use crate::result::QueryResult;
@@ -40,6 +44,10 @@ pub(crate) struct Context<'a> {
     /// The session's cancel request, checked at the safe points of long
     /// statements.
     pub(crate) cancel: &'a CancelToken,
+    /// The engine, which a cold query's quick path leaves the tenant's
+    /// onload to (`Engine::onload_behind`); without it, no quick path.
+    #[cfg(feature = "s3")]
+    pub(crate) engine: Option<&'a crate::Engine>,
 }
 
 impl Context<'_> {
@@ -122,6 +130,15 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
             let tenant = tenant_of(&plan, catalog)?;
             let writes = !matches!(q.op, QueryOp::Select(_));
             metering::metered(ctx.metering, &tenant, writes, || {
+                #[cfg(feature = "s3")]
+                if let Some(read) = cold::eligible(q) {
+                    let (_admitted, deferred) =
+                        admit_deferring(plan, &tenant, catalog, ctx.engine.is_some())?;
+                    if deferred {
+                        return cold_query(ctx, &tenant, q, read);
+                    }
+                    return query(ctx, &tenant, q);
+                }
                 let _admitted = admit(plan, &tenant, catalog)?;
                 query(ctx, &tenant, q)
             })
@@ -213,6 +230,33 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
         Statement::DropTier { name, if_exists } => tiers::drop(ctx, name, *if_exists),
         Statement::ShowTiers => tiers::show(ctx),
     }
+}
+
+/// Runs an admitted [`cold::eligible`] read on the offloaded `tenant`:
+/// from its quick object when it has one, the onload then started behind
+/// the answer; else (or when the quick object is damaged) onloaded first,
+/// as any statement on an offloaded tenant.
+#[cfg(feature = "s3")]
+fn cold_query(
+    ctx: &Context<'_>,
+    tenant: &Arc<Tenant>,
+    q: &Query,
+    read: (&crate::parser::ast::Select, &crate::parser::ast::Similar),
+) -> Result<QueryResult> {
+    match cold::answer(ctx, tenant, q, read, &mut cold::ColdTimes::default()) {
+        Ok(Some(answer)) => {
+            if let Some(engine) = ctx.engine {
+                engine.onload_behind(tenant.clone(), q.collection.to_string());
+            }
+            return Ok(answer);
+        }
+        Ok(None) => {}
+        // The full onload checks every object it uses on its own.
+        Err(e) if *e.kind() == ErrorKind::Corrupt => {}
+        Err(e) => return Err(e),
+    }
+    ctx.catalog.onload(tenant, &CancelToken::new())?;
+    query(ctx, tenant, q)
 }
 
 /// Runs an admitted `QUERY` on `tenant`.

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use roaring::RoaringBitmap;
 
 use crate::collection::filter::matching_ids;
-use crate::collection::Collection;
+use crate::collection::meta::CollectionMeta;
+use crate::collection::{Collection, Node};
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::metering::{embed_metered, note};
 use crate::executor::write::dimension_mismatch;
@@ -28,23 +29,45 @@ pub(crate) fn query_vector(
     c: &Collection,
     sim: &Similar,
 ) -> Result<Option<Vec<f32>>> {
-    let field = sim.using.as_deref().unwrap_or(&c.meta.vector_field);
-    if field != c.meta.vector_field {
+    query_vector_of(ctx, tenant, &c.meta, sim, |id| {
+        let iid = c.iid_of(id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NodeNotFound,
+                format!("Node not found: {id:?} in collection {}", c.meta.name),
+            )
+        })?;
+        c.vector(iid)
+            .map(<[f32]>::to_vec)
+            .ok_or_else(|| Error::type_error(format!("node {id:?} has no vector")))
+    })
+}
+
+/// [`query_vector`] for a collection described by `meta`, whose node
+/// vectors (`SIMILAR TO NODE "id"`) `node_vector` finds.
+pub(crate) fn query_vector_of(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+    meta: &CollectionMeta,
+    sim: &Similar,
+    node_vector: impl FnOnce(&str) -> Result<Vec<f32>>,
+) -> Result<Option<Vec<f32>>> {
+    let field = sim.using.as_deref().unwrap_or(&meta.vector_field);
+    if field != meta.vector_field {
         return Err(Error::type_error(format!(
             "collection {} has vector field '{}', not '{field}'",
-            c.meta.name, c.meta.vector_field
+            meta.name, meta.vector_field
         )));
     }
     let mut v = match &sim.vector {
         VectorExpr::Literal(v) => v.clone(),
         VectorExpr::Embed(text) => {
             let embedder = ctx.embedder_for(tenant)?;
-            if let Some(name) = &c.meta.embedder {
+            if let Some(name) = &meta.embedder {
                 if name != embedder.name() {
                     return Err(Error::type_error(format!(
                         "collection {} was filled by embedder '{name}', but the tenant's \
                          embedder is '{}'",
-                        c.meta.name,
+                        meta.name,
                         embedder.name()
                     )));
                 }
@@ -54,28 +77,18 @@ pub(crate) fn query_vector(
                 .pop()
                 .ok_or_else(|| Error::io("embedder", "returned no vector"))?
         }
-        VectorExpr::Node(id) => {
-            let iid = c.iid_of(id).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NodeNotFound,
-                    format!("Node not found: {id:?} in collection {}", c.meta.name),
-                )
-            })?;
-            c.vector(iid)
-                .map(<[f32]>::to_vec)
-                .ok_or_else(|| Error::type_error(format!("node {id:?} has no vector")))?
-        }
+        VectorExpr::Node(id) => node_vector(id)?,
     };
-    let Some(dim) = c.meta.dimension else {
+    let Some(dim) = meta.dimension else {
         return Ok(None);
     };
     if v.len() != dim {
-        return Err(dimension_mismatch(&c.meta.name, dim, v.len()));
+        return Err(dimension_mismatch(&meta.name, dim, v.len()));
     }
     if v.iter().any(|x| !x.is_finite()) {
         return Err(Error::type_error("query vector holds a non-finite number"));
     }
-    prepare(c.meta.metric, &mut v);
+    prepare(meta.metric, &mut v);
     Ok(Some(v))
 }
 
@@ -142,7 +155,7 @@ pub(super) fn select(
     if matches!(s.returning, Some(Returning::Count)) {
         return Ok(count_result(hits.len() as u64));
     }
-    Ok(project(&c, &hits, s))
+    Ok(project(&*c, &hits, s))
 }
 
 /// Runs a planned similarity search over `candidates` (all vectors when
@@ -163,9 +176,34 @@ fn count_result(n: u64) -> QueryResult {
     QueryResult::rows(vec!["count".into()], vec![vec![Value::Int(n as i64)]])
 }
 
+/// Where [`project`] reads the hits' columns: a loaded collection, or the
+/// rows a cold query fetched (`executor::cold`).
+pub(crate) trait Rows {
+    /// The node with internal id `iid`.
+    fn node(&self, iid: u32) -> Option<&Node>;
+    /// Its stored vector.
+    fn vector(&self, iid: u32) -> Option<&[f32]>;
+    /// The attribute holding the vector.
+    fn vector_field(&self) -> &str;
+}
+
+impl Rows for Collection {
+    fn node(&self, iid: u32) -> Option<&Node> {
+        Collection::node(self, iid)
+    }
+
+    fn vector(&self, iid: u32) -> Option<&[f32]> {
+        Collection::vector(self, iid)
+    }
+
+    fn vector_field(&self) -> &str {
+        &self.meta.vector_field
+    }
+}
+
 /// Builds the result rows: `RETURN` fields, or `_id`, `_distance` (for a
 /// similarity query) and every attribute but the vector.
-fn project(c: &Collection, hits: &[(u32, Option<f32>)], s: &Select) -> QueryResult {
+pub(crate) fn project(c: &impl Rows, hits: &[(u32, Option<f32>)], s: &Select) -> QueryResult {
     let similar = s.similar.is_some();
     let columns: Vec<String> = match &s.returning {
         Some(Returning::Fields(fields)) => fields.clone(),
@@ -194,7 +232,7 @@ fn project(c: &Collection, hits: &[(u32, Option<f32>)], s: &Select) -> QueryResu
                     .map(|col| match col.as_str() {
                         "_id" | "id" => Value::Str(node.id.clone()),
                         "_distance" => dist.map_or(Value::Null, |d| Value::Float(f64::from(d))),
-                        f if f == c.meta.vector_field => c.vector(*iid).map_or(Value::Null, |v| {
+                        f if f == c.vector_field() => c.vector(*iid).map_or(Value::Null, |v| {
                             Value::Array(v.iter().map(|x| Value::Float(f64::from(*x))).collect())
                         }),
                         f => node.attrs.get(f).cloned().unwrap_or(Value::Null),

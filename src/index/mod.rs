@@ -10,6 +10,8 @@ pub(crate) mod flat;
 pub(crate) mod graph;
 #[cfg(feature = "hnsw-rs")]
 pub(crate) mod hnsw;
+#[cfg(feature = "s3")]
+pub(crate) mod quantized;
 pub(crate) mod vectors;
 
 use std::path::Path;

@@ -30,12 +30,27 @@ pub(crate) fn admit<'s>(
     tenant: &Tenant,
     catalog: &Catalog,
 ) -> Result<Admitted<'s>> {
+    admit_deferring(plan, tenant, catalog, false).map(|(admitted, _)| admitted)
+}
+
+/// [`admit`]; with `defer_onload`, an offloaded tenant the statement may
+/// use is not onloaded but admitted, and `true` returned beside the plan:
+/// the caller onloads it (a cold query's quick path: `executor::cold`).
+/// Every other check is the same.
+pub(crate) fn admit_deferring<'s>(
+    plan: Plan<'s>,
+    tenant: &Tenant,
+    catalog: &Catalog,
+    defer_onload: bool,
+) -> Result<(Admitted<'s>, bool)> {
     let checks = plan.checks();
+    let mut onload_deferred = false;
     if let Some(use_) = checks.status {
         let (storage, access) = tenant.state();
         match lifecycle::may_use(&tenant.name, storage, access, use_)? {
             Entry::Ready => {}
             Entry::Activate => catalog.activate(tenant)?,
+            Entry::Onload if defer_onload => onload_deferred = true,
             // A lazy onload is not cancelled: it is short, and the
             // statement it serves has not started.
             Entry::Onload => catalog.onload(tenant, &CancelToken::new())?,
@@ -48,10 +63,13 @@ pub(crate) fn admit<'s>(
     } else {
         None
     };
-    Ok(Admitted {
-        plan,
-        _permit: permit,
-    })
+    Ok((
+        Admitted {
+            plan,
+            _permit: permit,
+        },
+        onload_deferred,
+    ))
 }
 
 /// Looks up the tenant a tenant statement touches.

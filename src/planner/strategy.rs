@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::parser::ast::{Opt, Select};
 
 /// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
-const DEFAULT_K: u64 = 10;
+pub(crate) const DEFAULT_K: u64 = 10;
 
 /// How a similarity query runs.
 #[derive(Debug, Clone, PartialEq)]

@@ -68,6 +68,10 @@ pub(crate) struct Tenant {
     pub(crate) quota: quota::QuotaState,
     /// Its place in the pool of loaded tenants (last use, memory).
     pub(crate) slot: Slot,
+    /// An onload started by a cold query's quick path is running
+    /// (`Engine::onload_behind`), so another such query starts none.
+    #[cfg(feature = "s3")]
+    pub(crate) onloading_behind: std::sync::atomic::AtomicBool,
 }
 
 impl Tenant {
@@ -88,6 +92,8 @@ impl Tenant {
             slot: Slot::new(pool, me.clone(), record.last_accessed_ms),
             record: RwLock::new(record),
             collections: Mutex::new(HashMap::new()),
+            #[cfg(feature = "s3")]
+            onloading_behind: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

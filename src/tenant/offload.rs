@@ -44,13 +44,20 @@ fn staging(layout: &Layout, name: &str) -> PathBuf {
     layout.tenants_dir().join(format!(".onload-{name}"))
 }
 
+/// Where an offload writes the tenant's quick objects before uploading
+/// them beside its files (`storage::object::quick`).
+fn quick_staging(layout: &Layout, name: &str) -> PathBuf {
+    layout.tenants_dir().join(format!(".quick-{name}"))
+}
+
 /// Cleans up after a crash in the middle of an offload or an onload.
 pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
     let fail = |name: &str, e| Error::io(format!("recovering tenant {name}"), e);
     for r in records {
-        let half = staging(layout, &r.name);
-        if half.exists() {
-            fs::remove_dir_all(&half).map_err(|e| fail(&r.name, e))?;
+        for half in [staging(layout, &r.name), quick_staging(layout, &r.name)] {
+            if half.exists() {
+                fs::remove_dir_all(&half).map_err(|e| fail(&r.name, e))?;
+            }
         }
         let live = layout.tenant_dir(&r.name);
         // Offloaded: the bucket holds the data (verified before the commit);
@@ -62,10 +69,30 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
     Ok(())
 }
 
+/// Writes the quick object of each of `tenant`'s collections whose file
+/// has at least `min_bytes` and that has one
+/// (`storage::object::quick::write`) into the fresh folder `out`.
+#[cfg(feature = "s3")]
+fn write_quick_objects(tenant: &Tenant, out: &Path, min_bytes: u64) -> Result<()> {
+    if out.exists() {
+        fs::remove_dir_all(out)
+            .map_err(|e| Error::io(format!("cannot clear {}", out.display()), e))?;
+    }
+    fs::create_dir_all(out)
+        .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;
+    for name in tenant.collection_names() {
+        let file = tenant.dir.join(crate::collection::file_name(&name));
+        if fs::metadata(&file).map_or(0, |m| m.len()) >= min_bytes {
+            crate::storage::object::quick::write(&file, out)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(feature = "s3")]
 impl Catalog {
     /// The object store, or the error for a data folder without one.
-    pub(super) fn tier(&self) -> Result<&crate::storage::object::ObjectTier> {
+    pub(crate) fn tier(&self) -> Result<&crate::storage::object::ObjectTier> {
         self.tier.as_deref().ok_or_else(|| {
             Error::unsupported(
                 "no object store is configured: start with --object-store URL \
@@ -99,7 +126,19 @@ impl Catalog {
             let usage = usage_store::history(&self.db(), &offloaded.usage_key())?;
             let usage = crate::storage::codec::encode(&usage)?;
             cancel.check()?;
-            tier.upload_tenant_with_usage(&tenant.name, &tenant.dir, &record, &usage)?;
+            let quick = quick_staging(&self.layout, &tenant.name);
+            let uploaded =
+                write_quick_objects(tenant, &quick, tier.quick_min_bytes).and_then(|()| {
+                    tier.upload_tenant_with_usage(
+                        &tenant.name,
+                        &[&tenant.dir, &quick],
+                        &record,
+                        &usage,
+                    )
+                });
+            // Uploaded or not, the staging folder has served.
+            let _ = fs::remove_dir_all(&quick);
+            uploaded?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Offloaded, now);
                 Ok(())

@@ -98,6 +98,21 @@ pub fn normalise(v: &mut [f32]) {
     }
 }
 
+/// Every file under `root` (none if it does not exist).
+pub fn files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                out.extend(files(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
 /// `v` as a PQL vector literal.
 pub fn vector_literal(v: &[f32]) -> String {
     let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();

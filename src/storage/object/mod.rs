@@ -20,6 +20,8 @@ mod keys;
 #[cfg(feature = "s3")]
 mod manifest;
 #[cfg(feature = "s3")]
+pub(crate) mod quick;
+#[cfg(feature = "s3")]
 mod snapshot;
 #[cfg(feature = "s3")]
 mod tier;

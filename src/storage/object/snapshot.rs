@@ -13,6 +13,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::keys::{check_file_name, Target};
 use super::manifest::{Manifest, ManifestObject};
+use super::quick;
 use super::tier::ObjectTier;
 use super::transfer::Checked;
 use crate::error::{Error, ErrorKind, Result};
@@ -31,20 +32,32 @@ impl ObjectTier {
     /// previous manifest stays in place. Older generations stay too, for
     /// readers that still use them, until [`ObjectTier::gc_tenant`].
     pub fn upload_tenant(&self, tenant: &str, local_dir: &Path, record: &[u8]) -> Result<Manifest> {
-        self.upload_tenant_with_usage(tenant, local_dir, record, &[])
+        self.upload_tenant_with_usage(tenant, &[local_dir], record, &[])
     }
 
-    /// [`ObjectTier::upload_tenant`], with the tenant's usage history
-    /// (opaque bytes) carried in the manifest beside its record.
+    /// [`ObjectTier::upload_tenant`] of the files of every folder of `dirs`
+    /// (the tenant folder, and the one its quick objects were written to;
+    /// no name twice), with the tenant's usage history (opaque bytes)
+    /// carried in the manifest beside its record.
     pub fn upload_tenant_with_usage(
         &self,
         tenant: &str,
-        local_dir: &Path,
+        dirs: &[&Path],
         record: &[u8],
         usage: &[u8],
     ) -> Result<Manifest> {
         let manifest_key = self.keys.key(tenant, Target::Manifest)?;
-        let files = tenant_files(local_dir)?;
+        let mut files = Vec::new();
+        for dir in dirs {
+            files.extend(tenant_files(dir)?);
+        }
+        files.sort();
+        if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::io(
+                format!("cannot upload tenant {tenant}"),
+                format!("two files named {}", w[0].0),
+            ));
+        }
         let previous = self.read_manifest(tenant)?;
         let generation = previous.map_or(1, |m| m.generation + 1);
         let mut manifest = Manifest::new(tenant, generation, record, usage);
@@ -185,6 +198,8 @@ impl ObjectTier {
         let jobs: Vec<(object_store::path::Path, PathBuf, Checked)> = manifest
             .objects
             .iter()
+            // Read in ranges by cold queries, never needed locally.
+            .filter(|o| !quick::is_quick(&o.file))
             .map(|o| {
                 let want = Checked {
                     size: o.size,
@@ -207,6 +222,48 @@ impl ObjectTier {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
+    }
+
+    /// The bytes `range` of the snapshot object `object` ([`Self::read_ranges`]).
+    pub(crate) fn read_range(
+        &self,
+        object: &ManifestObject,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>> {
+        let mut one = self.read_ranges(object, std::iter::once(range).collect())?;
+        Ok(one.pop().unwrap_or_default())
+    }
+
+    /// The bytes `ranges` of the snapshot object `object` (named by a
+    /// manifest this tier read), up to `concurrency` ranged GETs at once,
+    /// in the order asked. A missing object or a short range is `Corrupt`.
+    pub(crate) fn read_ranges(
+        &self,
+        object: &ManifestObject,
+        ranges: Vec<std::ops::Range<u64>>,
+    ) -> Result<Vec<Vec<u8>>> {
+        if ranges
+            .iter()
+            .any(|r| r.start > r.end || r.end > object.size)
+        {
+            return Err(Error::corrupt(
+                format!("object {}", object.key),
+                "a range past its end",
+            ));
+        }
+        let key: object_store::path::Path = object.key.as_str().into();
+        let remote = self.remote.clone();
+        let concurrency = self.concurrency.max(1);
+        self.block_on(async move {
+            futures::stream::iter(ranges)
+                .map(|range| {
+                    let (remote, key) = (&remote, &key);
+                    async move { remote.get_range(key, range).await }
+                })
+                .buffered(concurrency)
+                .try_collect()
+                .await
+        })
     }
 
     /// Deletes the objects of generations older than the current manifest's

@@ -33,6 +33,9 @@ pub struct ObjectTier {
     pub(super) remote: Remote,
     pub(super) keys: Keys,
     pub(super) concurrency: usize,
+    /// Collection files at least this large get a quick object at OFFLOAD
+    /// ([`ObjectStoreConfig::quick_object_min_bytes`]).
+    pub(crate) quick_min_bytes: u64,
     /// `Some` until drop, which shuts it down without blocking.
     runtime: Option<Runtime>,
 }
@@ -93,6 +96,7 @@ impl ObjectTier {
         };
         let mut tier = ObjectTier::with_store(store, prefix, name, config.concurrency)?;
         tier.remote.download_part = config.download_part_bytes;
+        tier.quick_min_bytes = config.quick_object_min_bytes;
         tier.check()?;
         Ok(tier)
     }
@@ -120,6 +124,7 @@ impl ObjectTier {
             },
             keys: Keys::new(prefix),
             concurrency: concurrency.max(1),
+            quick_min_bytes: super::url::DEFAULT_QUICK_MIN,
             runtime: Some(runtime),
         })
     }

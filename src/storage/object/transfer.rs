@@ -230,6 +230,37 @@ impl Remote {
         }))
     }
 
+    /// The bytes `range` of `key`, in one ranged GET. A missing object, or
+    /// fewer bytes than asked for, is `Corrupt` (a manifest names it).
+    pub(super) async fn get_range(
+        &self,
+        key: &Key,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>> {
+        let what = format!("read object {key}");
+        let want = range.end - range.start;
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(range)),
+            ..GetOptions::default()
+        };
+        let got = match self.store.get_opts(key, options).await {
+            Ok(r) => r,
+            Err(e) if is_not_found(&e) => return Err(self.missing(key)),
+            Err(e) => return Err(self.fail(&what, &e)),
+        };
+        let bytes = got.bytes().await.map_err(|e| self.fail(&what, &e))?;
+        if bytes.len() as u64 != want {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "object {key} in {} is shorter than its manifest says",
+                    self.name
+                ),
+            ));
+        }
+        Ok(bytes.to_vec())
+    }
+
     /// Writes `bytes` to `key` in one PUT.
     pub(super) async fn put_bytes(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
         self.store

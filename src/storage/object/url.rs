@@ -12,6 +12,12 @@ use crate::error::{Error, ErrorKind, Result};
 /// (BENCHMARKS.md, "Where a cold query's time goes").
 pub(super) const DEFAULT_DOWNLOAD_PART: u64 = 0;
 
+/// The default of [`ObjectStoreConfig::quick_object_min_bytes`]: a
+/// collection file under 8 MiB onloads in a few milliseconds, and the quick
+/// path, with its four requests, was slower there (BENCHMARKS.md, "The
+/// quick path").
+pub(super) const DEFAULT_QUICK_MIN: u64 = 8 << 20;
+
 /// The location of the object-storage tier, from `--object-store URL`,
 /// `PQL_OBJECT_STORE` or [`Config::with_object_store`](crate::Config::with_object_store).
 ///
@@ -36,6 +42,11 @@ pub struct ObjectStoreConfig {
     /// bytes, four at once (for stores where one stream is slow, such as S3
     /// over a WAN). Default 0: every object in one GET.
     pub download_part_bytes: u64,
+    /// OFFLOAD writes a quick object, which cold similarity queries read
+    /// instead of waiting for the onload (docs/object-storage.md, "The
+    /// quick path"), for each `flat` collection whose file is at least this
+    /// large. Default 8 MiB.
+    pub quick_object_min_bytes: u64,
 }
 
 /// The parsed location.
@@ -83,6 +94,7 @@ impl ObjectStoreConfig {
             concurrency: 8,
             endpoint: None,
             download_part_bytes: DEFAULT_DOWNLOAD_PART,
+            quick_object_min_bytes: DEFAULT_QUICK_MIN,
         })
     }
 
@@ -110,6 +122,7 @@ impl fmt::Debug for ObjectStoreConfig {
             .field("concurrency", &self.concurrency)
             .field("endpoint", &self.endpoint)
             .field("download_part_bytes", &self.download_part_bytes)
+            .field("quick_object_min_bytes", &self.quick_object_min_bytes)
             .finish()
     }
 }
