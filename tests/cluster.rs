@@ -105,7 +105,7 @@ fn two_nodes_race_for_expired_leases_and_each_has_one_winner() {
             "n2"
         };
         assert_eq!((r.owner.as_str(), r.epoch), (owner, 2), "{}", r.tenant);
-        assert!(r.is_live());
+        assert!(block_on(gone.lease_is_live(&r)).unwrap());
     }
     // The node that stopped finds every lease held elsewhere now.
     match block_on(gone.acquire("t00")).unwrap() {
@@ -444,4 +444,34 @@ fn a_batch_of_records_in_one_entry_is_replayed_as_each_record_in_order() {
     // A fenced log refuses a batch as it refuses one record.
     let e = block_on(wal.append_all(vec![b"five".to_vec(), b"six".to_vec()])).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::NotOwner, "{e}");
+}
+
+#[test]
+fn a_lease_lasts_as_long_as_its_owners_heartbeat_without_being_renewed() {
+    let Some(endpoint) = server() else { return };
+    let prefix = unique_prefix("backed");
+    let n1 = node(&prefix, &endpoint, "n1", SHORT);
+    let n2 = node(&prefix, &endpoint, "n2", SHORT);
+    block_on(n1.join()).unwrap();
+    block_on(n2.join()).unwrap();
+    let lease = held(block_on(n1.acquire("acme")).unwrap());
+    // Three lease times with only n1's heartbeat: its lease record is
+    // never rewritten, and still n1's.
+    for _ in 0..9 {
+        thread::sleep(SHORT / 3);
+        block_on(n1.heartbeat()).unwrap();
+    }
+    match block_on(n2.acquire("acme")).unwrap() {
+        Acquired::Elsewhere(r) => assert_eq!((r.owner.as_str(), r.epoch), ("n1", 1)),
+        Acquired::Held(_) => panic!("n2 took a lease whose owner heartbeats"),
+    }
+    assert!(block_on(n2.lease_is_live(&lease.record)).unwrap());
+    // n1 acquiring again writes nothing: same epoch, same record.
+    let again = held(block_on(n1.acquire("acme")).unwrap());
+    assert_eq!(again.record, lease.record);
+    // n1 silent past the lease time: n2 takes it over with the next epoch.
+    thread::sleep(SHORT + Duration::from_millis(100));
+    assert!(!block_on(n1.lease_is_live(&lease.record)).unwrap());
+    let taken = held(block_on(n2.acquire("acme")).unwrap());
+    assert_eq!((taken.record.owner.as_str(), taken.record.epoch), ("n2", 2));
 }

@@ -2,8 +2,11 @@
 //! when, and in which epoch.
 //!
 //! - acquire: create the record if absent (epoch 1);
+//! - a lease lasts while its owner's node record heartbeats (`backed`):
+//!   one write per node per heartbeat keeps all its leases, however many;
 //! - renew: rewrite it conditional on the ETag this node last saw;
-//! - take over: once it has expired, rewrite it with the next epoch,
+//! - take over: once it has expired (its owner silent past the lease time,
+//!   or the lease released), rewrite it with the next epoch,
 //!   conditional on the ETag just read, so of two nodes racing exactly one
 //!   wins;
 //! - release: rewrite it as expired (same epoch), so the next owner need not
@@ -40,7 +43,8 @@ pub struct LeaseRecord {
     pub address: String,
     /// Grows by one at every change of owner.
     pub epoch: u64,
-    /// When it ends, in ms since the Unix epoch; 0 once released.
+    /// When it ends at the latest if its owner stops heartbeating, in ms
+    /// since the Unix epoch; 0 once released.
     pub expires_ms: i64,
     /// The owning process's random incarnation.
     pub incarnation: u64,
@@ -56,6 +60,13 @@ pub struct LeaseRecord {
     /// never handed over (or in older records).
     #[serde(default)]
     pub checkpoint: Option<Checkpoint>,
+    /// True while the lease lasts as long as its owner's node record
+    /// (`PREFIX/nodes/<owner>`, same incarnation) heartbeats within its
+    /// lease time, past `expires_ms`; false once released or handed over
+    /// without a new owner (and in older records, which last until
+    /// `expires_ms` only).
+    #[serde(default)]
+    pub backed: bool,
 }
 
 /// A copy of a tenant in the bucket and how far its log it holds: the
@@ -71,9 +82,15 @@ pub struct Checkpoint {
 }
 
 impl LeaseRecord {
-    /// True if it has not expired (nor been released).
-    pub fn is_live(&self) -> bool {
+    /// True if it is live given `owner`, the node record of its owner (if
+    /// there is one): before `expires_ms`, or backed by a live node record
+    /// of the same incarnation.
+    pub fn is_live_with(&self, owner: Option<&NodeRecord>) -> bool {
         self.expires_ms > now_ms()
+            || (self.backed
+                && owner.is_some_and(|n| {
+                    n.node == self.owner && n.incarnation == self.incarnation && n.is_live()
+                }))
     }
 }
 
@@ -114,7 +131,23 @@ impl Node {
             incarnation: self.incarnation,
             in_bucket,
             checkpoint,
+            backed: true,
         }
+    }
+
+    /// Whether `record` is live: before its expiry, or backed by its
+    /// owner's heartbeat. This process's own heartbeat is known here; other
+    /// owners' node records are read (at most every tenth of the lease
+    /// time each).
+    pub async fn lease_is_live(&self, record: &LeaseRecord) -> Result<bool> {
+        if record.expires_ms > now_ms() || !record.backed {
+            return Ok(record.expires_ms > now_ms());
+        }
+        if record.owner == self.id && record.incarnation == self.incarnation {
+            return Ok(self.beat_age() < self.lease);
+        }
+        let owner = self.node_record(&record.owner).await?;
+        Ok(record.is_live_with(owner.as_ref()))
     }
 
     /// Acquires `tenant`'s lease: creates it, renews it if this process
@@ -136,14 +169,19 @@ impl Node {
                 Some((bytes, version)) => {
                     let old: LeaseRecord = decode(&key, &bytes)?;
                     let mine = old.owner == self.id && old.incarnation == self.incarnation;
-                    if old.is_live() && !mine {
+                    let live = self.lease_is_live(&old).await?;
+                    if live && !mine {
                         return Ok(Acquired::Elsewhere(old));
                     }
-                    let epoch = if mine && old.is_live() {
-                        old.epoch
-                    } else {
-                        old.epoch + 1
-                    };
+                    if live && old.backed {
+                        // Held already, and kept by this node's heartbeat.
+                        return Ok(Acquired::Held(Lease {
+                            record: old.clone(),
+                            previous: Some(old),
+                            version,
+                        }));
+                    }
+                    let epoch = if live { old.epoch } else { old.epoch + 1 };
                     let record =
                         self.lease_record(tenant, epoch, old.in_bucket, old.checkpoint.clone());
                     (record, PutMode::Update(version), Some(old))
@@ -185,6 +223,7 @@ impl Node {
     pub async fn release(&self, mut lease: Lease) -> Result<()> {
         let record = LeaseRecord {
             expires_ms: 0,
+            backed: false,
             ..lease.record.clone()
         };
         self.rewrite(&mut lease, record).await
@@ -211,11 +250,13 @@ impl Node {
                 in_bucket: true,
                 checkpoint,
                 tenant: lease.record.tenant.clone(),
+                backed: true,
             },
             None => LeaseRecord {
                 expires_ms: 0,
                 in_bucket: true,
                 checkpoint,
+                backed: false,
                 ..lease.record.clone()
             },
         };
@@ -232,10 +273,12 @@ impl Node {
             Some(previous) => LeaseRecord {
                 epoch: lease.record.epoch,
                 expires_ms: 0,
+                backed: false,
                 ..previous.clone()
             },
             None => LeaseRecord {
                 expires_ms: 0,
+                backed: false,
                 ..lease.record.clone()
             },
         };

@@ -1,8 +1,9 @@
 //! One node of the cluster: its name, advertised address, lease time and
 //! random incarnation, over the shared store.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use object_store::UpdateVersion;
 use parking_lot::Mutex;
@@ -27,6 +28,11 @@ pub struct Node {
     pub(super) incarnation: u64,
     /// The version of this node's own record, once joined.
     pub(super) record_version: Mutex<Option<UpdateVersion>>,
+    /// When this node's record was last written (joined or heartbeat).
+    pub(super) last_beat: Mutex<Option<Instant>>,
+    /// Other nodes' records as last read, and when (see
+    /// [`Node::node_record`]).
+    pub(super) seen: Mutex<HashMap<String, (Option<super::NodeRecord>, Instant)>>,
 }
 
 impl Node {
@@ -43,6 +49,8 @@ impl Node {
             lease,
             incarnation: u64::from_le_bytes(bytes),
             record_version: Mutex::new(None),
+            last_beat: Mutex::new(None),
+            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -64,6 +72,15 @@ impl Node {
     /// How long its leases last.
     pub fn lease_time(&self) -> Duration {
         self.lease
+    }
+
+    /// How long ago this node's record was last written (its heartbeat);
+    /// `Duration::MAX` before it joined. The leases it holds last while
+    /// this stays under the lease time.
+    pub fn beat_age(&self) -> Duration {
+        self.last_beat
+            .lock()
+            .map_or(Duration::MAX, |at| at.elapsed())
     }
 
     /// The lease time in milliseconds, as records hold it.

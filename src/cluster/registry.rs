@@ -2,6 +2,8 @@
 //! creates its record when it joins and rewrites it, conditional on its
 //! ETag, at every heartbeat; so two live processes cannot share a node id.
 
+use std::time::Instant;
+
 use object_store::PutMode;
 use serde::{Deserialize, Serialize};
 
@@ -111,13 +113,37 @@ impl Node {
     /// failed condition is `conflict()`.
     async fn write_record(&self, mode: PutMode, conflict: impl FnOnce() -> Error) -> Result<()> {
         let key = self.store.keys.node(&self.id)?;
+        // Timed from before the write: the record says at least this.
+        let started = Instant::now();
         match self.store.put(&key, encode(&self.record()), mode).await? {
             Put::Done(version) => {
                 *self.record_version.lock() = Some(version);
+                *self.last_beat.lock() = Some(started);
                 Ok(())
             }
             Put::Conflict => Err(conflict()),
         }
+    }
+
+    /// The record of node `name`, if there is one, read from the bucket at
+    /// most every tenth of the lease time (leases backed by that node's
+    /// heartbeat are checked against it).
+    pub(crate) async fn node_record(&self, name: &str) -> Result<Option<NodeRecord>> {
+        let fresh_for = self.lease / 10;
+        if let Some((record, at)) = self.seen.lock().get(name) {
+            if at.elapsed() < fresh_for {
+                return Ok(record.clone());
+            }
+        }
+        let key = self.store.keys.node(name)?;
+        let record = match self.store.get(&key).await? {
+            Some((bytes, _)) => Some(decode::<NodeRecord>(&key, &bytes)?),
+            None => None,
+        };
+        self.seen
+            .lock()
+            .insert(name.to_string(), (record.clone(), Instant::now()));
+        Ok(record)
     }
 
     /// Every node record in the bucket, live or not, by name.

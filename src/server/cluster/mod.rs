@@ -34,8 +34,8 @@ use super::state::Shared;
 use super::{auth, body};
 
 /// Registers the node in the bucket and starts its heartbeat, every third
-/// of its lease time, for as long as the runtime runs; each beat renews the
-/// leases the node holds. A node id in use by a live node is refused here.
+/// of its lease time, for as long as the runtime runs; the heartbeat keeps
+/// every lease the node holds (`LeaseRecord::backed`), with one write. A node id in use by a live node is refused here.
 /// `pql serve` calls this before it prints its `listening on` line, so a
 /// node that says it listens is already in the cluster; call it before
 /// [`serve`](super::serve) when building a server in code.
@@ -46,14 +46,19 @@ pub async fn join(member: &Arc<Membership>) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::other(e.message().to_string()))?;
     let beating = member.clone();
-    let every = member.node.lease_time() / 3;
+    let lease = member.node.lease_time();
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(lease / 3).await;
+            // Silent for the lease time: the leases may be another node's
+            // now. Forgotten before the heartbeat makes this node look
+            // live again, so each is checked in the bucket before use.
+            if beating.node.beat_age() >= lease {
+                beating.forget_held();
+            }
             if let Err(e) = beating.node.heartbeat().await {
                 eprintln!("pql serve: cluster heartbeat failed: {}", e.message());
             }
-            beating.renew_all().await;
         }
     });
     Ok(())
@@ -72,7 +77,8 @@ pub(crate) async fn cluster(
     let nodes = node.nodes().await.map_err(ApiError::from)?;
     let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for lease in node.leases().await.map_err(ApiError::from)? {
-        if lease.is_live() {
+        let owner = nodes.iter().find(|n| n.node == lease.owner);
+        if lease.is_live_with(owner) {
             owned.entry(lease.owner).or_default().push(lease.tenant);
         }
     }

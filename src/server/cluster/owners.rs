@@ -6,22 +6,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::StreamExt;
-
 use axum::http::StatusCode;
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 
 use super::group::GroupLog;
-use crate::clock::now_ms;
 use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::errors::ApiError;
 use crate::server::state::Shared;
-
-/// Lease renewals a heartbeat has in flight at once.
-const RENEWALS_IN_FLIGHT: usize = 16;
 
 /// The longest wait for a forwarded request's answer, and for its owner to
 /// take it at all (the retries of `route`).
@@ -131,11 +125,8 @@ impl Membership {
     /// True if this node holds `tenant`'s lease, ready, with more than
     /// half its time left.
     fn fresh(&self, tenant: &str) -> bool {
-        let half = self.node.lease_time().as_millis() as i64 / 2;
-        self.held
-            .lock()
-            .get(tenant)
-            .is_some_and(|h| h.ready && h.lease.record.expires_ms - now_ms() > half)
+        self.node.beat_age() < self.node.lease_time() / 2
+            && self.held.lock().get(tenant).is_some_and(|h| h.ready)
     }
 
     /// Who serves `tenant`: here if this node holds a lease with more than
@@ -164,9 +155,11 @@ impl Membership {
                 return Ok(Owner::There(record));
             }
         };
+        // What this node made of the tenant holds only in the same epoch:
+        // a lease taken again with another one was someone else's between.
         let (ready, log) = match self.held.lock().get(tenant) {
-            Some(h) => (h.ready, h.log.clone()),
-            None => (false, None),
+            Some(h) if h.lease.record.epoch == lease.record.epoch => (h.ready, h.log.clone()),
+            _ => (false, None),
         };
         let from = Source {
             in_bucket: lease.record.in_bucket,
@@ -353,6 +346,7 @@ impl Membership {
                 incarnation: back.incarnation,
                 in_bucket: false,
                 checkpoint: None,
+                backed: false,
             }));
         }
         Err(ApiError::http(
@@ -515,29 +509,11 @@ impl Membership {
         self.held.lock().keys().cloned().collect()
     }
 
-    /// Renews every held lease; one taken over meanwhile is dropped.
-    pub(super) async fn renew_all(&self) {
-        futures::stream::iter(self.held())
-            .for_each_concurrent(RENEWALS_IN_FLIGHT, |tenant| self.renew(tenant))
-            .await;
-    }
-
-    /// Renews the lease of `tenant`, if this node still holds it.
-    async fn renew(&self, tenant: String) {
-        let slot = self.slot(&tenant);
-        let _writing = slot.lease_writes.lock().await;
-        let Some(mut lease) = self.held.lock().get(&tenant).map(|h| h.lease.clone()) else {
-            return;
-        };
-        match self.node.renew(&mut lease).await {
-            Ok(()) => self.keep(&tenant, lease),
-            Err(e) if e.kind() == &ErrorKind::NotOwner => {
-                self.held.lock().remove(&tenant);
-            }
-            Err(e) => eprintln!(
-                "pql serve: cannot renew the lease of {tenant}: {}",
-                e.message()
-            ),
-        }
+    /// Forgets every lease held, so that each is checked in the bucket
+    /// again before this node serves its tenant: called when this node was
+    /// silent for its lease time (paused, or the bucket unreachable), since
+    /// another node may have taken any of them over meanwhile.
+    pub(super) fn forget_held(&self) {
+        self.held.lock().clear();
     }
 }
