@@ -31,6 +31,10 @@ pub struct Membership {
     held: Mutex<HashMap<String, Held>>,
     /// Per tenant: the hand-over gate and the take-in lock.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// The owners other nodes' leases named, and when they were read: a
+    /// request for such a tenant is forwarded without reading its lease
+    /// again, for a tenth of the lease time.
+    routes: Mutex<HashMap<String, (LeaseRecord, std::time::Instant)>>,
     pub(super) client: reqwest::Client,
 }
 
@@ -90,6 +94,7 @@ impl Membership {
             secret,
             held: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
+            routes: Mutex::new(HashMap::new()),
             client,
         })
     }
@@ -142,6 +147,9 @@ impl Membership {
         if self.fresh(tenant) {
             return Ok(Owner::Here);
         }
+        if let Some(record) = self.known_route(tenant) {
+            return Ok(Owner::There(record));
+        }
         let slot = self.slot(tenant);
         let _taking = slot.taking.lock().await;
         if self.fresh(tenant) {
@@ -152,6 +160,10 @@ impl Membership {
             Acquired::Held(lease) => lease,
             Acquired::Elsewhere(record) => {
                 self.held.lock().remove(tenant);
+                self.routes.lock().insert(
+                    tenant.to_string(),
+                    (record.clone(), std::time::Instant::now()),
+                );
                 return Ok(Owner::There(record));
             }
         };
@@ -507,6 +519,21 @@ impl Membership {
     /// The tenants whose leases this node holds.
     pub(super) fn held(&self) -> Vec<String> {
         self.held.lock().keys().cloned().collect()
+    }
+
+    /// The owner another node's lease named for `tenant`, read less than a
+    /// tenth of the lease time ago.
+    fn known_route(&self, tenant: &str) -> Option<LeaseRecord> {
+        let routes = self.routes.lock();
+        let (record, at) = routes.get(tenant)?;
+        (at.elapsed() < self.node.lease_time() / 10).then(|| record.clone())
+    }
+
+    /// Forgets the owner remembered for `tenant` (its forward found the
+    /// lease moved, or the owner not listening), so that the next route
+    /// reads the lease.
+    pub(super) fn forget_route(&self, tenant: &str) {
+        self.routes.lock().remove(tenant);
     }
 
     /// Forgets every lease held, so that each is checked in the bucket

@@ -138,6 +138,9 @@ impl Routed<'_> {
                 Err(failed) if failed.never_sent => failed.error.into_response(),
                 Err(failed) => return failed.error.into_response(),
             };
+            for tenant in self.tenants {
+                self.member.forget_route(tenant);
+            }
             if Instant::now() >= deadline {
                 return again;
             }
