@@ -127,16 +127,18 @@ impl Membership {
         self.slot(tenant).gate.clone().read_owned().await
     }
 
-    /// True if this node holds `tenant`'s lease, ready, with more than
-    /// half its time left.
+    /// True if this node holds `tenant`'s lease, ready, and its own
+    /// heartbeat (which keeps the lease) is younger than half the lease
+    /// time.
     fn fresh(&self, tenant: &str) -> bool {
         self.node.beat_age() < self.node.lease_time() / 2
             && self.held.lock().get(tenant).is_some_and(|h| h.ready)
     }
 
-    /// Who serves `tenant`: here if this node holds a lease with more than
-    /// half its time left, or acquires (or renews) it now; else the live
-    /// owner. Call it inside [`enter`](Self::enter).
+    /// Who serves `tenant`: here if this node holds its lease (fresh, see
+    /// [`fresh`](Self::fresh)), or acquires it now; else the live owner,
+    /// remembered for a tenth of the lease time. Call it inside
+    /// [`enter`](Self::enter).
     ///
     /// A tenant this node starts to hold is first taken in: brought in from
     /// the bucket if the lease says the bucket has its newest data. If the
