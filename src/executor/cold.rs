@@ -1,13 +1,14 @@
 //! The quick path of a cold similarity query (docs/object-storage.md, "The
-//! quick path"): a `SIMILAR TO` read without a filter, on a `flat`
-//! collection of an offloaded tenant, answered from the collection's quick
-//! object in the bucket instead of after the whole tenant's onload.
+//! quick path"): a `SIMILAR TO` read without a filter, on a collection of
+//! an offloaded tenant, answered from the collection's quick object in the
+//! bucket instead of after the whole tenant's onload.
 //!
 //! It reads the object's header and one-byte codes, scans the codes for
 //! the [`candidates`] nearest rows, fetches those rows (exact vector, id,
 //! attributes) with ranged GETs, and re-ranks them with the same exact scan
 //! a loaded collection runs, so ids, distances and columns are the loaded
-//! tenant's. The caller then onloads the tenant behind the answer
+//! tenant's (for a graph collection, those of its exact scan: the exact
+//! top k, at least as close as the graph search). The caller then onloads the tenant behind the answer
 //! (`Engine::onload_behind`); every later statement finds it loaded, or
 //! waits for that onload as for any lazy one.
 
@@ -97,8 +98,9 @@ pub struct ColdTimes {
 
 /// Answers `s` (an [`eligible`] read of `q`) on the offloaded `tenant` from
 /// its quick object, or `None` when there is none (a snapshot written
-/// before quick objects, a collection without vectors or not `flat`, or no
-/// such collection): the caller then onloads as usual. A damaged quick
+/// before quick objects, or of a `flat` collection only before graph
+/// collections got them, a collection without vectors, or no such
+/// collection): the caller then onloads as usual. A damaged quick
 /// object is `Corrupt`, naming it; nothing local is read or written. Notes
 /// how long each stage took in `times`.
 pub(crate) fn answer(
@@ -115,7 +117,7 @@ pub(crate) fn answer(
         clock = now;
         took
     };
-    // Checked as the loaded path checks them; a flat scan is exact anyway.
+    // Checked as the loaded path checks them; the answer is exact anyway.
     read_options(&s.options)?;
     let tier = ctx.catalog.tier()?;
     let manifest = tier.read_manifest(&tenant.name)?;

@@ -26,7 +26,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::collection::meta::{CollectionMeta, IndexKind};
+use crate::collection::meta::CollectionMeta;
 use crate::error::{Error, Result};
 use crate::index::quantized::Quantizer;
 use crate::index::vectors::VectorStore;
@@ -201,12 +201,12 @@ impl QuickHeader {
 }
 
 /// Writes the quick object of the collection file `redb` into `out_dir`,
-/// if the collection has an exact (`flat`) index and vectors: the only
-/// collections whose cold answer it can give exactly as the loaded one.
-/// Returns the file name written.
+/// if the collection has vectors (any index: a cold answer from it is the
+/// exact top k, which is what a `flat` collection answers loaded, and at
+/// least as close as a graph search). Returns the file name written.
 pub(crate) fn write(redb: &Path, out_dir: &Path) -> Result<Option<String>> {
     let (store, meta) = CollectionStore::open::<CollectionMeta>(redb)?;
-    let Some(dim) = meta.dimension.filter(|_| meta.index == IndexKind::Flat) else {
+    let Some(dim) = meta.dimension else {
         return Ok(None);
     };
     let loaded = store.load::<VectorStore>(Some(dim))?;
@@ -277,6 +277,7 @@ pub(crate) fn write(redb: &Path, out_dir: &Path) -> Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collection::meta::IndexKind;
     use crate::error::ErrorKind;
     use crate::storage::collection::{StoredNode, WriteBatch};
 
@@ -354,16 +355,16 @@ mod tests {
     }
 
     #[test]
-    fn only_flat_collections_with_vectors_get_one() {
-        let out = tempfile::tempdir().unwrap();
-        for index in [IndexKind::Auto, IndexKind::Graph] {
-            let dir = tempfile::tempdir().unwrap();
+    fn collections_with_vectors_get_one_whatever_their_index() {
+        for index in [IndexKind::Auto, IndexKind::Graph, IndexKind::Flat] {
+            let (dir, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
             assert_eq!(
                 write(&collection(dir.path(), 5, index), out.path()).unwrap(),
-                None
+                Some("c.quick".to_string()),
+                "{index:?}"
             );
         }
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         assert_eq!(
             write(&collection(dir.path(), 0, IndexKind::Flat), out.path()).unwrap(),
             None
