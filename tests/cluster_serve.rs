@@ -63,6 +63,15 @@ fn node_id_is_refused_without_a_store_that_can_fence() {
         "5",
     ]);
     assert!(err.contains("--lease-ms"), "{err}");
+    let err = refused(&[
+        "--object-store",
+        &store,
+        "--node-id",
+        "n1",
+        "--offload-idle",
+        "60",
+    ]);
+    assert!(err.contains("not available in cluster mode"), "{err}");
 }
 
 /// The secret the test clusters share.

@@ -61,6 +61,13 @@ pub fn open_store(args: &ClusterArgs, config: &Config) -> Result<Option<Opened>,
     if args.lease_ms < MIN_LEASE_MS {
         return Err(format!("--lease-ms must be at least {MIN_LEASE_MS}"));
     }
+    if config.offload_after.is_some() {
+        return Err(format!(
+            "--node-id {id}: the idle-offload policy (--offload-idle, PQL_OFFLOAD_IDLE) is \
+             not available in cluster mode: its uploads are not checkpoints a take-over can \
+             continue from; offload with OFFLOAD TENANT, which records one"
+        ));
+    }
     if let Some(url) = &args.advertise {
         check_advertise(url)?;
     }
