@@ -9,7 +9,6 @@
 //! are random 256-bit tokens); listing and dropping by tenant list the
 //! whole `keys/` folder, which is an admin's rare operation.
 
-use object_store::path::Path as Key;
 use object_store::PutMode;
 
 use super::store::{decode, encode, ClusterStore, Put};
@@ -56,32 +55,39 @@ impl ClusterStore {
         Ok(None)
     }
 
-    /// Every key of `tenant` (of every tenant for `None`) with its hash,
-    /// from the names of the objects alone.
-    pub(crate) async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<([u8; 32], Key)>> {
+    /// Every key of `tenant` (of every tenant for `None`): its hash,
+    /// tenant and id, from the names of the objects alone.
+    pub(crate) async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<ListedKey>> {
         let root = self.keys.folder("keys")?;
         let depth = root.parts().count();
         let mut out = Vec::new();
         for key in self.list(&root).await? {
             let parts: Vec<String> = key.parts().skip(depth).map(|p| p.as_ref().into()).collect();
-            let [hex, owner, _id] = parts.as_slice() else {
+            let [hex, owner, id] = parts.as_slice() else {
                 continue;
             };
             if tenant.is_some_and(|t| t != owner) {
                 continue;
             }
             if let Some(hash) = parse_hex(hex) {
-                out.push((hash, key));
+                out.push(ListedKey {
+                    hash,
+                    tenant: owner.clone(),
+                    id: id.clone(),
+                });
             }
         }
         Ok(out)
     }
 
-    /// The record stored at `key` (from [`ClusterStore::list_keys`]), if
-    /// it is still there.
-    pub(crate) async fn key_record(&self, key: &Key) -> Result<Option<KeyRecord>> {
-        match self.get(key).await? {
-            Some((bytes, _)) => decode(key, &bytes).map(Some),
+    /// The record of `listed` (from [`ClusterStore::list_keys`]), if it is
+    /// still there.
+    pub(crate) async fn key_record(&self, listed: &ListedKey) -> Result<Option<KeyRecord>> {
+        let key = self
+            .keys
+            .api_key(&listed.hash, Some((&listed.tenant, &listed.id)))?;
+        match self.get(&key).await? {
+            Some((bytes, _)) => decode(&key, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -89,12 +95,20 @@ impl ClusterStore {
     /// Removes the record of the key hashed `hash`; when this returns Ok
     /// no node finds the key any more (a node that looked it up shortly
     /// before may still accept it for its key cache's time to live).
-    pub(crate) async fn withdraw_key(&self, hash: &[u8; 32], record: &KeyRecord) -> Result<()> {
-        let key = self
-            .keys
-            .api_key(hash, Some((&record.tenant, &record.id)))?;
+    pub(crate) async fn withdraw_key(&self, hash: &[u8; 32], tenant: &str, id: &str) -> Result<()> {
+        let key = self.keys.api_key(hash, Some((tenant, id)))?;
         self.delete(&key).await
     }
+}
+
+/// A key record's object as listed: what its name says.
+pub(crate) struct ListedKey {
+    /// The SHA-256 of the key.
+    pub(crate) hash: [u8; 32],
+    /// The tenant it is bound to.
+    pub(crate) tenant: String,
+    /// Its public id.
+    pub(crate) id: String,
 }
 
 /// 64 lower-case hex digits as 32 bytes.

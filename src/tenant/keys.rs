@@ -27,9 +27,12 @@ pub(crate) trait KeyDirectory: Send + Sync {
     fn find(&self, hash: &[u8; 32]) -> Result<Option<KeyRecord>>;
     /// The keys of `tenant` (of every tenant for `None`), with their hashes.
     fn list(&self, tenant: Option<&str>) -> Result<Vec<([u8; 32], KeyRecord)>>;
-    /// Removes the record; once this returns Ok no process finds it (one
-    /// that found it before may accept it for [`KEY_CACHE_TTL`]).
-    fn withdraw(&self, hash: &[u8; 32], record: &KeyRecord) -> Result<()>;
+    /// The hash and id of each key of `tenant`, without reading the records.
+    fn ids(&self, tenant: &str) -> Result<Vec<([u8; 32], String)>>;
+    /// Removes the record of key `id` of `tenant`, hashed `hash`; once this
+    /// returns Ok no process finds it (one that found it before may accept
+    /// it for [`KEY_CACHE_TTL`]).
+    fn withdraw(&self, hash: &[u8; 32], tenant: &str, id: &str) -> Result<()>;
 }
 
 /// Prefix of every tenant key, so that a leaked key is recognisable.
@@ -81,7 +84,7 @@ impl Catalog {
             if let Some(directory) = self.key_directory() {
                 // Nobody was shown this key: withdrawing it is tidiness, and
                 // the catalog's error is the one to report.
-                let _ = directory.withdraw(&hashed, &record);
+                let _ = directory.withdraw(&hashed, &record.tenant, &record.id);
             }
             return Err(e);
         }
@@ -121,7 +124,7 @@ impl Catalog {
     /// Revokes key `id` of `tenant`; an unknown id is an error.
     pub(crate) fn drop_key(&self, tenant: &str, id: &str) -> Result<()> {
         let t = self.get(tenant)?;
-        let withdrawn = self.withdraw_keys(&t.name, |r| r.id == id)?;
+        let withdrawn = self.withdraw_keys(&t.name, |key_id| key_id == id)?;
         let removed = keys::remove(&self.db(), &t.name, |r| r.id == id);
         self.key_cache.forget(&t.name, |r| r.id == id);
         let found = match withdrawn {
@@ -152,21 +155,17 @@ impl Catalog {
         self.key_cache.forget(tenant, |_| true);
     }
 
-    /// Withdraws the keys of `tenant` that `doomed` selects from the key
+    /// Withdraws the keys of `tenant` whose id `doomed` selects from the key
     /// directory, first (so that they stop working everywhere before the
     /// catalog forgets them); how many, or `None` without a directory.
-    fn withdraw_keys(
-        &self,
-        tenant: &str,
-        doomed: impl Fn(&KeyRecord) -> bool,
-    ) -> Result<Option<usize>> {
+    fn withdraw_keys(&self, tenant: &str, doomed: impl Fn(&str) -> bool) -> Result<Option<usize>> {
         let Some(directory) = self.key_directory() else {
             return Ok(None);
         };
         let mut count = 0;
-        for (hashed, record) in directory.list(Some(tenant))? {
-            if doomed(&record) {
-                directory.withdraw(&hashed, &record)?;
+        for (hashed, id) in directory.ids(tenant)? {
+            if doomed(&id) {
+                directory.withdraw(&hashed, tenant, &id)?;
                 count += 1;
             }
         }

@@ -40,16 +40,22 @@ impl KeyDirectory for BucketKeys {
     fn list(&self, tenant: Option<&str>) -> Result<Vec<([u8; 32], KeyRecord)>> {
         self.runtime.block_on(async {
             let mut out = Vec::new();
-            for (hash, key) in self.store.list_keys(tenant).await? {
-                if let Some(record) = self.store.key_record(&key).await? {
-                    out.push((hash, record));
+            for listed in self.store.list_keys(tenant).await? {
+                if let Some(record) = self.store.key_record(&listed).await? {
+                    out.push((listed.hash, record));
                 }
             }
             Ok(out)
         })
     }
 
-    fn withdraw(&self, hash: &[u8; 32], record: &KeyRecord) -> Result<()> {
-        self.runtime.block_on(self.store.withdraw_key(hash, record))
+    fn ids(&self, tenant: &str) -> Result<Vec<([u8; 32], String)>> {
+        let listed = self.runtime.block_on(self.store.list_keys(Some(tenant)))?;
+        Ok(listed.into_iter().map(|l| (l.hash, l.id)).collect())
+    }
+
+    fn withdraw(&self, hash: &[u8; 32], tenant: &str, id: &str) -> Result<()> {
+        self.runtime
+            .block_on(self.store.withdraw_key(hash, tenant, id))
     }
 }
