@@ -14,18 +14,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::s3;
-use pql::{Config, Engine, Value};
-
-/// An engine on `dir` with `store`, where every flat collection gets a
-/// quick object at OFFLOAD, however small.
-fn open(dir: &Path, store: &str) -> Engine {
-    let mut config = Config::new(dir).with_object_store(store).unwrap();
-    if let Some(store) = config.object_store.as_mut() {
-        store.quick_object_min_bytes = 0;
-    }
-    Engine::open_with(config).unwrap()
-}
+use common::s3::{self, open_with_quick_objects};
+use pql::{Engine, Value};
 
 const QUERY: &str = "QUERY items TENANT acme SIMILAR TO [0.5, 0.5, 0.1] TOP 9 RETURN id, kind;";
 const COUNT: &str = "QUERY items TENANT acme RETURN COUNT(*);";
@@ -84,7 +74,7 @@ fn run_and_kill(dir: &Path, store: &str, statement: &str, delay: Duration) {
 /// Checks that acme is live or fully offloaded, with nothing half-done on
 /// disk, and answers as `before`.
 fn check(dir: &Path, store: &str, before: &[Vec<Vec<Value>>], when: &str) -> String {
-    let engine = open(dir, store);
+    let engine = open_with_quick_objects(dir, store);
     let place = storage(&engine);
     let live = dir.join("tenants/acme");
     match place.as_str() {
@@ -105,7 +95,7 @@ fn check(dir: &Path, store: &str, before: &[Vec<Vec<Value>>], when: &str) -> Str
 fn crash_cycles(store: &str, cycles: u64) {
     let dir = tempfile::tempdir().unwrap();
     let before = {
-        let engine = open(dir.path(), store);
+        let engine = open_with_quick_objects(dir.path(), store);
         fill(&engine);
         answers(&engine)
     };
@@ -119,7 +109,7 @@ fn crash_cycles(store: &str, cycles: u64) {
             let after = check(dir.path(), store, &before, &format!("offload {i}"));
             seen.insert(format!("offload:{after}"));
         } else {
-            open(dir.path(), store)
+            open_with_quick_objects(dir.path(), store)
                 .execute("OFFLOAD TENANT acme;")
                 .unwrap();
             // A statement that onloads first, or a cold query answered from

@@ -14,19 +14,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use common::s3::stores;
+use common::s3::{open_with_quick_objects, stores};
 use common::{files, vector_literal as literal};
 use pql::{Config, Engine, ErrorKind, QueryResult, Value};
-
-/// An engine on `dir` with `store`, where every flat collection gets a
-/// quick object at OFFLOAD, however small.
-fn open(dir: &Path, store: &str) -> Engine {
-    let mut config = Config::new(dir).with_object_store(store).unwrap();
-    if let Some(store) = config.object_store.as_mut() {
-        store.quick_object_min_bytes = 0;
-    }
-    Engine::open_with(config).unwrap()
-}
 
 fn run(engine: &Engine, text: &str) -> QueryResult {
     engine
@@ -112,7 +102,8 @@ fn fill(engine: &Engine, n: usize, rng: &mut Lcg) {
 fn in_a_folder(n: usize, seed: u64) -> (TempDir, TempDir, Engine, Lcg) {
     let dir = tempfile::tempdir().unwrap();
     let bucket = tempfile::tempdir().unwrap();
-    let engine = open(dir.path(), &format!("file://{}", bucket.path().display()));
+    let engine =
+        open_with_quick_objects(dir.path(), &format!("file://{}", bucket.path().display()));
     let mut rng = Lcg(seed);
     fill(&engine, n, &mut rng);
     (dir, bucket, engine, rng)
@@ -163,7 +154,7 @@ fn a_cold_query_answers_as_the_loaded_tenant_and_onloads_behind() {
     let mut keep = Vec::new();
     for store in stores("quick", &mut keep) {
         let dir = tempfile::tempdir().unwrap();
-        let engine = open(dir.path(), &store);
+        let engine = open_with_quick_objects(dir.path(), &store);
         let mut rng = Lcg(11);
         fill(&engine, 1200, &mut rng);
         for q in queries(&mut rng) {
@@ -313,7 +304,7 @@ fn statuses_quotas_and_usage_apply_to_the_quick_path() {
     let mut keep = Vec::new();
     for store in stores("quick-status", &mut keep) {
         let dir = tempfile::tempdir().unwrap();
-        let engine = open(dir.path(), &store);
+        let engine = open_with_quick_objects(dir.path(), &store);
         let mut rng = Lcg(21);
         fill(&engine, 300, &mut rng);
         let v = literal(&rng.vector(DIM));
@@ -409,7 +400,7 @@ fn dropping_the_engine_waits_for_the_onload_behind() {
     engine.execute("OFFLOAD TENANT acme;").unwrap();
     assert_eq!(run(&engine, &q).rows, loaded.rows);
     drop(engine);
-    let engine = open(dir.path(), &store);
+    let engine = open_with_quick_objects(dir.path(), &store);
     assert_eq!(storage(&engine), str_("active"));
     assert_eq!(run(&engine, &q).rows, loaded.rows);
 }
@@ -420,7 +411,8 @@ fn dropping_the_engine_waits_for_the_onload_behind() {
 fn an_embed_query_answers_as_the_loaded_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = tempfile::tempdir().unwrap();
-    let engine = open(dir.path(), &format!("file://{}", bucket.path().display()));
+    let engine =
+        open_with_quick_objects(dir.path(), &format!("file://{}", bucket.path().display()));
     engine.execute("CREATE TENANT acme;").unwrap();
     run(
         &engine,
@@ -483,7 +475,8 @@ fn by_default_a_small_collection_gets_no_quick_object() {
 fn a_graph_collection_answers_cold_with_the_exact_top_k() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = tempfile::tempdir().unwrap();
-    let engine = open(dir.path(), &format!("file://{}", bucket.path().display()));
+    let engine =
+        open_with_quick_objects(dir.path(), &format!("file://{}", bucket.path().display()));
     let mut rng = Lcg(23);
     run(&engine, "CREATE TENANT acme;");
     run(

@@ -71,3 +71,14 @@ pub fn stores(test: &str, keep: &mut Vec<tempfile::TempDir>) -> Vec<String> {
     }
     urls
 }
+
+/// An engine on `dir` with the object store `store`, where every collection
+/// with vectors gets a quick object at OFFLOAD, however small.
+#[cfg(feature = "s3")]
+pub fn open_with_quick_objects(dir: &std::path::Path, store: &str) -> pql::Engine {
+    let mut config = pql::Config::new(dir).with_object_store(store).unwrap();
+    if let Some(store) = config.object_store.as_mut() {
+        store.quick_object_min_bytes = 0;
+    }
+    pql::Engine::open_with(config).unwrap()
+}
