@@ -140,8 +140,11 @@ impl Node {
     /// owners' node records are read (at most every tenth of the lease
     /// time each).
     pub async fn lease_is_live(&self, record: &LeaseRecord) -> Result<bool> {
-        if record.expires_ms > now_ms() || !record.backed {
-            return Ok(record.expires_ms > now_ms());
+        if record.expires_ms > now_ms() {
+            return Ok(true);
+        }
+        if !record.backed {
+            return Ok(false);
         }
         if record.owner == self.id && record.incarnation == self.incarnation {
             return Ok(self.beat_age() < self.lease);
