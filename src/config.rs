@@ -45,6 +45,19 @@ pub struct Config {
     /// 399k GloVe-50 (BENCHMARKS.md): the walk at 10% took 779 µs at ef 64,
     /// the scan of its 39,900 matches 415 µs, about 10 ns a distance each.
     pub filter_walk_cost: f64,
+    /// A scan the planner chooses over at least this many matches, in a
+    /// collection with a graph index, reads one-byte codes of the vectors
+    /// and re-ranks the best candidates exactly (`index/codes.rs`): about
+    /// 3× faster where the matches are scattered. `WITH (exact: true)` and
+    /// collections without a graph index always scan the exact vectors.
+    /// Default 1,024 (the cost model then decides; codes are the cheaper
+    /// scan from about 250 matches); `usize::MAX` turns the codes off.
+    pub quantized_scan_min: usize,
+    /// The cost of a match in a code scan, in the cost model's distances
+    /// (an exact scan costs 1 a match). Default 0.6: on 399k GloVe-50 a
+    /// code scan took 0.55–0.57 of the exact scan's time at 2–10%
+    /// selectivity (BENCHMARKS.md, issue 15).
+    pub quantized_scan_cost: f64,
     /// When tombstones pass this fraction of a graph index, it is rebuilt.
     /// Default 0.25.
     pub compact_fraction: f64,
@@ -95,6 +108,8 @@ impl Config {
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
             filter_walk_cost: 110.0,
+            quantized_scan_min: 1_024,
+            quantized_scan_cost: 0.6,
             compact_fraction: 0.25,
             graph_checkpoint_nodes: 10_000,
             graph_checkpoint_fraction: 0.125,
@@ -198,6 +213,8 @@ impl fmt::Debug for Config {
             .field("exact_filter_threshold", &self.exact_filter_threshold)
             .field("exact_filter_fraction", &self.exact_filter_fraction)
             .field("filter_walk_cost", &self.filter_walk_cost)
+            .field("quantized_scan_min", &self.quantized_scan_min)
+            .field("quantized_scan_cost", &self.quantized_scan_cost)
             .field("compact_fraction", &self.compact_fraction)
             .field("graph_checkpoint_nodes", &self.graph_checkpoint_nodes)
             .field("graph_checkpoint_fraction", &self.graph_checkpoint_fraction)

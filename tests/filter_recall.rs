@@ -1,9 +1,10 @@
 //! Filtered recall@10 against exact search at every selectivity band from
 //! 50% to 0.1%, for equality, `AND`, `IN` and range filters, through PQL
-//! text. Run twice: with the planner's cost model (which scans below its
-//! crossover and walks the graph above it), and with the graph walk forced
-//! at every band (`filter_walk_cost = 0`), so both paths are held to the
-//! bar. Seeded data; the allowance is stated: recall ≥ 0.99 per case, i.e.
+//! text. Run four times: with the planner's cost model (which scans below
+//! its crossover and walks the graph above it; large scans read the
+//! one-byte scan codes and re-rank exactly), with the codes turned off,
+//! with the codes at every band, and with the graph walk forced at every
+//! band (`filter_walk_cost = 0`), so every path is held to the bar. Seeded data; the allowance is stated: recall ≥ 0.99 per case, i.e.
 //! at most 3 of the 300 true neighbours of a case's 30 queries missed.
 
 use pql::{Config, Engine};
@@ -157,8 +158,31 @@ fn filtered_recall_at_every_band_with_the_planner_and_with_the_walk() {
     let engine = Engine::open_with(config.clone()).unwrap();
     load(&engine, &vectors);
     let plans = check_recall(&engine, &vectors, &queries);
-    // At 30,000 vectors and ef 64 the crossover is at a pass rate of
-    // sqrt(110 × 64 / 30,000) = 48%: the 50% cases walk, the rest scan.
+    // With the scan codes (from 1,024 matches, 0.6 a match) a scan of
+    // 15,000 matches costs 9,100 against a walk of 14,080: every band
+    // scans, those of 1,024 matches or more (5% and up) through the codes.
+    for ((filter, _, share), plan) in CASES.iter().zip(&plans) {
+        let codes = matches!(*share, "50%" | "20%" | "10%" | "5%");
+        assert_eq!(
+            plan.contains("strategy: code scan"),
+            codes,
+            "{filter} at {share}: {plan}"
+        );
+        assert_eq!(
+            plan.contains("strategy: exact scan"),
+            !codes,
+            "{filter} at {share}: {plan}"
+        );
+        assert!(plan.contains("cost estimate: exact scan ≈"), "{plan}");
+    }
+    drop(engine);
+
+    // Without codes, at 30,000 vectors and ef 64 the crossover is at a pass
+    // rate of sqrt(110 × 64 / 30,000) = 48%: the 50% cases walk, the rest
+    // scan the exact vectors.
+    config.quantized_scan_min = usize::MAX;
+    let engine = Engine::open_with(config.clone()).unwrap();
+    let plans = check_recall(&engine, &vectors, &queries);
     for ((filter, _, share), plan) in CASES.iter().zip(&plans) {
         let walk = *share == "50%";
         assert_eq!(
@@ -166,7 +190,22 @@ fn filtered_recall_at_every_band_with_the_planner_and_with_the_walk() {
             walk,
             "{filter} at {share}: {plan}"
         );
-        assert!(plan.contains("cost estimate: exact scan ≈"), "{plan}");
+        assert!(!plan.contains("code scan"), "{plan}");
+    }
+    drop(engine);
+
+    // The codes from 1 match: chosen wherever they are the cheaper scan,
+    // 0.6 m + 100 (the re-rank) < m, i.e. from 1% (300 matches) up.
+    config.quantized_scan_min = 1;
+    let engine = Engine::open_with(config.clone()).unwrap();
+    let plans = check_recall(&engine, &vectors, &queries);
+    for ((filter, _, share), plan) in CASES.iter().zip(&plans) {
+        let codes = !matches!(*share, "0.5%" | "0.1%");
+        assert_eq!(
+            plan.contains("strategy: code scan"),
+            codes,
+            "{filter} at {share}: {plan}"
+        );
     }
     drop(engine);
 

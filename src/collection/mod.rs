@@ -17,11 +17,13 @@ pub use load_times::LoadTimes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::index::codes::{rerank_count, ScanCodes};
 use crate::index::vectors::VectorStore;
 use crate::index::{flat, AnnIndex};
 use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
@@ -85,6 +87,9 @@ pub(crate) struct Collection {
     with_vector: RoaringBitmap,
     attrs: AttributeIndex,
     vectors: Option<VectorStore>,
+    /// One-byte codes of the vectors, built by the first scan of many
+    /// scattered ids (`quantized_search`) and kept up to date by writes.
+    codes: OnceLock<ScanCodes>,
     ann: Option<Ann>,
 }
 
@@ -163,6 +168,7 @@ impl Collection {
             with_vector: RoaringBitmap::new(),
             attrs: AttributeIndex::default(),
             vectors,
+            codes: OnceLock::new(),
             ann: None,
         }
     }
@@ -325,6 +331,25 @@ impl Collection {
         }
     }
 
+    /// Top-k over `ids` (all with vectors) through the scan codes: they
+    /// pick [`rerank_count`] candidates, whose exact distances decide. The
+    /// distances are exact; a true neighbour can only be missed if the
+    /// codes rank it below that many others. The codes are built by the
+    /// first call (one pass over the vectors).
+    pub(crate) fn quantized_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &RoaringBitmap,
+    ) -> Vec<(u32, f32)> {
+        let Some(store) = &self.vectors else {
+            return Vec::new();
+        };
+        let codes = self.codes.get_or_init(|| ScanCodes::build(store));
+        let candidates = codes.nearest(self.meta.metric, query, rerank_count(k), ids);
+        flat::exact_top_k(store, self.meta.metric, query, k, candidates)
+    }
+
     /// Graph search over all live vectors, or only over `allowed` (a
     /// filter's matches, live ids with vectors) when given.
     pub(crate) fn graph_search(
@@ -430,6 +455,7 @@ impl Collection {
                 },
             );
         }
+        self.update_codes(&fresh);
         self.insert_pending();
         if let (Some(ann), Some(store)) = (&mut self.ann, &self.vectors) {
             // An attribute-only update keeps its internal id, already in the graph.
@@ -443,6 +469,22 @@ impl Collection {
         let _ = self.maintain_ann(config);
         self.checkpoint_if_due(config);
         Ok(())
+    }
+
+    /// Codes the vectors just written into the scan codes, if built; drops
+    /// the codes instead once the store has outgrown their fit (the next
+    /// scan that wants them fits them again).
+    fn update_codes(&mut self, fresh: &[u32]) {
+        let Some(store) = &self.vectors else {
+            return;
+        };
+        if self.codes.get().is_some_and(|c| c.is_stale(store.len())) {
+            self.codes = OnceLock::new();
+        } else if let Some(codes) = self.codes.get_mut() {
+            for iid in fresh {
+                codes.set(*iid, store.get(*iid));
+            }
+        }
     }
 
     /// Inserts into the graph the vectors committed after its checkpoint
@@ -549,6 +591,7 @@ impl Collection {
             + nodes
             + self.attrs.memory_bytes()
             + self.vectors.as_ref().map_or(0, |v| v.memory_bytes())
+            + self.codes.get().map_or(0, ScanCodes::memory_bytes)
             + self.ann.as_ref().map_or(0, |a| a.index.memory_bytes())
     }
 

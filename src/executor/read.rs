@@ -168,6 +168,9 @@ pub(crate) fn search(
 ) -> Vec<(u32, f32)> {
     match plan.strategy {
         Strategy::Exact { .. } => c.exact_search(v, plan.k, candidates.unwrap_or(c.with_vector())),
+        Strategy::Quantized { .. } => {
+            c.quantized_search(v, plan.k, candidates.unwrap_or(c.with_vector()))
+        }
         Strategy::Graph { ef } => c.graph_search(v, plan.k, ef, candidates),
     }
 }

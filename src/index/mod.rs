@@ -3,6 +3,7 @@
 //! default) and `hnsw` (wraps hnsw_rs, kept to compare against; the only
 //! file that imports that crate).
 
+pub(crate) mod codes;
 pub(crate) mod distance;
 #[cfg(test)]
 mod extreme_tests;
@@ -10,7 +11,6 @@ pub(crate) mod flat;
 pub(crate) mod graph;
 #[cfg(feature = "hnsw-rs")]
 pub(crate) mod hnsw;
-#[cfg(feature = "s3")]
 pub(crate) mod quantized;
 pub(crate) mod vectors;
 

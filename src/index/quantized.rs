@@ -1,6 +1,7 @@
-//! Scalar quantisation to one byte per dimension, and the approximate scan
-//! over such codes that picks the candidates of a cold query (the quick
-//! object of an offloaded collection, `storage/object/quick.rs`). The
+//! Scalar quantisation to one byte per dimension (also the ranges of the
+//! scan codes, `index/codes.rs`), and the approximate scan over such codes
+//! that picks the candidates of a cold query (the quick object of an
+//! offloaded collection, `storage/object/quick.rs`). The
 //! candidates are then re-ranked on their exact vectors, so the codes only
 //! have to keep the true nearest among the candidates, never give a
 //! distance anyone sees.
@@ -14,7 +15,8 @@ use crate::index::Metric;
 const ROWS_PER_TASK: usize = 4096;
 
 /// Per-dimension range: value `x` of dimension `d` is coded as
-/// `round((x − lo[d]) / scale[d])`, in `0..=255`.
+/// `round((x − lo[d]) / scale[d])`, in `0..=255` (or fewer levels, see
+/// [`Quantizer::fit_levels`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Quantizer {
     pub(crate) lo: Vec<f32>,
@@ -22,8 +24,19 @@ pub(crate) struct Quantizer {
 }
 
 impl Quantizer {
-    /// The ranges of `vectors` (each of `dim` values, all finite).
+    /// The ranges of `vectors` (each of `dim` values, all finite), coded
+    /// over `0..=255`.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     pub(crate) fn fit<'a>(dim: usize, vectors: impl Iterator<Item = &'a [f32]>) -> Quantizer {
+        Quantizer::fit_levels(dim, vectors, 255.0)
+    }
+
+    /// The ranges of `vectors`, coded over `0..=levels` (`levels` ≤ 255).
+    pub(crate) fn fit_levels<'a>(
+        dim: usize,
+        vectors: impl Iterator<Item = &'a [f32]>,
+        levels: f32,
+    ) -> Quantizer {
         let mut lo = vec![f32::INFINITY; dim];
         let mut hi = vec![f32::NEG_INFINITY; dim];
         for v in vectors {
@@ -35,7 +48,7 @@ impl Quantizer {
         let scale = lo
             .iter()
             .zip(&hi)
-            .map(|(l, h)| if h > l { (h - l) / 255.0 } else { 0.0 })
+            .map(|(l, h)| if h > l { (h - l) / levels } else { 0.0 })
             .collect();
         let lo = lo
             .into_iter()
@@ -50,18 +63,28 @@ impl Quantizer {
     }
 
     /// Appends the codes of `v` to `out`.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     pub(crate) fn encode(&self, v: &[f32], out: &mut Vec<u8>) {
-        out.extend(v.iter().zip(&self.lo).zip(&self.scale).map(|((x, l), s)| {
-            if *s > 0.0 {
-                ((x - l) / s).round().clamp(0.0, 255.0) as u8
+        let start = out.len();
+        out.resize(start + self.dim(), 0);
+        self.encode_into(v, &mut out[start..], 255.0);
+    }
+
+    /// Writes the codes of `v` into `out` (one per dimension), clamped to
+    /// `0..=top`: a value past the fitted range gets the code of its end.
+    pub(crate) fn encode_into(&self, v: &[f32], out: &mut [u8], top: f32) {
+        for (((o, x), l), s) in out.iter_mut().zip(v).zip(&self.lo).zip(&self.scale) {
+            *o = if *s > 0.0 {
+                ((x - l) / s).round().clamp(0.0, top) as u8
             } else {
                 0
-            }
-        }));
+            };
+        }
     }
 
     /// Whether every range is finite and no scale is negative (a damaged
     /// or hostile object could hold anything).
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     pub(crate) fn is_sane(&self) -> bool {
         self.lo.len() == self.scale.len()
             && self.lo.iter().all(|l| l.is_finite())
@@ -74,6 +97,7 @@ impl Quantizer {
     /// L2. Approximate: `query · x` is computed on the decoded codes, so
     /// ranks near the cut may differ from the exact ones; callers take
     /// several times the rows they need and re-rank them exactly.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     pub(crate) fn nearest_rows(
         &self,
         codes: &[u8],

@@ -11,6 +11,7 @@ use crate::collection::meta::IndexKind;
 use crate::collection::Collection;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::index::codes::rerank_count;
 use crate::parser::ast::{Opt, Select};
 
 /// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
@@ -23,6 +24,14 @@ pub(crate) enum Strategy {
     Exact {
         /// Why the exact scan was chosen.
         reason: String,
+    },
+    /// A scan of the one-byte codes of the candidates' vectors, then an
+    /// exact re-rank of the best few (`Collection::quantized_search`).
+    Quantized {
+        /// Why a scan was chosen.
+        reason: String,
+        /// Candidates the codes hand to the exact re-rank.
+        rerank: usize,
     },
     /// HNSW graph search; with a filter, the filter is applied inside the
     /// walk (and, for hnsw_rs, `ef` raised by the filter's selectivity).
@@ -52,18 +61,30 @@ pub(crate) struct SearchPlan {
 pub(crate) struct Estimate {
     /// An exact scan of the matches: one distance each.
     pub(crate) scan: f64,
+    /// A scan of the matches' codes (`quantized_scan_cost` each) plus the
+    /// exact re-rank, when there are enough matches for codes.
+    pub(crate) codes: Option<f64>,
     /// A filtered graph walk: `filter_walk_cost × ef / pass rate`.
     pub(crate) walk: f64,
 }
 
 impl Estimate {
-    /// The estimates for `matches` of `total` vectors searched at `ef`.
-    fn new(config: &Config, matches: u64, total: u64, ef: usize) -> Estimate {
+    /// The estimates for `matches` of `total` vectors searched at `ef`,
+    /// for `k` results.
+    fn new(config: &Config, matches: u64, total: u64, ef: usize, k: usize) -> Estimate {
         let rate = (matches as f64 / total.max(1) as f64).max(1e-9);
+        let codes = (matches >= config.quantized_scan_min as u64)
+            .then(|| matches as f64 * config.quantized_scan_cost + rerank_count(k) as f64);
         Estimate {
             scan: matches as f64,
+            codes,
             walk: config.filter_walk_cost * ef as f64 / rate,
         }
+    }
+
+    /// The cheaper of the two scans.
+    fn best_scan(&self) -> f64 {
+        self.codes.map_or(self.scan, |c| c.min(self.scan))
     }
 }
 
@@ -188,8 +209,16 @@ const MAX_EF: usize = 2048;
 ///   nodes are visited.
 pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
     let estimate = match f.matches {
-        Some(m) if f.has_graph => Some(Estimate::new(config, m, f.total, f.ef.max(f.k))),
+        Some(m) if f.has_graph => Some(Estimate::new(config, m, f.total, f.ef.max(f.k), f.k)),
         _ => None,
+    };
+    // A scan chosen below: through the codes when they are the cheaper.
+    let scan = |reason: String| match estimate {
+        Some(e) if e.codes.is_some_and(|c| c < e.scan) => Strategy::Quantized {
+            reason,
+            rerank: rerank_count(f.k),
+        },
+        _ => Strategy::Exact { reason },
     };
     let strategy = if f.exact_requested {
         Strategy::Exact {
@@ -205,21 +234,18 @@ pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
     } else if let Some(m) = f.matches {
         let fraction_limit = (config.exact_filter_fraction * f.total as f64) as u64;
         if m <= config.exact_filter_threshold as u64 || m <= fraction_limit {
-            Strategy::Exact {
-                reason: format!(
-                    "filter matches {m} <= max({}, {:.0}% of {})",
-                    config.exact_filter_threshold,
-                    config.exact_filter_fraction * 100.0,
-                    f.total
-                ),
-            }
-        } else if let Some(e) = estimate.filter(|e| e.scan <= e.walk) {
-            Strategy::Exact {
-                reason: format!(
-                    "cost model: scan of {m} matches ≈ {:.0} distances <= walk ≈ {:.0}",
-                    e.scan, e.walk
-                ),
-            }
+            scan(format!(
+                "filter matches {m} <= max({}, {:.0}% of {})",
+                config.exact_filter_threshold,
+                config.exact_filter_fraction * 100.0,
+                f.total
+            ))
+        } else if let Some(e) = estimate.filter(|e| e.best_scan() <= e.walk) {
+            scan(format!(
+                "cost model: scan of {m} matches ≈ {:.0} distances <= walk ≈ {:.0}",
+                e.best_scan(),
+                e.walk
+            ))
         } else if f.raise_ef_for_filters {
             let selectivity = m as f64 / f.total.max(1) as f64;
             let base = f.ef.max(f.k);
@@ -246,6 +272,10 @@ impl fmt::Display for SearchPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.strategy {
             Strategy::Exact { reason } => writeln!(f, "strategy: exact scan ({reason})")?,
+            Strategy::Quantized { reason, rerank } => writeln!(
+                f,
+                "strategy: code scan, exact re-rank of the best {rerank} ({reason})"
+            )?,
             Strategy::Graph { ef } => writeln!(f, "strategy: hnsw graph search (ef={ef})")?,
         }
         match self.matches {
@@ -258,11 +288,11 @@ impl fmt::Display for SearchPlan {
             None => writeln!(f, "filter: none ({} vectors)", self.total)?,
         }
         if let Some(e) = self.estimate {
-            writeln!(
-                f,
-                "cost estimate: exact scan ≈ {:.0} distances, graph walk ≈ {:.0}",
-                e.scan, e.walk
-            )?;
+            write!(f, "cost estimate: exact scan ≈ {:.0} distances", e.scan)?;
+            if let Some(c) = e.codes {
+                write!(f, ", code scan ≈ {c:.0}")?;
+            }
+            writeln!(f, ", graph walk ≈ {:.0}", e.walk)?;
         }
         write!(f, "k: {}", self.k)
     }
@@ -285,10 +315,33 @@ mod tests {
     }
 
     #[test]
-    fn selective_filters_scan_exactly() {
-        let c = Config::new("unused");
+    fn selective_filters_scan_through_codes_from_their_minimum() {
+        let mut c = Config::new("unused");
         let p = choose(&facts(1_000_000, Some(10_000)), &c);
-        assert!(matches!(p.strategy, Strategy::Exact { .. }));
+        assert_eq!(
+            p.strategy,
+            Strategy::Quantized {
+                reason: "filter matches 10000 <= max(20000, 5% of 1000000)".into(),
+                rerank: rerank_count(10),
+            }
+        );
+        assert!(
+            p.to_string().contains("code scan ≈ 6100, graph walk"),
+            "{p}"
+        );
+        let p = choose(&facts(1_000_000, Some(1_000)), &c);
+        assert!(matches!(p.strategy, Strategy::Exact { .. }), "{p}");
+        assert!(!p.to_string().contains("code scan"), "{p}");
+        c.quantized_scan_min = usize::MAX;
+        let p = choose(&facts(1_000_000, Some(10_000)), &c);
+        assert!(matches!(p.strategy, Strategy::Exact { .. }), "{p}");
+        let mut exact = facts(1_000_000, Some(10_000));
+        exact.exact_requested = true;
+        c.quantized_scan_min = 0;
+        assert!(matches!(
+            choose(&exact, &c).strategy,
+            Strategy::Exact { .. }
+        ));
     }
 
     #[test]
@@ -303,22 +356,30 @@ mod tests {
         assert_eq!(choose(&native, &c).strategy, Strategy::Graph { ef: 64 });
     }
 
-    /// The cost model at 399k vectors, ef 64: 10% and below scan (measured:
-    /// the scan took 415 µs where the walk took 779 µs), 20% and up walk.
+    /// The cost model at 399k vectors, ef 64. Without codes, 10% and below
+    /// scan (measured: the scan took 415 µs where the walk took 779 µs),
+    /// 20% and up walk. With codes (0.6 a match) the crossover moves from
+    /// sqrt(110 × 64 / 399,000) = 13% to about 17%.
     #[test]
     fn the_cost_model_scans_up_to_the_crossover() {
-        let c = Config::new("unused");
-        for (share, exact) in [(0.5, false), (0.2, false), (0.1, true), (0.06, true)] {
-            let m = (399_000.0 * share) as u64;
-            let p = choose(&facts(399_000, Some(m)), &c);
-            assert_eq!(
-                matches!(p.strategy, Strategy::Exact { .. }),
-                exact,
-                "{share}: {p}"
-            );
-            let e = p.estimate.unwrap();
-            assert_eq!(e.scan, m as f64);
-            assert!(p.to_string().contains("cost estimate: exact scan"), "{p}");
+        let mut c = Config::new("unused");
+        for codes in [false, true] {
+            c.quantized_scan_min = if codes { 4_096 } else { usize::MAX };
+            for (share, scan) in [(0.5, false), (0.2, false), (0.15, codes), (0.1, true)] {
+                let m = (399_000.0 * share) as u64;
+                let p = choose(&facts(399_000, Some(m)), &c);
+                let (exact, quantized) = match p.strategy {
+                    Strategy::Exact { .. } => (true, false),
+                    Strategy::Quantized { .. } => (false, true),
+                    Strategy::Graph { .. } => (false, false),
+                };
+                assert_eq!(exact || quantized, scan, "{share}: {p}");
+                assert!(codes || !quantized, "{share}: {p}");
+                let e = p.estimate.unwrap();
+                assert_eq!(e.scan, m as f64);
+                assert_eq!(e.codes.is_some(), codes);
+                assert!(p.to_string().contains("cost estimate: exact scan"), "{p}");
+            }
         }
     }
 

@@ -17,7 +17,7 @@ mod persist;
 mod rows;
 mod scratch;
 mod search;
-mod store;
+pub(crate) mod store;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -1,0 +1,447 @@
+//! Scan codes: a one-byte-per-dimension copy of a collection's vectors, read
+//! by scans of many scattered ids (a filter matching thousands of nodes).
+//!
+//! Such a scan is bound by memory, not arithmetic: the matches are spread
+//! over the vector store, so every vector costs its own cache lines, and a
+//! core keeps only about a dozen lines in flight. A 50-d `f32` vector spans
+//! four lines; its code here spans one (rows are whole cache lines, the
+//! squared length kept in the last four bytes). The codes pick the `m` best
+//! candidates, which the caller re-ranks on their exact vectors, so the
+//! distances anyone sees are exact and only the choice of candidates is
+//! approximate (measured on GloVe-50: [`rerank_count`] candidates keep
+//! every true top-10 neighbour; BENCHMARKS.md, issue 15).
+//!
+//! Codes are 7-bit (`0..=127`) and the query's weights are rounded to `i8`,
+//! so that AVX2's `maddubs` (u8 × i8, pairs summed into `i16`) cannot
+//! saturate: `2 × 127 × 127 < 32,767`. The integer score is then the same
+//! with the AVX2 kernel and the scalar one.
+
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use crate::index::flat::{visit_prefetched, PARALLEL_CHUNK, PARALLEL_SCAN_MIN};
+use crate::index::graph::distance::prefetch;
+use crate::index::graph::store::advise_huge;
+use crate::index::quantized::Quantizer;
+use crate::index::vectors::VectorStore;
+use crate::index::Metric;
+
+/// Code levels: 7 bits (see the module doc).
+const LEVELS: f32 = 127.0;
+
+/// Bytes the kernel reads at a time (one AVX2 register).
+const BLOCK: usize = 32;
+
+/// One cache line of codes. Rows are whole lines, aligned to lines, so that
+/// a 50-d row costs one line, not the two an unaligned one straddles.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; LINE]);
+
+/// Bytes per [`Line`].
+const LINE: usize = 64;
+
+// SAFETY: `Line` is `repr(C)` over `[u8; 64]`: 64 bytes, alignment 64, no
+// padding, and every bit pattern is a valid value.
+#[allow(unsafe_code)]
+unsafe impl bytemuck::Zeroable for Line {}
+// SAFETY: as above.
+#[allow(unsafe_code)]
+unsafe impl bytemuck::Pod for Line {}
+
+/// The codes are rebuilt (fitted again) once the store has grown past this
+/// multiple of the slots they were fitted on, so that ranges drawn from a
+/// small first batch do not clamp most later vectors.
+const REFIT_GROWTH: usize = 2;
+
+/// How many candidates the codes hand to the exact re-rank for `k` results.
+pub(crate) fn rerank_count(k: usize) -> usize {
+    (8 * k).max(100)
+}
+
+/// A code per vector slot, fitted to the vectors present when built.
+pub(crate) struct ScanCodes {
+    quantizer: Quantizer,
+    /// Bytes per row, whole lines: the codes, zero padding, and the
+    /// vector's squared length (`f32`, little-endian) in the last four.
+    stride: usize,
+    /// Rows, slot after slot.
+    rows: Vec<Line>,
+    /// Slots of the store when the ranges were fitted.
+    fitted_slots: usize,
+}
+
+impl ScanCodes {
+    /// Codes for every slot of `store`, with ranges fitted to it.
+    pub(crate) fn build(store: &VectorStore) -> ScanCodes {
+        let dim = store.dim();
+        let slots = store.len();
+        let quantizer = Quantizer::fit_levels(dim, (0..slots as u32).map(|i| store.get(i)), LEVELS);
+        let stride = (dim + 4).div_ceil(LINE) * LINE;
+        let lines = stride / LINE;
+        let mut rows = Vec::with_capacity(slots * lines);
+        advise_huge(rows.spare_capacity_mut());
+        rows.resize(slots * lines, Line([0; LINE]));
+        rows.par_chunks_mut(lines).enumerate().for_each(|(i, row)| {
+            write_row(
+                &quantizer,
+                store.get(i as u32),
+                bytemuck::cast_slice_mut(row),
+            );
+        });
+        ScanCodes {
+            quantizer,
+            stride,
+            rows,
+            fitted_slots: slots,
+        }
+    }
+
+    /// Writes the code of `vector` (prepared, of the fitted dimension) into
+    /// slot `id`, growing the rows with zero rows as needed.
+    pub(crate) fn set(&mut self, id: u32, vector: &[f32]) {
+        let lines = self.stride / LINE;
+        let first = id as usize * lines;
+        if self.rows.len() < first + lines {
+            self.rows.resize(first + lines, Line([0; LINE]));
+        }
+        let row = bytemuck::cast_slice_mut(&mut self.rows[first..first + lines]);
+        write_row(&self.quantizer, vector, row);
+    }
+
+    /// Whether `slots` (the store's length now) has outgrown the fit.
+    pub(crate) fn is_stale(&self, slots: usize) -> bool {
+        slots > REFIT_GROWTH * self.fitted_slots.max(1024)
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.rows.capacity() * LINE + self.quantizer.dim() * 8
+    }
+
+    /// The `m` ids of `ids` whose approximate distances to `query`
+    /// (prepared for `metric`) are the smallest, in no particular order.
+    /// Ids without a row are skipped.
+    pub(crate) fn nearest(
+        &self,
+        metric: Metric,
+        query: &[f32],
+        m: usize,
+        ids: &RoaringBitmap,
+    ) -> Vec<u32> {
+        let dim = self.quantizer.dim();
+        if m == 0 || query.len() != dim {
+            return Vec::new();
+        }
+        let q = QueryWeights::new(&self.quantizer, query, self.stride);
+        let rows = self.rows.len() * LINE / self.stride;
+        let best = if ids.len() as usize >= PARALLEL_SCAN_MIN && rayon::current_num_threads() > 1 {
+            let all: Vec<u32> = ids.iter().collect();
+            all.par_chunks(PARALLEL_CHUNK)
+                .map(|chunk| self.scan(metric, &q, m, rows, chunk.iter().copied()))
+                .reduce(|| Best::new(m), Best::merge)
+        } else {
+            self.scan(metric, &q, m, rows, ids.iter())
+        };
+        best.heap.into_iter().map(|(_, id)| id).collect()
+    }
+
+    fn row(&self, id: u32) -> &[u8] {
+        let lines = self.stride / LINE;
+        let first = id as usize * lines;
+        bytemuck::cast_slice(&self.rows[first..first + lines])
+    }
+
+    fn scan(
+        &self,
+        metric: Metric,
+        q: &QueryWeights,
+        m: usize,
+        rows: usize,
+        ids: impl Iterator<Item = u32>,
+    ) -> Best {
+        let score = kernel();
+        let mut best = Best::new(m);
+        visit_prefetched(
+            ids,
+            rows,
+            |id| prefetch(self.row(id)),
+            |id| {
+                let row = self.row(id);
+                let dot = score(row, &q.weights) as f32 * q.unit;
+                let key = match metric {
+                    Metric::Cosine | Metric::Dot => -dot,
+                    Metric::L2 => {
+                        let mut sq = [0u8; 4];
+                        sq.copy_from_slice(&row[self.stride - 4..]);
+                        f32::from_le_bytes(sq) - 2.0 * dot
+                    }
+                };
+                best.push(key, id);
+            },
+        );
+        best
+    }
+}
+
+/// Writes the row of `vector`: its codes, then its squared length in the
+/// last four bytes.
+fn write_row(quantizer: &Quantizer, vector: &[f32], row: &mut [u8]) {
+    let dim = quantizer.dim();
+    quantizer.encode_into(vector, &mut row[..dim], LEVELS);
+    let sq: f32 = vector.iter().map(|x| x * x).sum();
+    let at = row.len() - 4;
+    row[at..].copy_from_slice(&sq.to_le_bytes());
+}
+
+/// A query turned into `i8` weights over the codes: `query · x` ≈ a
+/// constant + `unit × Σ weight·code` (the constant does not change ranks).
+struct QueryWeights {
+    /// One weight per byte of a row; zero past the dimension, so the
+    /// padding and the stored length add nothing.
+    weights: Vec<i8>,
+    /// The value of one weight step times one code step.
+    unit: f32,
+}
+
+impl QueryWeights {
+    fn new(quantizer: &Quantizer, query: &[f32], stride: usize) -> QueryWeights {
+        let exact: Vec<f32> = query
+            .iter()
+            .zip(&quantizer.scale)
+            .map(|(q, s)| q * s)
+            .collect();
+        let max = exact.iter().fold(0f32, |m, w| m.max(w.abs()));
+        let step = if max > 0.0 && max.is_finite() {
+            max / 127.0
+        } else {
+            1.0
+        };
+        let mut weights = vec![0i8; stride];
+        for (w, e) in weights.iter_mut().zip(&exact) {
+            *w = (e / step).round().clamp(-127.0, 127.0) as i8;
+        }
+        QueryWeights {
+            weights,
+            unit: step,
+        }
+    }
+}
+
+/// The `m` smallest keys seen, as a max-heap of (ordered key, id).
+struct Best {
+    m: usize,
+    heap: std::collections::BinaryHeap<(u32, u32)>,
+}
+
+impl Best {
+    fn new(m: usize) -> Best {
+        Best {
+            m,
+            heap: std::collections::BinaryHeap::with_capacity(m.min(1 << 16) + 1),
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, key: f32, id: u32) {
+        let key = ordered(key);
+        if self.heap.len() < self.m {
+            self.heap.push((key, id));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if (key, id) < *worst {
+                *worst = (key, id);
+            }
+        }
+    }
+
+    fn merge(mut self, other: Best) -> Best {
+        for (key, id) in other.heap {
+            if self.heap.len() < self.m {
+                self.heap.push((key, id));
+            } else if let Some(mut worst) = self.heap.peek_mut() {
+                if (key, id) < *worst {
+                    *worst = (key, id);
+                }
+            }
+        }
+        self
+    }
+}
+
+/// `f32` as a `u32` with the same order (NaN last).
+#[inline(always)]
+fn ordered(x: f32) -> u32 {
+    if x.is_nan() {
+        return u32::MAX;
+    }
+    let b = (x + 0.0).to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+/// `Σ row[i] · w[i]` over a row and its weights (same length, a multiple of
+/// [`BLOCK`]).
+type Kernel = fn(&[u8], &[i8]) -> i32;
+
+/// The kernel for this CPU, detected once.
+fn kernel() -> Kernel {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") {
+            return x86::score;
+        }
+        score_scalar
+    })
+}
+
+/// The portable kernel: the same integer as the AVX2 one.
+fn score_scalar(row: &[u8], w: &[i8]) -> i32 {
+    row.iter()
+        .zip(w)
+        .map(|(c, w)| i32::from(*c) * i32::from(*w))
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::BLOCK;
+
+    /// AVX2 kernel. Only handed out by `kernel()` after run-time detection.
+    pub(super) fn score(row: &[u8], w: &[i8]) -> i32 {
+        // SAFETY: `kernel()` returns this function only when AVX2 was
+        // detected at run time.
+        unsafe { score_impl(row, w) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn score_impl(row: &[u8], w: &[i8]) -> i32 {
+        let n = row.len().min(w.len()) / BLOCK * BLOCK;
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = _mm256_setzero_si256();
+        let mut i = 0;
+        // SAFETY (loads): `i + BLOCK <= n`, within both slices.
+        while i < n {
+            let c = _mm256_loadu_si256(row.as_ptr().add(i).cast());
+            let x = _mm256_loadu_si256(w.as_ptr().add(i).cast());
+            // Codes <= 127 and |w| <= 127: the pair sums fit an i16.
+            let pairs = _mm256_maddubs_epi16(c, x);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+            i += BLOCK;
+        }
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256(acc, 1),
+        );
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b0100_1110));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b1011_0001));
+        _mm_cvtsi128_si32(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::distance::distance;
+    use crate::index::vectors::prepare;
+    use crate::test_rng::uniform;
+
+    fn store(metric: Metric, n: usize, dim: usize, seed: &mut u64) -> VectorStore {
+        let mut s = VectorStore::new(dim);
+        for i in 0..n {
+            let mut v: Vec<f32> = (0..dim).map(|_| uniform(seed)).collect();
+            prepare(metric, &mut v);
+            s.set(i as u32, &v).unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn the_kernels_agree() {
+        let mut seed = 3;
+        for len in [32, 64, 416] {
+            let row: Vec<u8> = (0..len)
+                .map(|_| (uniform(&mut seed).abs() * 127.0) as u8)
+                .collect();
+            let w: Vec<i8> = (0..len)
+                .map(|_| (uniform(&mut seed) * 127.0) as i8)
+                .collect();
+            let mut extreme_row = vec![127u8; len];
+            extreme_row[len - 1] = 255;
+            let mut extreme_w = vec![-127i8; len];
+            extreme_w[len - 1] = 0;
+            for (r, w) in [(&row, &w), (&extreme_row, &extreme_w)] {
+                assert_eq!(kernel()(r, w), score_scalar(r, w), "len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_true_nearest_are_among_the_candidates() {
+        let mut seed = 11;
+        for metric in [Metric::Cosine, Metric::L2, Metric::Dot] {
+            for dim in [16, 50, 384] {
+                let n = 3000;
+                let s = store(metric, n, dim, &mut seed);
+                let codes = ScanCodes::build(&s);
+                let ids: RoaringBitmap = (0..n as u32).filter(|i| i % 3 != 0).collect();
+                for _ in 0..10 {
+                    let mut q: Vec<f32> = (0..dim).map(|_| uniform(&mut seed)).collect();
+                    prepare(metric, &mut q);
+                    let mut exact: Vec<(f32, u32)> = ids
+                        .iter()
+                        .map(|i| (distance(metric, &q, s.get(i)), i))
+                        .collect();
+                    exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let got = codes.nearest(metric, &q, rerank_count(10), &ids);
+                    assert_eq!(got.len(), rerank_count(10));
+                    assert!(got.iter().all(|i| ids.contains(*i)));
+                    for (_, i) in &exact[..10] {
+                        assert!(got.contains(i), "{metric:?} {dim}-d: {i} missed");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn later_vectors_are_coded_and_growth_calls_for_a_refit() {
+        let mut seed = 5;
+        let mut s = store(Metric::L2, 2000, 8, &mut seed);
+        let mut codes = ScanCodes::build(&s);
+        let v = [0.5f32; 8];
+        s.set(2500, &v).unwrap();
+        codes.set(2500, &v);
+        let ids: RoaringBitmap = [0u32, 1, 2500, 99_999].into_iter().collect();
+        let got = codes.nearest(Metric::L2, &v, 1, &ids);
+        assert_eq!(got, vec![2500]);
+        assert!(!codes.is_stale(s.len()));
+        assert!(codes.is_stale(4001));
+        assert!(codes.memory_bytes() >= 2501 * 64);
+    }
+
+    #[test]
+    fn odd_inputs_are_safe() {
+        let s = VectorStore::new(4);
+        let codes = ScanCodes::build(&s);
+        let ids: RoaringBitmap = (0..10).collect();
+        assert!(codes.nearest(Metric::Cosine, &[1.0; 4], 5, &ids).is_empty());
+        assert!(codes.nearest(Metric::Cosine, &[1.0; 3], 5, &ids).is_empty());
+        let mut s = VectorStore::new(2);
+        s.set(0, &[0.0, 0.0]).unwrap();
+        let codes = ScanCodes::build(&s);
+        assert_eq!(codes.nearest(Metric::Dot, &[0.0, 0.0], 5, &ids), vec![0]);
+        assert_eq!(ordered(f32::NAN), u32::MAX);
+        assert!(ordered(-1.0) < ordered(-0.0) || ordered(-1.0) < ordered(0.0));
+        assert_eq!(ordered(-0.0), ordered(0.0));
+        assert!(ordered(1.0) < ordered(2.0) && ordered(-2.0) < ordered(-1.0));
+    }
+}
