@@ -88,23 +88,26 @@ fn start(prefix: &str, id: &str) -> (Server, tempfile::TempDir) {
 /// Node `id` of the cluster under `prefix`, on the data folder `dir/data`
 /// (a restart, if it was used before).
 fn start_in(prefix: &str, id: &str, dir: &Path) -> Server {
+    start_with(prefix, id, dir, &[])
+}
+
+/// [`start_in`] with `extra` flags.
+fn start_with(prefix: &str, id: &str, dir: &Path, extra: &[&str]) -> Server {
     let secret = dir.join("secret");
     std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
     let store = format!("s3://{}/{prefix}", bucket());
-    Server::start(
-        &dir.join("data"),
-        Some(ADMIN),
-        &[
-            "--object-store",
-            &store,
-            "--node-id",
-            id,
-            "--lease-ms",
-            "2000",
-            "--cluster-secret-file",
-            secret.to_str().unwrap(),
-        ],
-    )
+    let mut args = vec![
+        "--object-store",
+        &store,
+        "--node-id",
+        id,
+        "--lease-ms",
+        "2000",
+        "--cluster-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&dir.join("data"), Some(ADMIN), &args)
 }
 
 #[test]
@@ -258,6 +261,20 @@ fn count(node: &Server, tenant: &str) -> (i64, Option<String>) {
     assert_eq!(r.status, 200, "{}", r.text);
     let n = r.body["results"][0]["rows"][0][0].as_i64().unwrap();
     (n, r.owner)
+}
+
+/// The points of `tenant`'s `docs`, asked through `node` until it is
+/// served (a take-over waits for the dead owner's lease to expire).
+fn count_once_served(node: &Server, tenant: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = node.query_as(Some(ADMIN), tenant, "QUERY docs RETURN COUNT(*);");
+        if r.status == 200 {
+            return r.body["results"][0]["rows"][0][0].as_i64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Creates `tenant` on `node` with a collection `docs` of dimension 2, and
@@ -504,15 +521,7 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_ch
     n1.signal_and_wait("KILL");
 
     // n2 takes acme over from the OFFLOAD's copy plus the log.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = n2.query_as(Some(ADMIN), "acme", "QUERY docs RETURN COUNT(*);");
-        if r.status == 200 {
-            assert_eq!(r.body["results"][0]["rows"][0][0], 6, "{}", r.text);
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", r.text);
-    }
+    assert_eq!(count_once_served(&n2, "acme"), 6);
     assert!(has_point(&n2, "acme", "after"));
     // For beta, n2 learns that n1 served it from its disk and that the
     // bucket has no copy its log continues, gives the lease back and
@@ -533,6 +542,59 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_ch
     let n1 = start_in(&prefix, "n1", d1.path());
     assert_eq!(count(&n2, "beta"), (1, Some(n1.url(""))));
     assert!(has_point(&n2, "beta", "b0"));
+}
+
+/// A tenant that never moves is checkpointed every few log entries
+/// (`--checkpoint-every`), so it fails over from that copy plus the rest
+/// of its log, although it was created by a request that wrote it (the
+/// case the test above answers 503 for without a periodic checkpoint).
+#[test]
+fn a_tenant_checkpointed_every_few_entries_fails_over_with_every_write() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-periodic");
+    let (d1, _) = data_dir();
+    let n1 = start_with(&prefix, "n1", d1.path(), &["--checkpoint-every", "3"]);
+    let (n2, _d2) = start(&prefix, "n2");
+    let r = n1.query(
+        Some(ADMIN),
+        "CREATE TENANT beta; CREATE COLLECTION docs TENANT beta WITH (dimension: 2); \
+         QUERY docs TENANT beta CREATE NODE { id: 'b0', embedding: [1, 0] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    for i in 0..8 {
+        let r = write_point(&n2, "beta", &format!("w{i}"));
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.owner, Some(n1.url("")));
+    }
+    // The entries of the writes are 1 to 10: a checkpoint was started at
+    // entry 3 and, once it is recorded, again 3 entries after it. Wait for
+    // one at entry 6 or later to be recorded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let seq = loop {
+        let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
+        let nodes = r.body["nodes"].as_array().unwrap().clone();
+        let seq = nodes
+            .iter()
+            .find(|n| n["node"] == "n1")
+            .and_then(|n| n["checkpoints"]["beta"].as_u64());
+        if let Some(seq) = seq.filter(|s| *s >= 6) {
+            break seq;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(seq <= 10, "{seq}");
+    // Two more writes after it, then n1 dies.
+    for id in ["x0", "x1"] {
+        assert_eq!(write_point(&n2, "beta", id).status, 200);
+    }
+    n1.signal_and_wait("KILL");
+    assert_eq!(count_once_served(&n2, "beta"), 11);
+    for id in ["b0", "w0", "w7", "x0", "x1"] {
+        assert!(has_point(&n2, "beta", id), "{id}");
+    }
 }
 
 /// The object tier under `pql serve`: statements run on the server's

@@ -40,6 +40,31 @@ impl Catalog {
         self.bucket_generation(name)
     }
 
+    /// A checkpoint of tenant `name` that leaves it on this node: a copy
+    /// of its data put in the bucket as OFFLOAD puts it (the tenant is
+    /// unloaded meanwhile, and loads again from the local disk on its next
+    /// statement). Returns the `generation_id` of that copy's manifest:
+    /// `None` if this node does not have the tenant's data on its disk.
+    /// The caller keeps the tenant's writes out meanwhile (its order lock).
+    pub(crate) fn copy_to_bucket(&self, name: &str) -> Result<Option<String>> {
+        let Some(tenant) = self.local(name) else {
+            return Ok(None);
+        };
+        if !matches!(tenant.record().storage, Storage::Active | Storage::Inactive) {
+            return Ok(None);
+        }
+        let now = crate::clock::now_ms();
+        // A checkpoint must finish: nothing cancels it.
+        tenant.while_unloaded(|| self.upload_copy(&tenant, &CancelToken::new(), now))?;
+        self.bucket_generation(name)
+    }
+
+    /// Deletes the bucket's generations of `name` older than its manifest's
+    /// (after a checkpoint names the newest).
+    pub(crate) fn collect_generations(&self, name: &str) -> Result<usize> {
+        self.tier()?.gc_tenant(name)
+    }
+
     /// The generation id of the manifest of `name` in the bucket, if any.
     pub(crate) fn bucket_generation(&self, name: &str) -> Result<Option<String>> {
         Ok(self

@@ -108,37 +108,8 @@ impl Catalog {
         // Before unloading, which saves graph files.
         cancel.check()?;
         tenant.while_unloaded(|| {
-            fs::create_dir_all(&tenant.dir)
-                .map_err(|e| Error::io(format!("cannot create {}", tenant.dir.display()), e))?;
-            // Freed pages would be downloaded by every onload; a small
-            // file is not worth compaction's commits.
-            for name in tenant.collection_names() {
-                let file = tenant.dir.join(crate::collection::file_name(&name));
-                let len = fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-                if len > COMPACT_ABOVE {
-                    crate::storage::collection::compact_file(&file)?;
-                }
-            }
             let now = crate::clock::now_ms();
-            let mut offloaded = tenant.record();
-            lifecycle::move_storage(&mut offloaded, Storage::Offloaded, now);
-            let record = crate::storage::codec::encode(&offloaded)?;
-            let usage = usage_store::history(&self.db(), &offloaded.usage_key())?;
-            let usage = crate::storage::codec::encode(&usage)?;
-            cancel.check()?;
-            let quick = quick_staging(&self.layout, &tenant.name);
-            let uploaded =
-                write_quick_objects(tenant, &quick, tier.quick_min_bytes).and_then(|()| {
-                    tier.upload_tenant_with_usage(
-                        &tenant.name,
-                        &[&tenant.dir, &quick],
-                        &record,
-                        &usage,
-                    )
-                });
-            // Uploaded or not, the staging folder has served.
-            let _ = fs::remove_dir_all(&quick);
-            uploaded?;
+            self.upload_copy(tenant, cancel, now)?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Offloaded, now);
                 Ok(())
@@ -149,6 +120,44 @@ impl Catalog {
             // here is collected by the next offload.
             tier.gc_tenant(&tenant.name).map(drop)
         })
+    }
+
+    /// Uploads a copy of `tenant`, whose data is on the local disk and
+    /// unloaded (the caller holds [`Tenant::while_unloaded`]), as the
+    /// bucket's newest generation, with its record saying `offloaded` at
+    /// `now` (what a node that brings it in expects) and its usage history:
+    /// OFFLOAD's upload, and a cluster node's checkpoint.
+    pub(crate) fn upload_copy(
+        &self,
+        tenant: &Tenant,
+        cancel: &CancelToken,
+        now: i64,
+    ) -> Result<()> {
+        let tier = self.tier()?;
+        fs::create_dir_all(&tenant.dir)
+            .map_err(|e| Error::io(format!("cannot create {}", tenant.dir.display()), e))?;
+        // Freed pages would be downloaded by every onload; a small
+        // file is not worth compaction's commits.
+        for name in tenant.collection_names() {
+            let file = tenant.dir.join(crate::collection::file_name(&name));
+            let len = fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            if len > COMPACT_ABOVE {
+                crate::storage::collection::compact_file(&file)?;
+            }
+        }
+        let mut offloaded = tenant.record();
+        lifecycle::move_storage(&mut offloaded, Storage::Offloaded, now);
+        let record = crate::storage::codec::encode(&offloaded)?;
+        let usage = usage_store::history(&self.db(), &offloaded.usage_key())?;
+        let usage = crate::storage::codec::encode(&usage)?;
+        cancel.check()?;
+        let quick = quick_staging(&self.layout, &tenant.name);
+        let uploaded = write_quick_objects(tenant, &quick, tier.quick_min_bytes).and_then(|()| {
+            tier.upload_tenant_with_usage(&tenant.name, &[&tenant.dir, &quick], &record, &usage)
+        });
+        // Uploaded or not, the staging folder has served.
+        let _ = fs::remove_dir_all(&quick);
+        uploaded.map(drop)
     }
 
     /// Onload (ONLOAD TENANT, or lazily on any statement): downloads and

@@ -37,6 +37,12 @@ pub struct ClusterArgs {
     /// with --node-id
     #[arg(long, value_name = "FILE", requires = "node_id")]
     cluster_secret_file: Option<PathBuf>,
+
+    /// Checkpoint a tenant (a copy in the bucket that a take-over starts
+    /// from, its log up to there deleted) once its log has grown by this
+    /// many entries since the last checkpoint; 0 turns it off
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "node_id")]
+    checkpoint_every: u64,
 }
 
 /// What `open_store` checked: the store and the secret.
@@ -112,7 +118,7 @@ pub fn member(
     let node = Node::new(opened.store, id, &address, lease)
         .map_err(|e| format!("--node-id: {}", e.message()))?;
     Membership::new(Arc::new(node), opened.secret)
-        .map(Arc::new)
+        .map(|m| Arc::new(m.with_checkpoint_every(args.checkpoint_every)))
         .map_err(|e| format!("--node-id: {}", e.message()))
 }
 

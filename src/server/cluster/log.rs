@@ -115,8 +115,17 @@ impl Locked<'_> {
         let written = log.wait(ticket, &tokio::runtime::Handle::current());
         self.held = self.logs.iter().map(|(_, log)| log.order()).collect();
         match written {
-            Ok(_) => {
+            Ok(seq) => {
                 self.appended += 1;
+                if let Some((member, engine)) = &self.writes.node {
+                    if member.checkpoint_due(tenant, seq) {
+                        let (member, engine, tenant) =
+                            (member.clone(), engine.clone(), tenant.to_string());
+                        tokio::task::spawn_blocking(move || {
+                            member.periodic_checkpoint(&tenant, &engine)
+                        });
+                    }
+                }
                 Ok(())
             }
             Err(e) if e.kind() == &ErrorKind::NotOwner && self.appended > 0 => Err(Error::new(

@@ -66,8 +66,8 @@ pub async fn join(member: &Arc<Membership>) -> std::io::Result<()> {
 
 /// `GET /v1/cluster` (admin key): this node, and every node in the bucket
 /// with its heartbeat age, whether it is live, whether it is ready (a live
-/// node whose `/readyz` answers 200 within a second), and the tenants
-/// whose live lease it holds.
+/// node whose `/readyz` answers 200 within a second), the tenants whose
+/// live lease it holds, and the last log number of each one's checkpoint.
 pub(crate) async fn cluster(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -76,9 +76,16 @@ pub(crate) async fn cluster(
     let node = &member_of(&state)?.node;
     let nodes = node.nodes().await.map_err(ApiError::from)?;
     let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut checkpoints: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for lease in node.leases().await.map_err(ApiError::from)? {
         let owner = nodes.iter().find(|n| n.node == lease.owner);
         if lease.is_live_with(owner) {
+            if let Some(c) = &lease.checkpoint {
+                checkpoints
+                    .entry(lease.owner.clone())
+                    .or_default()
+                    .insert(lease.tenant.clone(), c.seq);
+            }
             owned.entry(lease.owner).or_default().push(lease.tenant);
         }
     }
@@ -100,6 +107,7 @@ pub(crate) async fn cluster(
                 "live": n.is_live(),
                 "ready": ready,
                 "tenants": owned.remove(&n.node).unwrap_or_default(),
+                "checkpoints": checkpoints.remove(&n.node).unwrap_or_default(),
             })
         })
         .collect();

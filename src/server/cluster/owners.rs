@@ -36,6 +36,9 @@ pub struct Membership {
     /// again, for a tenth of the lease time.
     routes: Mutex<HashMap<String, (LeaseRecord, std::time::Instant)>>,
     pub(super) client: reqwest::Client,
+    /// Log entries after which a tenant is checkpointed; 0: never (only
+    /// hand-overs and OFFLOAD checkpoint).
+    checkpoint_every: u64,
 }
 
 /// A lease this node holds.
@@ -66,6 +69,8 @@ struct Slot {
     gate: Arc<RwLock<()>>,
     /// One request at a time acquires the lease and takes the tenant in.
     taking: tokio::sync::Mutex<()>,
+    /// True while a periodic checkpoint of the tenant is under way.
+    checkpointing: std::sync::atomic::AtomicBool,
     /// Serialises this node's writes of the tenant's lease record (the
     /// heartbeat's renewals, acquisitions, hand-overs): each is conditional
     /// on the version the last one wrote. Per tenant, so that renewing many
@@ -96,7 +101,79 @@ impl Membership {
             slots: Mutex::new(HashMap::new()),
             routes: Mutex::new(HashMap::new()),
             client,
+            checkpoint_every: 0,
         })
+    }
+
+    /// This membership, checkpointing a tenant once its log has grown by
+    /// `entries` since its last checkpoint (`pql serve --checkpoint-every`;
+    /// 0: never).
+    pub fn with_checkpoint_every(mut self, entries: u64) -> Membership {
+        self.checkpoint_every = entries;
+        self
+    }
+
+    /// Whether `tenant`, whose log reached entry `seq`, is due a periodic
+    /// checkpoint and none is under way; if so, marks one under way (the
+    /// caller runs it: [`Membership::periodic_checkpoint`]).
+    pub(crate) fn checkpoint_due(&self, tenant: &str, seq: u64) -> bool {
+        if self.checkpoint_every == 0 {
+            return false;
+        }
+        let base = self
+            .held
+            .lock()
+            .get(tenant)
+            .map(|h| h.lease.record.checkpoint.as_ref().map_or(0, |c| c.seq));
+        match base {
+            Some(base) if seq.saturating_sub(base) >= self.checkpoint_every => !self
+                .slot(tenant)
+                .checkpointing
+                .swap(true, std::sync::atomic::Ordering::SeqCst),
+            _ => false,
+        }
+    }
+
+    /// A periodic checkpoint of `tenant` (marked under way by
+    /// [`Membership::checkpoint_due`]): no hand-over starts meanwhile (the
+    /// gate) and no write commits (the order lock); once the records queued
+    /// are in the bucket, a copy of the tenant goes there as OFFLOAD puts
+    /// it, but the tenant stays here (it loads again from the local disk on
+    /// its next statement); that copy with the last log number becomes the
+    /// lease's checkpoint, the log up to it is deleted, and so are the
+    /// bucket's older copies. Blocking: run it on the blocking pool. A
+    /// failure is logged; the next entry tries again.
+    pub(crate) fn periodic_checkpoint(&self, tenant: &str, engine: &crate::Engine) {
+        let runtime = tokio::runtime::Handle::current();
+        let gate = runtime.block_on(self.enter(tenant));
+        if let Ok(log) = self.log(tenant) {
+            let order = log.order();
+            let seq = log.drained(&runtime);
+            let catalog = &engine.inner().catalog;
+            match catalog.copy_to_bucket(tenant) {
+                Ok(Some(generation_id)) => {
+                    runtime.block_on(
+                        self.record_checkpoint(tenant, Checkpoint { generation_id, seq }),
+                    );
+                    drop(order);
+                    if let Err(e) = catalog.collect_generations(tenant) {
+                        eprintln!(
+                            "pql serve: cannot delete older copies of {tenant}: {}",
+                            e.message()
+                        );
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!(
+                    "pql serve: cannot checkpoint {tenant} in the bucket: {}",
+                    e.message()
+                ),
+            }
+        }
+        drop(gate);
+        self.slot(tenant)
+            .checkpointing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The node.
