@@ -21,6 +21,16 @@ enum State {
 /// real error afterwards.
 pub(crate) fn check(src: &Source<'_>) -> Result<()> {
     let bytes = src.text().as_bytes();
+    // The depth never exceeds the number of opening brackets, wherever they
+    // are: most texts have few, and counting them is a tight loop, where
+    // the scan below stops at every `-` (of negative numbers too).
+    let openers = bytes
+        .iter()
+        .filter(|&&b| matches!(b, b'(' | b'[' | b'{'))
+        .count();
+    if openers <= MAX_NESTING {
+        return Ok(());
+    }
     let mut state = State::Code;
     let mut depth = 0usize;
     let mut i = 0;
