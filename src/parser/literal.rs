@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use pest::iterators::Pair;
 
 use super::ast::{Name, Opt, Span};
+use super::count::bytes_where;
 use super::errors::{is_keyword, punctuation, Source};
 use super::Rule;
 use crate::error::Result;
@@ -143,7 +144,7 @@ fn push_numbers(src: &Source<'_>, pair: &Pair<'_, Rule>, items: &mut Vec<Value>)
 pub(crate) fn vector(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<f32>> {
     // One number per comma, give or take one: one allocation, not one per
     // doubling.
-    let commas = pair.as_str().bytes().filter(|&b| b == b',').count();
+    let commas = bytes_where(pair.as_str().as_bytes(), |b| b == b',');
     let mut out = Vec::with_capacity(commas + 1);
     for p in significant(pair) {
         each_number(src, &p, |text, at| {

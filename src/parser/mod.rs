@@ -1,10 +1,10 @@
 //! PQL text → AST ([`ast`]), with pest errors turned into positioned errors.
 //!
 //! The grammar is `grammar/pql.pest`. `nesting` bounds bracket depth before
-//! pest runs; each statement family has its own builder module (`tenant`,
-//! `collection`, `query`, `keys`, `tier`, with `clauses` shared by the
-//! administrative ones),
-//! filters are built in `expr`, literals and names in `literal`; `errors`
+//! pest runs (`count` counts bytes fast for it and for list lengths); each
+//! statement family has its own builder module (`tenant`, `collection`,
+//! `query`, `keys`, `tier`, with `clauses` shared by the administrative
+//! ones), filters are built in `expr`, literals and names in `literal`; `errors`
 //! turns byte offsets and pest failures into positioned errors. [`ast`]'s
 //! `Display` (`display`, `display_lit`) prints canonical PQL that parses
 //! back to the same AST.
@@ -13,6 +13,7 @@ pub mod ast;
 
 mod clauses;
 mod collection;
+mod count;
 mod display;
 mod display_lit;
 mod errors;

@@ -2,6 +2,7 @@
 //! depth is checked by a linear scan before pest runs. Deep input then fails
 //! with a positioned error instead of exhausting the stack.
 
+use super::count::bytes_where;
 use super::errors::Source;
 use crate::error::Result;
 
@@ -24,7 +25,7 @@ pub(crate) fn check(src: &Source<'_>) -> Result<()> {
     // The depth never exceeds the number of opening brackets, wherever they
     // are: most texts have few, and counting them is a tight loop, where
     // the scan below stops at every `-` (of negative numbers too).
-    if openers(bytes) <= MAX_NESTING {
+    if bytes_where(bytes, |b| matches!(b, b'(' | b'[' | b'{')) <= MAX_NESTING {
         return Ok(());
     }
     let mut state = State::Code;
@@ -85,21 +86,6 @@ pub(crate) fn check(src: &Source<'_>) -> Result<()> {
         i += 1;
     }
     Ok(())
-}
-
-/// How many `(`, `[` and `{` `bytes` holds. Counted in blocks of 64 bytes
-/// whose count fits a byte, so that the compiler counts many bytes at once.
-fn openers(bytes: &[u8]) -> usize {
-    bytes
-        .chunks(64)
-        .map(|block| {
-            let n: u8 = block
-                .iter()
-                .map(|&b| u8::from(b == b'(') + u8::from(b == b'[') + u8::from(b == b'{'))
-                .sum();
-            usize::from(n)
-        })
-        .sum()
 }
 
 /// The bytes `check` acts on outside strings and comments.
