@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use pest::iterators::Pair;
 
 use super::ast::{Name, Opt, Span};
+use super::count::bytes_where;
 use super::errors::{is_keyword, punctuation, Source};
 use super::Rule;
 use crate::error::Result;
@@ -141,7 +142,10 @@ fn push_numbers(src: &Source<'_>, pair: &Pair<'_, Rule>, items: &mut Vec<Value>)
 
 /// The components of a `vector_literal`, as `f32`.
 pub(crate) fn vector(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<f32>> {
-    let mut out = Vec::new();
+    // One number per comma, give or take one: one allocation, not one per
+    // doubling.
+    let commas = bytes_where(pair.as_str().as_bytes(), |b| b == b',');
+    let mut out = Vec::with_capacity(commas + 1);
     for p in significant(pair) {
         each_number(src, &p, |text, at| {
             match text.parse::<f32>() {
@@ -156,15 +160,13 @@ pub(crate) fn vector(src: &Source<'_>, pair: Pair<'_, Rule>) -> Result<Vec<f32>>
     Ok(out)
 }
 
-/// Whether the text of a `plain_numbers` token (`1, -2.5, 3e2 ]`) is what
-/// the general list rules would read as `number` tokens, commas and
-/// whitespace (no comments), with at most one trailing comma.
-pub(crate) fn is_plain_list(token: &str) -> bool {
-    matches!(walk_plain_list(token, |_, _| Ok(())), Ok(true))
-}
-
 /// Calls `f` with the text and byte offset of each number in `pair`: a
 /// `number` token, or each number of a `plain_numbers` list (`1, -2.5 ]`).
+///
+/// A `plain_numbers` token that is not what the general list rules would
+/// read as `number` tokens, commas and whitespace (no comments), with at
+/// most one trailing comma, is an error: `parse` then lets the strict
+/// grammar read the text.
 fn each_number(
     src: &Source<'_>,
     pair: &Pair<'_, Rule>,
@@ -177,14 +179,13 @@ fn each_number(
     }
     match walk_plain_list(text, |number, at| f(number, start + at))? {
         true => Ok(()),
-        // `parse` checked every plain list before building anything.
         false => Err(src.internal(pair)),
     }
 }
 
 /// Walks a `plain_numbers` token, calling `f` with the text and byte offset
 /// (in `token`) of each number, up to the first error `f` returns. `false`
-/// when the token is not a plain list (see [`is_plain_list`]); `f` has then
+/// when the token is not a plain list (see [`each_number`]); `f` has then
 /// seen only the numbers before the fault.
 fn walk_plain_list(token: &str, mut f: impl FnMut(&str, usize) -> Result<()>) -> Result<bool> {
     let b = token.as_bytes();

@@ -1,10 +1,10 @@
 //! PQL text → AST ([`ast`]), with pest errors turned into positioned errors.
 //!
 //! The grammar is `grammar/pql.pest`. `nesting` bounds bracket depth before
-//! pest runs; each statement family has its own builder module (`tenant`,
-//! `collection`, `query`, `keys`, `tier`, with `clauses` shared by the
-//! administrative ones),
-//! filters are built in `expr`, literals and names in `literal`; `errors`
+//! pest runs (`count` counts bytes fast for it and for list lengths); each
+//! statement family has its own builder module (`tenant`, `collection`,
+//! `query`, `keys`, `tier`, with `clauses` shared by the administrative
+//! ones), filters are built in `expr`, literals and names in `literal`; `errors`
 //! turns byte offsets and pest failures into positioned errors. [`ast`]'s
 //! `Display` (`display`, `display_lit`) prints canonical PQL that parses
 //! back to the same AST.
@@ -13,6 +13,7 @@ pub mod ast;
 
 mod clauses;
 mod collection;
+mod count;
 mod display;
 mod display_lit;
 mod errors;
@@ -30,7 +31,7 @@ mod tests;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 
 use crate::error::{Position, Result};
@@ -79,24 +80,25 @@ fn parse_with(text: &str, fast: bool) -> Result<ast::Script> {
     let src = Source::new(text);
     nesting::check(&src)?;
     ensure_call_limit(text.len());
-    // Lists of plain numbers as one token each, when every such token
-    // checks out; else the strict grammar decides (see `plain_numbers` in
-    // the grammar).
-    let fast_pairs = if fast {
-        PqlParser::parse(Rule::fast_script, text).ok()
-    } else {
-        None
-    };
-    let pairs = match fast_pairs {
-        Some(pairs)
-            if pairs.clone().flatten().all(|p| {
-                p.as_rule() != Rule::plain_numbers || literal::is_plain_list(p.as_str())
-            }) =>
+    // Lists of plain numbers as one token each; the statements are built
+    // from that parse only if every such token checks out as it is read
+    // (see `plain_numbers` in the grammar). On any failure the strict
+    // grammar decides, errors included: the fast path only ever answers
+    // with statements that `script` gives too.
+    if fast {
+        if let Some(script) = PqlParser::parse(Rule::fast_script, text)
+            .ok()
+            .and_then(|pairs| build(&src, pairs).ok())
         {
-            pairs
+            return Ok(script);
         }
-        _ => PqlParser::parse(Rule::script, text).map_err(|e| src.pest_error(e))?,
-    };
+    }
+    let pairs = PqlParser::parse(Rule::script, text).map_err(|e| src.pest_error(e))?;
+    build(&src, pairs)
+}
+
+/// The statements of a parsed script.
+fn build(src: &Source<'_>, pairs: Pairs<'_, Rule>) -> Result<ast::Script> {
     let mut statements = Vec::new();
     for pair in pairs {
         if matches!(pair.as_rule(), Rule::semi | Rule::EOI) {
@@ -104,7 +106,7 @@ fn parse_with(text: &str, fast: bool) -> Result<ast::Script> {
         }
         let (line, column) = src.line_col(pair.as_span().start());
         statements.push(ast::Located {
-            statement: statement(&src, pair)?,
+            statement: statement(src, pair)?,
             line,
             column,
         });

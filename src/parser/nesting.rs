@@ -2,6 +2,7 @@
 //! depth is checked by a linear scan before pest runs. Deep input then fails
 //! with a positioned error instead of exhausting the stack.
 
+use super::count::bytes_where;
 use super::errors::Source;
 use crate::error::Result;
 
@@ -21,6 +22,12 @@ enum State {
 /// real error afterwards.
 pub(crate) fn check(src: &Source<'_>) -> Result<()> {
     let bytes = src.text().as_bytes();
+    // The depth never exceeds the number of opening brackets, wherever they
+    // are: most texts have few, and counting them is a tight loop, where
+    // the scan below stops at every `-` (of negative numbers too).
+    if bytes_where(bytes, |b| matches!(b, b'(' | b'[' | b'{')) <= MAX_NESTING {
+        return Ok(());
+    }
     let mut state = State::Code;
     let mut depth = 0usize;
     let mut i = 0;

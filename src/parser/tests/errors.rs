@@ -88,6 +88,13 @@ fn unknown_statement_and_subcommand() {
         3,
         "expected CREATE, ALTER, ARCHIVE, RESTORE, OFFLOAD, ONLOAD, ATTACH, EXPORT, IMPORT, DROP, SHOW, DESCRIBE, USE, QUERY or EXPLAIN",
     );
+    // The same after a `;`, when more than whitespace and comments follow.
+    check(
+        "SHOW STATS; /* x */ FOO;",
+        1,
+        21,
+        "expected CREATE, ALTER, ARCHIVE, RESTORE, OFFLOAD, ONLOAD, ATTACH, EXPORT, IMPORT, DROP, SHOW, DESCRIBE, USE, QUERY or EXPLAIN",
+    );
     check(
         "SHOW FOO",
         1,

@@ -60,6 +60,15 @@ fn empty_scripts_and_separators() {
     }
     assert_eq!(stmts("SHOW STATS; SHOW STATS").len(), 2);
     assert_eq!(stmts("SHOW STATS;;SHOW STATS;").len(), 2);
+    // After the last `;` (whitespace and comments aside) the script ends.
+    for text in [
+        "SHOW STATS;",
+        "SHOW STATS ; ; /* x */ ;\n",
+        "SHOW STATS; -- end",
+        "SHOW STATS;\u{FEFF}",
+    ] {
+        assert_eq!(stmts(text), stmts("SHOW STATS"), "{text:?}");
+    }
 }
 
 #[test]
