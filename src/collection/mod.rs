@@ -335,7 +335,8 @@ impl Collection {
     /// pick [`rerank_count`] candidates, whose exact distances decide. The
     /// distances are exact; a true neighbour can only be missed if the
     /// codes rank it below that many others. The codes are built by the
-    /// first call (one pass over the vectors).
+    /// first call (one pass over the vectors). Where the codes cannot rank
+    /// (values overflowing `f32`), the exact vectors are scanned.
     pub(crate) fn quantized_search(
         &self,
         query: &[f32],
@@ -346,8 +347,10 @@ impl Collection {
             return Vec::new();
         };
         let codes = self.codes.get_or_init(|| ScanCodes::build(store));
-        let candidates = codes.nearest(self.meta.metric, query, rerank_count(k), ids);
-        flat::exact_top_k(store, self.meta.metric, query, k, candidates)
+        match codes.nearest(self.meta.metric, query, rerank_count(k), ids) {
+            Some(candidates) => flat::exact_top_k(store, self.meta.metric, query, k, candidates),
+            None => self.exact_search(query, k, ids),
+        }
     }
 
     /// Graph search over all live vectors, or only over `allowed` (a

@@ -123,19 +123,24 @@ impl ScanCodes {
 
     /// The `m` ids of `ids` whose approximate distances to `query`
     /// (prepared for `metric`) are the smallest, in no particular order.
-    /// Ids without a row are skipped.
+    /// Ids without a row are skipped. `None` when the codes cannot rank
+    /// for this query: ranges or weights that overflow `f32` (vectors near
+    /// `f32::MAX`); the caller then scans the exact vectors.
     pub(crate) fn nearest(
         &self,
         metric: Metric,
         query: &[f32],
         m: usize,
         ids: &RoaringBitmap,
-    ) -> Vec<u32> {
+    ) -> Option<Vec<u32>> {
         let dim = self.quantizer.dim();
         if m == 0 || query.len() != dim {
-            return Vec::new();
+            return Some(Vec::new());
         }
-        let q = QueryWeights::new(&self.quantizer, query, self.stride);
+        if !self.quantizer.is_sane() {
+            return None;
+        }
+        let q = QueryWeights::new(&self.quantizer, query, self.stride)?;
         let rows = self.rows.len() * LINE / self.stride;
         let best = if ids.len() as usize >= PARALLEL_SCAN_MIN && rayon::current_num_threads() > 1 {
             let all: Vec<u32> = ids.iter().collect();
@@ -145,7 +150,7 @@ impl ScanCodes {
         } else {
             self.scan(metric, &q, m, rows, ids.iter())
         };
-        best.heap.into_iter().map(|(_, id)| id).collect()
+        Some(best.heap.into_iter().map(|(_, id)| id).collect())
     }
 
     fn row(&self, id: u32) -> &[u8] {
@@ -207,26 +212,26 @@ struct QueryWeights {
 }
 
 impl QueryWeights {
-    fn new(quantizer: &Quantizer, query: &[f32], stride: usize) -> QueryWeights {
+    /// `None` if a weight overflows.
+    fn new(quantizer: &Quantizer, query: &[f32], stride: usize) -> Option<QueryWeights> {
         let exact: Vec<f32> = query
             .iter()
             .zip(&quantizer.scale)
             .map(|(q, s)| q * s)
             .collect();
         let max = exact.iter().fold(0f32, |m, w| m.max(w.abs()));
-        let step = if max > 0.0 && max.is_finite() {
-            max / 127.0
-        } else {
-            1.0
-        };
+        if !max.is_finite() {
+            return None;
+        }
+        let step = if max > 0.0 { max / 127.0 } else { 1.0 };
         let mut weights = vec![0i8; stride];
         for (w, e) in weights.iter_mut().zip(&exact) {
             *w = (e / step).round().clamp(-127.0, 127.0) as i8;
         }
-        QueryWeights {
+        Some(QueryWeights {
             weights,
             unit: step,
-        }
+        })
     }
 }
 
@@ -401,7 +406,7 @@ mod tests {
                         .map(|i| (distance(metric, &q, s.get(i)), i))
                         .collect();
                     exact.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    let got = codes.nearest(metric, &q, rerank_count(10), &ids);
+                    let got = codes.nearest(metric, &q, rerank_count(10), &ids).unwrap();
                     assert_eq!(got.len(), rerank_count(10));
                     assert!(got.iter().all(|i| ids.contains(*i)));
                     for (_, i) in &exact[..10] {
@@ -422,7 +427,7 @@ mod tests {
         codes.set(2500, &v);
         let ids: RoaringBitmap = [0u32, 1, 2500, 99_999].into_iter().collect();
         let got = codes.nearest(Metric::L2, &v, 1, &ids);
-        assert_eq!(got, vec![2500]);
+        assert_eq!(got, Some(vec![2500]));
         assert!(!codes.is_stale(s.len()));
         assert!(codes.is_stale(4001));
         assert!(codes.memory_bytes() >= 2501 * 64);
@@ -433,12 +438,34 @@ mod tests {
         let s = VectorStore::new(4);
         let codes = ScanCodes::build(&s);
         let ids: RoaringBitmap = (0..10).collect();
-        assert!(codes.nearest(Metric::Cosine, &[1.0; 4], 5, &ids).is_empty());
-        assert!(codes.nearest(Metric::Cosine, &[1.0; 3], 5, &ids).is_empty());
+        assert_eq!(
+            codes.nearest(Metric::Cosine, &[1.0; 4], 5, &ids),
+            Some(vec![])
+        );
+        assert_eq!(
+            codes.nearest(Metric::Cosine, &[1.0; 3], 5, &ids),
+            Some(vec![])
+        );
         let mut s = VectorStore::new(2);
         s.set(0, &[0.0, 0.0]).unwrap();
         let codes = ScanCodes::build(&s);
-        assert_eq!(codes.nearest(Metric::Dot, &[0.0, 0.0], 5, &ids), vec![0]);
+        assert_eq!(
+            codes.nearest(Metric::Dot, &[0.0, 0.0], 5, &ids),
+            Some(vec![0])
+        );
+        // Ranges past f32 (vectors near f32::MAX): the codes decline.
+        let mut s = VectorStore::new(2);
+        s.set(0, &[3e38, 1.0]).unwrap();
+        s.set(1, &[-3e38, 2.0]).unwrap();
+        let codes = ScanCodes::build(&s);
+        assert_eq!(codes.nearest(Metric::Dot, &[1.0, 1.0], 5, &ids), None);
+        // Weights past f32: a huge query against a wide but finite range.
+        let mut s = VectorStore::new(2);
+        s.set(0, &[1e30, 1.0]).unwrap();
+        s.set(1, &[-1e30, 2.0]).unwrap();
+        let codes = ScanCodes::build(&s);
+        assert_eq!(codes.nearest(Metric::Dot, &[1e30, 1.0], 5, &ids), None);
+        assert!(codes.nearest(Metric::Dot, &[1.0, 1.0], 5, &ids).is_some());
         assert_eq!(ordered(f32::NAN), u32::MAX);
         assert!(ordered(-1.0) < ordered(-0.0) || ordered(-1.0) < ordered(0.0));
         assert_eq!(ordered(-0.0), ordered(0.0));

@@ -84,7 +84,6 @@ impl Quantizer {
 
     /// Whether every range is finite and no scale is negative (a damaged
     /// or hostile object could hold anything).
-    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     pub(crate) fn is_sane(&self) -> bool {
         self.lo.len() == self.scale.len()
             && self.lo.iter().all(|l| l.is_finite())
