@@ -2,7 +2,7 @@
 //! shutdown flag and each tenant's last error.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -22,6 +22,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     shutting_down: AtomicBool,
     last_errors: Mutex<HashMap<String, String>>,
+    /// Engine work of requests under way ([`AppState::blocking`]).
+    busy: AtomicUsize,
 }
 
 /// The state as handlers receive it.
@@ -36,6 +38,7 @@ impl AppState {
             metrics,
             shutting_down: AtomicBool::new(false),
             last_errors: Mutex::new(HashMap::new()),
+            busy: AtomicUsize::new(0),
         })
     }
 
@@ -65,15 +68,45 @@ impl AppState {
         self.last_errors.lock().get(tenant).cloned()
     }
 
-    /// Runs `work` on the blocking pool, never on the async threads.
+    /// Runs `work`, which blocks, where it holds back no other request:
+    /// on the blocking pool, or in place (`block_in_place`, the async
+    /// worker's other tasks moved to another thread) when no other
+    /// request's engine work is under way. Handing a short statement to
+    /// the pool and its answer back costs two thread wake-ups, ~45 µs of a
+    /// lone client's 175 µs on this VM; in place under concurrent load
+    /// each request would take a worker's core away (BENCHMARKS.md).
     pub(crate) async fn blocking<T, F>(self: &Shared, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || work(&state))
-            .await
-            .map_err(|_| ApiError::internal("the request's task failed"))?
+        let alone = self.busy.fetch_add(1, Ordering::SeqCst) == 0;
+        let guard = Busy(self.clone());
+        if alone
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            return tokio::task::block_in_place(move || {
+                let _guard = guard;
+                work(&state)
+            });
+        }
+        tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            work(&state)
+        })
+        .await
+        .map_err(|_| ApiError::internal("the request's task failed"))?
+    }
+}
+
+/// One request's engine work under way: counted in [`AppState::blocking`]
+/// until dropped.
+struct Busy(Shared);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
     }
 }
