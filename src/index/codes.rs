@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
-use crate::index::flat::{visit_prefetched, PARALLEL_CHUNK, PARALLEL_SCAN_MIN};
+use crate::index::flat::{visit_prefetched, TopK, PARALLEL_CHUNK, PARALLEL_SCAN_MIN};
 use crate::index::graph::distance::prefetch;
 use crate::index::graph::store::advise_huge;
 use crate::index::quantized::Quantizer;
@@ -146,11 +146,11 @@ impl ScanCodes {
             let all: Vec<u32> = ids.iter().collect();
             all.par_chunks(PARALLEL_CHUNK)
                 .map(|chunk| self.scan(metric, &q, m, rows, chunk.iter().copied()))
-                .reduce(|| Best::new(m), Best::merge)
+                .reduce(|| TopK::new(m), TopK::merge)
         } else {
             self.scan(metric, &q, m, rows, ids.iter())
         };
-        Some(best.heap.into_iter().map(|(_, id)| id).collect())
+        Some(best.into_ids())
     }
 
     fn row(&self, id: u32) -> &[u8] {
@@ -166,9 +166,9 @@ impl ScanCodes {
         m: usize,
         rows: usize,
         ids: impl Iterator<Item = u32>,
-    ) -> Best {
+    ) -> TopK {
         let score = kernel();
-        let mut best = Best::new(m);
+        let mut best = TopK::new(m);
         visit_prefetched(
             ids,
             rows,
@@ -184,7 +184,7 @@ impl ScanCodes {
                         f32::from_le_bytes(sq) - 2.0 * dot
                     }
                 };
-                best.push(key, id);
+                best.offer(id, key);
             },
         );
         best
@@ -232,60 +232,6 @@ impl QueryWeights {
             weights,
             unit: step,
         })
-    }
-}
-
-/// The `m` smallest keys seen, as a max-heap of (ordered key, id).
-struct Best {
-    m: usize,
-    heap: std::collections::BinaryHeap<(u32, u32)>,
-}
-
-impl Best {
-    fn new(m: usize) -> Best {
-        Best {
-            m,
-            heap: std::collections::BinaryHeap::with_capacity(m.min(1 << 16) + 1),
-        }
-    }
-
-    #[inline(always)]
-    fn push(&mut self, key: f32, id: u32) {
-        let key = ordered(key);
-        if self.heap.len() < self.m {
-            self.heap.push((key, id));
-        } else if let Some(mut worst) = self.heap.peek_mut() {
-            if (key, id) < *worst {
-                *worst = (key, id);
-            }
-        }
-    }
-
-    fn merge(mut self, other: Best) -> Best {
-        for (key, id) in other.heap {
-            if self.heap.len() < self.m {
-                self.heap.push((key, id));
-            } else if let Some(mut worst) = self.heap.peek_mut() {
-                if (key, id) < *worst {
-                    *worst = (key, id);
-                }
-            }
-        }
-        self
-    }
-}
-
-/// `f32` as a `u32` with the same order (NaN last).
-#[inline(always)]
-fn ordered(x: f32) -> u32 {
-    if x.is_nan() {
-        return u32::MAX;
-    }
-    let b = (x + 0.0).to_bits();
-    if b >> 31 == 1 {
-        !b
-    } else {
-        b | 0x8000_0000
     }
 }
 
@@ -466,9 +412,5 @@ mod tests {
         let codes = ScanCodes::build(&s);
         assert_eq!(codes.nearest(Metric::Dot, &[1e30, 1.0], 5, &ids), None);
         assert!(codes.nearest(Metric::Dot, &[1.0, 1.0], 5, &ids).is_some());
-        assert_eq!(ordered(f32::NAN), u32::MAX);
-        assert!(ordered(-1.0) < ordered(-0.0) || ordered(-1.0) < ordered(0.0));
-        assert_eq!(ordered(-0.0), ordered(0.0));
-        assert!(ordered(1.0) < ordered(2.0) && ordered(-2.0) < ordered(-1.0));
     }
 }

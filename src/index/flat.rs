@@ -68,14 +68,16 @@ fn order_key(d: f32) -> f32 {
     }
 }
 
-/// A bounded max-heap keeping the `k` best candidates seen.
-struct TopK {
+/// A bounded max-heap keeping the `k` best candidates seen (also the
+/// candidates of a code scan, `index/codes.rs`).
+pub(crate) struct TopK {
     k: usize,
     heap: BinaryHeap<Candidate>,
 }
 
 impl TopK {
-    fn new(k: usize) -> Self {
+    /// An empty heap keeping the `k` best.
+    pub(crate) fn new(k: usize) -> Self {
         TopK {
             k,
             // Bounded: a huge k from a query costs memory only as ids come.
@@ -94,11 +96,26 @@ impl TopK {
         }
     }
 
-    fn merge(mut self, other: TopK) -> TopK {
+    /// Offers `id` at distance `dist` (NaN ranks last, −0 as +0).
+    #[inline(always)]
+    pub(crate) fn offer(&mut self, id: u32, dist: f32) {
+        self.push(Candidate {
+            dist: order_key(dist),
+            id,
+        });
+    }
+
+    /// The union of two heaps, still the `k` best.
+    pub(crate) fn merge(mut self, other: TopK) -> TopK {
         for c in other.heap {
             self.push(c);
         }
         self
+    }
+
+    /// The ids kept, in no particular order.
+    pub(crate) fn into_ids(self) -> Vec<u32> {
+        self.heap.into_iter().map(|c| c.id).collect()
     }
 
     /// Nearest first.
@@ -175,12 +192,7 @@ fn scan_with<F: Fn(&[f32]) -> f32>(
         ids,
         store.len(),
         |id| prefetch(store.get(id)),
-        |id| {
-            top.push(Candidate {
-                dist: order_key(dist(store.get(id))),
-                id,
-            })
-        },
+        |id| top.offer(id, dist(store.get(id))),
     );
     top
 }
