@@ -27,11 +27,11 @@ pub(crate) enum Strategy {
     },
     /// A scan of the one-byte codes of the candidates' vectors, then an
     /// exact re-rank of the best few (`Collection::quantized_search`).
+    /// The codes hand [`rerank_count`] of the plan's `k` candidates to the
+    /// re-rank.
     Quantized {
         /// Why a scan was chosen.
         reason: String,
-        /// Candidates the codes hand to the exact re-rank.
-        rerank: usize,
     },
     /// HNSW graph search; with a filter, the filter is applied inside the
     /// walk (and, for hnsw_rs, `ef` raised by the filter's selectivity).
@@ -214,10 +214,7 @@ pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
     };
     // A scan chosen below: through the codes when they are the cheaper.
     let scan = |reason: String| match estimate {
-        Some(e) if e.codes.is_some_and(|c| c < e.scan) => Strategy::Quantized {
-            reason,
-            rerank: rerank_count(f.k),
-        },
+        Some(e) if e.codes.is_some_and(|c| c < e.scan) => Strategy::Quantized { reason },
         _ => Strategy::Exact { reason },
     };
     let strategy = if f.exact_requested {
@@ -272,9 +269,10 @@ impl fmt::Display for SearchPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.strategy {
             Strategy::Exact { reason } => writeln!(f, "strategy: exact scan ({reason})")?,
-            Strategy::Quantized { reason, rerank } => writeln!(
+            Strategy::Quantized { reason } => writeln!(
                 f,
-                "strategy: code scan, exact re-rank of the best {rerank} ({reason})"
+                "strategy: code scan, exact re-rank of the best {} ({reason})",
+                rerank_count(self.k)
             )?,
             Strategy::Graph { ef } => writeln!(f, "strategy: hnsw graph search (ef={ef})")?,
         }
@@ -322,8 +320,14 @@ mod tests {
             p.strategy,
             Strategy::Quantized {
                 reason: "filter matches 10000 <= max(20000, 5% of 1000000)".into(),
-                rerank: rerank_count(10),
             }
+        );
+        assert!(
+            p.to_string().contains(&format!(
+                "code scan, exact re-rank of the best {} (",
+                rerank_count(10)
+            )),
+            "{p}"
         );
         assert!(
             p.to_string().contains("code scan ≈ 6100, graph walk"),
