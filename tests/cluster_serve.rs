@@ -597,8 +597,9 @@ fn a_tenant_checkpointed_every_few_entries_fails_over_with_every_write() {
     }
 }
 
-/// The object tier under `pql serve`: statements run on the server's
-/// blocking pool, inside its runtime, where the tier once refused to work
+/// The object tier under `pql serve`: statements run off the server's
+/// async threads (its blocking pool, or in place with `block_in_place`),
+/// inside its runtime, where the tier once refused to work
 /// (the hand-overs above go through the same path).
 #[test]
 fn a_server_runs_offload_and_onload_statements() {
