@@ -203,6 +203,22 @@ impl Engine {
         self.inner.catalog.set_key_directory(directory);
     }
 
+    /// Makes `registry` hold tenant records and tiers (a cluster node's
+    /// shared registry); the first one set stays.
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn set_registry(
+        &self,
+        registry: std::sync::Arc<dyn crate::tenant::registry::Registry>,
+    ) -> Result<()> {
+        self.inner.catalog.set_registry(registry)
+    }
+
+    /// Adopts the registry's tier templates (cluster mode).
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn sync_tiers(&self) -> Result<()> {
+        self.inner.catalog.sync_tiers()
+    }
+
     /// Statistics of the pool of loaded tenants.
     pub fn pool_stats(&self) -> PoolStats {
         self.inner.catalog.pool_stats()

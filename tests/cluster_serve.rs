@@ -170,6 +170,135 @@ fn nodes_join_and_list_each_other_with_their_tenants() {
     assert!(err.contains("in use by a live node"), "{err}");
 }
 
+/// The names in column `column` of the rows of the first result of `r`.
+fn names(r: &http_common::Reply, column: usize) -> Vec<String> {
+    r.body["results"][0]["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .iter()
+        .map(|row| row[column].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Retries `attempt` (bounded) until it is true; false if it never was.
+fn eventually(mut attempt: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if attempt() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn every_node_lists_every_tenant_and_resolves_every_tier_through_the_registry() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-registry");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+
+    // A tier made on n2 is known on n1 as soon as a statement names it.
+    let r = n2.query(Some(ADMIN), "CREATE TIER gold WITH (max_vectors: 3);");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = n1.query(Some(ADMIN), "CREATE TIER gold WITH (max_vectors: 9);");
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"]["kind"], "TierExists", "{}", r.text);
+    let r = n1.json(
+        "POST",
+        "/v1/tenants",
+        Some(ADMIN),
+        &serde_json::json!({"name": "acme", "options": {"tier": "gold"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    // Created on the node that took its lease, the one it was sent to.
+    assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+    let r = n2.query(Some(ADMIN), "CREATE TENANT beta;");
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // One name per tenant in the whole cluster, in any case: refused on
+    // the node that does not own it, changing nothing.
+    let r = n2.json(
+        "POST",
+        "/v1/tenants",
+        Some(ADMIN),
+        &serde_json::json!({"name": "ACME"}),
+    );
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"]["kind"], "TenantExists", "{}", r.text);
+    let r = n2.query(Some(ADMIN), "CREATE TENANT IF NOT EXISTS Beta;");
+    assert_eq!(r.status, 409, "{}", r.text);
+
+    // Every node lists both, with their tiers.
+    for node in [&n1, &n2] {
+        let r = node.query(Some(ADMIN), "SHOW TENANTS;");
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(names(&r, 0), ["acme", "beta"], "{}", r.text);
+        assert_eq!(r.body["results"][0]["rows"][0][2], "gold", "{}", r.text);
+        let r = node.bare("GET", "/v1/tenants?limit=1&after=acme", Some(ADMIN));
+        assert_eq!(r.body["tenants"][0]["name"], "beta", "{}", r.text);
+        let r = node.query(Some(ADMIN), "SHOW TIERS;");
+        let gold = r.body["results"][0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row[0] == "gold")
+            .cloned();
+        assert_eq!(gold.map(|g| g[2].clone()), Some(1.into()), "{}", r.text);
+    }
+
+    // acme lives on n1 with gold's limit of 3 vectors...
+    let insert = |via: &Server, id: &str| {
+        via.query_as(
+            Some(ADMIN),
+            "acme",
+            &format!("QUERY docs CREATE NODE {{ id: '{id}', embedding: [1, 0] }};"),
+        )
+    };
+    let r = n1.query_as(
+        Some(ADMIN),
+        "acme",
+        "CREATE COLLECTION docs WITH (dimension: 2);",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    for id in ["a", "b", "c"] {
+        assert_eq!(insert(&n2, id).status, 200);
+    }
+    let r = insert(&n2, "d");
+    assert_eq!(r.status, 422, "{}", r.text);
+    // ...and a change of gold made on n2 reaches it on n1 (at n1's next
+    // sync of the registry's tiers).
+    let r = n2.query(Some(ADMIN), "ALTER TIER gold SET max_vectors = 10;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(eventually(|| insert(&n2, "d").status == 200));
+
+    // A tier in use on another node cannot be dropped.
+    let r = n2.query(Some(ADMIN), "DROP TIER gold;");
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("acme"), "{}", r.text);
+
+    // Dropped through n2 (it runs on n1, the owner): gone from every list,
+    // and then its tier can go, on every node.
+    let r = n2.query(Some(ADMIN), "DROP TENANT acme;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    for node in [&n1, &n2] {
+        let r = node.query(Some(ADMIN), "SHOW TENANTS;");
+        assert_eq!(names(&r, 0), ["beta"], "{}", r.text);
+    }
+    let r = n2.query(Some(ADMIN), "DROP TIER gold;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(eventually(|| {
+        let r = n1.query(Some(ADMIN), "SHOW TIERS;");
+        !names(&r, 0).contains(&"gold".to_string())
+    }));
+    // The name is free again, on any node.
+    let r = n2.query(Some(ADMIN), "CREATE TENANT acme;");
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 #[test]
 fn a_single_node_server_says_it_is_not_clustered() {
     let (_tmp, data) = data_dir();
@@ -187,8 +316,8 @@ fn a_node_forwards_a_tenants_requests_to_its_owner() {
     let prefix = unique_prefix("serve-route");
     let (n1, _d1) = start(&prefix, "n1");
     let (n2, _d2) = start(&prefix, "n2");
-    // acme's data is on n1: created there (no tenant in the path, so no
-    // routing), then written with X-Tenant-ID, which takes its lease.
+    // acme's data is on n1: created there (a free lease is taken by the
+    // node a request reaches), then written with X-Tenant-ID.
     let r = n1.json(
         "POST",
         "/v1/tenants",
@@ -496,12 +625,12 @@ fn a_query_body_goes_to_the_owner_of_its_tenants() {
 }
 
 #[test]
-fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_checkpoint() {
+fn a_killed_nodes_tenants_fail_over_after_an_offload_or_their_creation() {
     if server().is_none() {
         return;
     }
     let prefix = unique_prefix("serve-kill");
-    let (n1, d1) = start(&prefix, "n1");
+    let (n1, _d1) = start(&prefix, "n1");
     let (n2, _d2) = start(&prefix, "n2");
     tenant_with_points(&n1, &n2, "acme", 5);
     // An OFFLOAD TENANT through the server records its copy as acme's
@@ -509,9 +638,9 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_ch
     let r = n1.query(Some(ADMIN), "OFFLOAD TENANT acme;");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(write_point(&n2, "acme", "after").status, 200);
-    // beta is created by the request that first writes it: the lease was
-    // taken (and its first checkpoint tried) before beta existed, so the
-    // bucket has no copy its log continues.
+    // beta is created by the request that first writes it: its creation
+    // puts its first copy in the bucket as its checkpoint (its lease was
+    // taken before beta existed), and the writes after it are in its log.
     let r = n1.query(
         Some(ADMIN),
         "CREATE TENANT beta; CREATE COLLECTION docs TENANT beta WITH (dimension: 2); \
@@ -520,34 +649,17 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_ch
     assert_eq!(r.status, 200, "{}", r.text);
     n1.signal_and_wait("KILL");
 
-    // n2 takes acme over from the OFFLOAD's copy plus the log.
+    // n2 takes acme over from the OFFLOAD's copy plus the log, and beta
+    // from its first copy plus the log.
     assert_eq!(count_once_served(&n2, "acme"), 6);
     assert!(has_point(&n2, "acme", "after"));
-    // For beta, n2 learns that n1 served it from its disk and that the
-    // bucket has no copy its log continues, gives the lease back and
-    // refuses: no older copy, no empty tenant.
-    let r = n2.query_as(Some(ADMIN), "beta", "QUERY docs RETURN COUNT(*);");
-    assert_eq!(r.status, 503, "{}", r.text);
-    assert_eq!(
-        r.body["error"]["code"], "cluster.tenant_unavailable",
-        "{}",
-        r.text
-    );
-    let message = r.body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("restart \"n1\""), "{message}");
-    // n1 comes back on its data folder (once its old record is stale, so
-    // that it may take its id again): n2 sends beta's requests to it, and
-    // its acknowledged write is there.
-    wait_until_silent(&n2, "n1");
-    let n1 = start_in(&prefix, "n1", d1.path());
-    assert_eq!(count(&n2, "beta"), (1, Some(n1.url(""))));
+    assert_eq!(count_once_served(&n2, "beta"), 1);
     assert!(has_point(&n2, "beta", "b0"));
 }
 
 /// A tenant that never moves is checkpointed every few log entries
 /// (`--checkpoint-every`), so it fails over from that copy plus the rest
-/// of its log, although it was created by a request that wrote it (the
-/// case the test above answers 503 for without a periodic checkpoint).
+/// of its log.
 #[test]
 fn a_tenant_checkpointed_every_few_entries_fails_over_with_every_write() {
     if server().is_none() {

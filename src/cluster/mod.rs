@@ -12,6 +12,9 @@
 //!   the next sequence number (SlateDB's WAL fencing);
 //! - `keys`: tenant API key records at `PREFIX/keys/<hash>/<tenant>/<id>`,
 //!   so that every node authenticates every tenant's keys;
+//! - `records`: the registry of tenant records and tier templates at
+//!   `PREFIX/registry/`, so that every node lists every tenant and
+//!   resolves every tier;
 //! - `store`: the conditional reads and writes the others share.
 //!
 //! Every call is async and meant for a tokio runtime (the server's); the
@@ -21,11 +24,13 @@ mod fence;
 mod keys;
 mod lease;
 mod node;
+mod records;
 mod registry;
 mod store;
 
 pub use fence::{Wal, WalEntry};
 pub use lease::{Acquired, Checkpoint, Lease, LeaseRecord};
 pub use node::Node;
+pub(crate) use records::Seen;
 pub use registry::NodeRecord;
 pub use store::ClusterStore;

@@ -130,6 +130,20 @@ impl ClusterStore {
         Ok(keys)
     }
 
+    /// The keys under the folder `root` with their ETags, in key order: a
+    /// reader that remembers the ETags reads again only what changed.
+    pub(super) async fn list_tagged(&self, root: &Key) -> Result<Vec<(Key, Option<String>)>> {
+        let mut keys: Vec<(Key, Option<String>)> = self
+            .store
+            .list(Some(root))
+            .map_ok(|meta| (meta.location, meta.e_tag))
+            .try_collect()
+            .await
+            .map_err(|e| self.fail(format!("list {root}"), &e))?;
+        keys.sort();
+        Ok(keys)
+    }
+
     /// Every JSON record under the folder `root`, in key order. A record
     /// deleted between the listing and its read is skipped.
     pub(super) async fn read_all<T: serde::de::DeserializeOwned>(

@@ -73,6 +73,8 @@ pub(super) fn alter_tenant(ctx: &mut Context<'_>, name: &str, set: &[Opt]) -> Re
         )));
     }
     let options = validate_options(&others)?;
+    ctx.catalog
+        .know_tier(crate::tenant::tiers::tier_of(&options))?;
     if new_status.is_some_and(lifecycle::unloads) {
         // Flush before the status says "not in memory".
         tenant.unload()?;

@@ -31,11 +31,10 @@ pub(super) fn show_tenants(
 ) -> Result<QueryResult> {
     let columns = strs(&["name", "status", "tier", "display_name", "created_at"]);
     let mut rows = Vec::new();
-    for tenant in ctx.catalog.list() {
+    for r in ctx.catalog.listed_records()? {
         if limit.is_some_and(|l| rows.len() as u64 >= l) {
             break;
         }
-        let r = tenant.record();
         let mut fields: BTreeMap<String, Value> = r.options.clone();
         fields.insert("name".into(), Value::Str(r.name.clone()));
         fields.insert("status".into(), Value::Str(r.status().into()));

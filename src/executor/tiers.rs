@@ -58,7 +58,7 @@ pub(super) fn show(ctx: &Context<'_>) -> Result<QueryResult> {
     columns.push("updated_at".into());
     let rows = ctx
         .catalog
-        .list_tiers()
+        .list_tiers()?
         .into_iter()
         .map(|(t, users)| {
             let l = Limits::from_options(&t.settings);

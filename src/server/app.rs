@@ -150,6 +150,7 @@ pub async fn serve(
     #[cfg(feature = "s3")]
     if let Some(member) = &options.cluster {
         super::cluster::keys::share(&engine, member);
+        super::cluster::registry::share(&engine, member).await?;
     }
     let state = AppState::new(engine, options);
     let app = router(state.clone());

@@ -140,7 +140,7 @@ impl Catalog {
     fn discard_local(&self, tenant: &Tenant) -> Result<()> {
         tenant.while_unloaded(|| {
             let now = crate::clock::now_ms();
-            self.update(tenant, |r| {
+            self.update_local(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Offloaded, now);
                 Ok(())
             })?;
@@ -161,7 +161,7 @@ impl Catalog {
                 // record since (options, access). The incarnation stays:
                 // this node's usage rows are keyed by it.
                 let newer = super::offload::record_of(name, manifest)?;
-                self.update(&tenant, |r| {
+                self.update_local(&tenant, |r| {
                     *r = TenantRecord {
                         id: r.id,
                         storage: Storage::Offloaded,

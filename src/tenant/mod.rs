@@ -16,6 +16,7 @@ pub(crate) mod pool;
 pub(crate) mod quota;
 mod rate;
 pub(crate) mod record;
+pub(crate) mod registry;
 pub(crate) mod retention;
 pub(crate) mod status;
 pub(crate) mod tiers;
@@ -310,6 +311,9 @@ pub(crate) struct Catalog {
     key_cache: key_cache::KeyCache,
     /// Where keys are decided in cluster mode (`keys.rs`).
     key_directory: std::sync::OnceLock<Arc<dyn keys::KeyDirectory>>,
+    /// Where tenant records and tiers are shared in cluster mode
+    /// (`registry.rs`).
+    registry: std::sync::OnceLock<Arc<dyn registry::Registry>>,
     /// The object store (OFFLOAD, onload, ATTACH), if configured.
     #[cfg(feature = "s3")]
     tier: Option<Arc<crate::storage::object::ObjectTier>>,
@@ -389,6 +393,7 @@ impl Catalog {
             last_id,
             key_cache: key_cache::KeyCache::default(),
             key_directory: std::sync::OnceLock::new(),
+            registry: std::sync::OnceLock::new(),
             #[cfg(feature = "s3")]
             tier,
             #[cfg(feature = "s3")]
@@ -440,12 +445,14 @@ impl Catalog {
     /// name that does not exist), it fails with `TenantExists` naming the
     /// existing tenant. A tier the record names must exist.
     pub(crate) fn create(&self, record: TenantRecord, if_not_exists: bool) -> Result<bool> {
+        self.know_tier(tiers::tier_of(&record.options))?;
         self.insert(record, if_not_exists, true)
     }
 
     /// [`Catalog::create`]; with `known_tier` false, a tier this catalog
-    /// lacks is kept as it is (ATTACH: a tenant's data comes back whatever
-    /// the catalog holds).
+    /// lacks is kept as it is, and the name is not claimed in the registry
+    /// (ATTACH: a tenant's data comes back whatever the catalog holds, and
+    /// in a cluster it was registered when it was created).
     fn insert(&self, record: TenantRecord, if_not_exists: bool, known_tier: bool) -> Result<bool> {
         names::validate("tenant", &record.name)?;
         let tiers = self.tiers.read();
@@ -471,13 +478,38 @@ impl Catalog {
             };
             return Err(Error::new(ErrorKind::TenantExists, message));
         }
+        // A new tenant (not ATTACH) claims its name in the cluster first.
+        let registry = self.registry().filter(|_| known_tier);
+        if let Some(registry) = registry {
+            if !registry.claim(&record)? {
+                if if_not_exists {
+                    return Ok(false);
+                }
+                return Err(Error::new(
+                    ErrorKind::TenantExists,
+                    format!(
+                        "Tenant already exists: {} (on another node of the cluster, perhaps \
+                         in another case; SHOW TENANTS lists them all)",
+                        record.name
+                    ),
+                ));
+            }
+        }
         // A folder left by a drop interrupted before its removal finished.
         let dir = self.layout.tenant_dir(&record.name);
-        if dir.exists() {
+        let created = if dir.exists() {
             fs::remove_dir_all(&dir)
-                .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
+                .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))
+        } else {
+            Ok(())
         }
-        self.store.put(&record)?;
+        .and_then(|()| self.store.put(&record));
+        if let (Err(_), Some(registry)) = (&created, registry) {
+            // Not created here: the name is free again (if this fails too,
+            // DROP TENANT frees it).
+            let _ = registry.withdraw(&record.name);
+        }
+        created?;
         tenants.insert(
             record.name.clone(),
             Tenant::new(record, &tiers, &self.layout, &self.pool),
@@ -488,7 +520,24 @@ impl Catalog {
     /// Changes a tenant's record through `change`, durably. A tier the
     /// change names must exist (a tier kept as it was need not: a tenant
     /// stored with a tier this catalog lacks still works).
+    /// In cluster mode the new record is published in the registry first.
     pub(crate) fn update<F>(&self, tenant: &Tenant, change: F) -> Result<TenantRecord>
+    where
+        F: FnOnce(&mut TenantRecord) -> Result<()>,
+    {
+        self.update_with(tenant, change, |store, r| {
+            if let Some(registry) = self.registry() {
+                registry.publish(r)?;
+            }
+            store.put(r)
+        })
+    }
+
+    /// [`Catalog::update`] without publishing the record: for a node
+    /// changing its own copy of a tenant another node serves (a copy
+    /// discarded by a hand-over).
+    #[cfg(all(feature = "s3", feature = "server"))]
+    pub(crate) fn update_local<F>(&self, tenant: &Tenant, change: F) -> Result<TenantRecord>
     where
         F: FnOnce(&mut TenantRecord) -> Result<()>,
     {
@@ -547,6 +596,9 @@ impl Catalog {
             return Ok(false);
         };
         self.drop_keys_of(name)?;
+        if let Some(registry) = self.registry() {
+            registry.withdraw(name)?;
+        }
         self.store.delete(name)?;
         tenants.remove(name);
         drop(tenants);

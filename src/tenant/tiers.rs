@@ -191,7 +191,19 @@ impl Catalog {
         let mut settings = validate_settings(settings)?;
         settings.retain(|_, v| *v != Value::Null);
         let mut tiers = self.tiers.write();
-        if tiers.contains_key(&name) {
+        let record = TierRecord {
+            name: name.clone(),
+            settings,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        };
+        // In cluster mode the registry decides: this node may not know yet
+        // a tier created elsewhere, or may still know one dropped.
+        let exists = match self.registry() {
+            Some(registry) => !registry.create_tier(&record)?,
+            None => tiers.contains_key(&name),
+        };
+        if exists {
             if if_not_exists {
                 return Ok(false);
             }
@@ -200,12 +212,6 @@ impl Catalog {
                 format!("Tier already exists: {name} (ALTER TIER {name} SET ... changes it)"),
             ));
         }
-        let record = TierRecord {
-            name: name.clone(),
-            settings,
-            created_at_ms: now_ms,
-            updated_at_ms: now_ms,
-        };
         store::put(&self.db(), &record)?;
         // Tenants stored naming a tier this catalog lacked inherit from now.
         self.refresh(&record);
@@ -219,12 +225,21 @@ impl Catalog {
         let name = tier_name(name)?;
         let changes = validate_settings(set)?;
         let mut tiers = self.tiers.write();
-        let mut record = tiers
-            .get(&name)
-            .cloned()
-            .ok_or_else(|| not_found(&name, &tiers))?;
-        apply(&mut record.settings, changes);
-        record.updated_at_ms = now_ms;
+        let mut change = |record: &mut TierRecord| -> Result<()> {
+            apply(&mut record.settings, changes.clone());
+            record.updated_at_ms = now_ms;
+            Ok(())
+        };
+        let record = match self.registry() {
+            // Changed in the registry first, on its latest version.
+            Some(registry) => registry.alter_tier(&name, &mut change)?,
+            None => tiers
+                .get(&name)
+                .cloned()
+                .map(|mut record| change(&mut record).map(|()| record))
+                .transpose()?,
+        };
+        let record = record.ok_or_else(|| not_found(&name, &tiers))?;
         store::put(&self.db(), &record)?;
         let inheriting = self.refresh(&record);
         tiers.insert(name, record);
@@ -233,7 +248,7 @@ impl Catalog {
 
     /// Recomputes the limits of every tenant naming tier `record` (called
     /// holding the tiers lock); returns how many there are.
-    fn refresh(&self, record: &TierRecord) -> usize {
+    pub(super) fn refresh(&self, record: &TierRecord) -> usize {
         let mut inheriting = 0;
         for tenant in self.list() {
             let own = tenant.record.read();
@@ -252,7 +267,11 @@ impl Catalog {
     pub(crate) fn drop_tier(&self, name: &str, if_exists: bool) -> Result<bool> {
         let name = tier_name(name)?;
         let mut tiers = self.tiers.write();
-        if !tiers.contains_key(&name) {
+        let known = match self.registry() {
+            Some(registry) => registry.tiers()?.iter().any(|t| t.name == name),
+            None => tiers.contains_key(&name),
+        };
+        if !known {
             return if if_exists {
                 Ok(false)
             } else {
@@ -265,7 +284,7 @@ impl Catalog {
                  changes it)"
             )));
         }
-        let users = self.users_of(&name);
+        let users = self.users_of(&name)?;
         if !users.is_empty() {
             const SHOWN: usize = 5;
             let more = match users.len().saturating_sub(SHOWN) {
@@ -282,13 +301,16 @@ impl Catalog {
                 ),
             ));
         }
+        if let Some(registry) = self.registry() {
+            registry.drop_tier(&name)?;
+        }
         store::delete(&self.db(), &name)?;
         tiers.remove(&name);
         Ok(true)
     }
 
-    /// The tenants naming tier `name`, sorted.
-    fn users_of(&self, name: &str) -> Vec<String> {
+    /// The tenants of this catalog naming tier `name`, sorted.
+    pub(super) fn local_users_of(&self, name: &str) -> Vec<String> {
         self.list()
             .into_iter()
             .filter(|t| tier_of(&t.record.read().options) == Some(name))
@@ -297,12 +319,20 @@ impl Catalog {
     }
 
     /// Every tier with the number of tenants naming it, by name.
-    pub(crate) fn list_tiers(&self) -> Vec<(TierRecord, usize)> {
+    pub(crate) fn list_tiers(&self) -> Result<Vec<(TierRecord, usize)>> {
+        self.sync_tiers()?;
+        let records = self.listed_records()?;
         let tiers = self.tiers.read();
-        tiers
+        Ok(tiers
             .values()
-            .map(|t| (t.clone(), self.users_of(&t.name).len()))
-            .collect()
+            .map(|t| {
+                let users = records
+                    .iter()
+                    .filter(|r| tier_of(&r.options) == Some(t.name.as_str()))
+                    .count();
+                (t.clone(), users)
+            })
+            .collect())
     }
 }
 

@@ -16,6 +16,7 @@ use crate::ast::Statement;
 use crate::cluster::{Checkpoint, WalEntry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::state::AppState;
+use crate::tenant::Catalog;
 use crate::{Access, Engine, Plan};
 
 /// The logs of the tenants a request writes (or offloads), in name order.
@@ -53,7 +54,7 @@ impl Writes {
         };
         let mut tenants: Vec<&String> = plans
             .iter()
-            .filter(|p| logged(p) || offloads(p))
+            .filter(|p| logged(p) || offloads(p) || creates(p))
             .flat_map(|p| p.tenants())
             .collect();
         tenants.sort();
@@ -104,7 +105,12 @@ impl Locked<'_> {
             return Ok(());
         };
         if offloads(plan) {
-            self.checkpoint(tenant, log);
+            self.checkpoint(tenant, log, Catalog::bucket_generation);
+            return Ok(());
+        }
+        if creates(plan) {
+            // A new tenant can fail over as soon as it exists.
+            self.checkpoint(tenant, log, Catalog::copy_to_bucket);
             return Ok(());
         }
         if !logged(plan) {
@@ -143,25 +149,31 @@ impl Locked<'_> {
 }
 
 impl Locked<'_> {
-    /// After an `OFFLOAD TENANT` of `tenant` (run with its order lock held,
-    /// so no write committed during it): once the records queued before it
-    /// are in the bucket, its copy in the bucket holds exactly the log up
-    /// to the last number written, so that pair becomes the tenant's
-    /// checkpoint, and the tenant can still fail over. Best effort: if it
-    /// cannot be recorded, the tenant waits for this node after a crash, as
-    /// it did before.
-    fn checkpoint(&self, tenant: &str, log: &GroupLog) {
+    /// After an `OFFLOAD TENANT` or a `CREATE TENANT` of `tenant` (run with
+    /// its order lock held, so no write committed during it): once the
+    /// records queued before it are in the bucket, the tenant's copy in the
+    /// bucket (`copy`: the one OFFLOAD put there, or a new one) holds
+    /// exactly the log up to the last number written, so that pair becomes
+    /// the tenant's checkpoint, and the tenant can fail over. Best effort:
+    /// if it cannot be recorded, the tenant waits for this node after a
+    /// crash, as it did before.
+    fn checkpoint(
+        &self,
+        tenant: &str,
+        log: &GroupLog,
+        copy: fn(&Catalog, &str) -> Result<Option<String>>,
+    ) {
         let Some((member, engine)) = &self.writes.node else {
             return;
         };
         let runtime = tokio::runtime::Handle::current();
         let seq = log.drained(&runtime);
-        match engine.inner().catalog.bucket_generation(tenant) {
+        match copy(&engine.inner().catalog, tenant) {
             Ok(Some(generation_id)) => runtime
                 .block_on(member.record_checkpoint(tenant, Checkpoint { generation_id, seq })),
             Ok(None) => {}
             Err(e) => eprintln!(
-                "pql serve: cannot read the manifest of {tenant} after its OFFLOAD: {}",
+                "pql serve: cannot checkpoint {tenant} in the bucket: {}",
                 e.message()
             ),
         }
@@ -172,6 +184,12 @@ impl Locked<'_> {
 /// the tenant's checkpoint.
 fn offloads(plan: &Plan<'_>) -> bool {
     matches!(plan.statement(), Statement::OffloadTenant { .. })
+}
+
+/// Whether `plan` is a `CREATE TENANT`, which puts a first copy of the new
+/// tenant in the bucket as its checkpoint.
+fn creates(plan: &Plan<'_>) -> bool {
+    matches!(plan.statement(), Statement::CreateTenant { .. })
 }
 
 /// Whether the statement of `plan` goes to its tenant's log: the writes

@@ -6,7 +6,8 @@
 //! in the bucket before the answer, and the log replayed by a node taking
 //! a tenant over (`log`), with concurrent writers' records grouped into
 //! one log entry (`group`); tenant API keys in the bucket, so that every
-//! node knows every key (`keys`). The node itself is
+//! node knows every key (`keys`); tenant records and tier templates in the
+//! bucket, so that every node lists every tenant and tier (`registry`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
 mod group;
@@ -14,6 +15,7 @@ pub(crate) mod keys;
 pub(crate) mod log;
 mod owners;
 mod proxy;
+pub(crate) mod registry;
 mod route;
 
 pub use owners::Membership;

@@ -215,8 +215,8 @@ impl Pending {
 }
 
 /// The tenants a request is about, sorted, without repeats: the path's
-/// `/v1/tenants/<t>/...` (or a move's `/v1/cluster/tenants/<t>/...`); for
-/// `POST /v1/query`, those its statements touch (with `X-Tenant-ID` as
+/// `/v1/tenants/<t>/...` (or a move's `/v1/cluster/tenants/<t>/...`); the
+/// `name` of a `POST /v1/tenants` body; for `POST /v1/query`, those its statements touch (with `X-Tenant-ID` as
 /// their `USE TENANT`); else `X-Tenant-ID`. A body that does not parse or
 /// plan is routed by `X-Tenant-ID` alone: the node serving it reports the
 /// error.
@@ -239,6 +239,14 @@ async fn tenants_of(
         .get(TENANT_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if parts.method == Method::POST && path == "/v1/tenants" {
+        // Creating a tenant: its node is the one that will hold its lease.
+        let bytes = body.bytes(state, parts).await?;
+        let named = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("name")?.as_str().map(str::to_string));
+        return Ok(named.or(header).into_iter().collect());
+    }
     if parts.method != Method::POST || path != "/v1/query" {
         return Ok(header.into_iter().collect());
     }

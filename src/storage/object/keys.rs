@@ -11,12 +11,33 @@
 //! PREFIX/wal/<tenant>/<seq, 20 digits>             the tenant's write-ahead log (cluster mode)
 //! PREFIX/nodes/<node>                              a node and its heartbeat (cluster mode)
 //! PREFIX/keys/<sha256 hex>/<tenant>/<id>            a tenant API key's record (cluster mode)
+//! PREFIX/registry/tenants/<tenant, lower case>     a tenant's record (cluster mode)
+//! PREFIX/registry/tiers/<tier>                     a tier template (cluster mode)
 //! ```
 
 use object_store::path::Path as Key;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::tenant::names::validate;
+
+/// What a registry record describes (cluster mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Registered {
+    /// A tenant's record.
+    Tenant,
+    /// A tier template.
+    Tier,
+}
+
+impl Registered {
+    /// How names of this kind are called in errors.
+    pub(crate) fn what(self) -> &'static str {
+        match self {
+            Registered::Tenant => "tenant",
+            Registered::Tier => "tier",
+        }
+    }
+}
 
 /// Builds every key of the tier under one prefix.
 #[derive(Debug, Clone)]
@@ -104,6 +125,22 @@ impl Keys {
         validate("tenant", tenant)?;
         check_file_name("key id", id)?;
         self.under_prefix(&format!("keys/{hex}/{tenant}/{id}"))
+    }
+
+    /// The registry record of tenant `name` (`PREFIX/registry/tenants/`,
+    /// the name validated and in lower case, so that names differing only
+    /// in case share one record) or of tier `name` (`.../tiers/`); with
+    /// `None`, the folder of all of them.
+    pub(crate) fn registered(&self, kind: Registered, name: Option<&str>) -> Result<Key> {
+        let folder = match kind {
+            Registered::Tenant => "registry/tenants",
+            Registered::Tier => "registry/tiers",
+        };
+        let Some(name) = name else {
+            return self.under_prefix(folder);
+        };
+        validate(kind.what(), name)?;
+        self.under_prefix(&format!("{folder}/{}", name.to_ascii_lowercase()))
     }
 
     /// A folder of the cluster layer directly under the prefix (`nodes`,

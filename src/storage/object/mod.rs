@@ -31,7 +31,7 @@ mod transfer;
 #[cfg(feature = "s3")]
 pub(crate) use errors::{is_not_found, unavailable};
 #[cfg(feature = "s3")]
-pub(crate) use keys::{Keys, Target};
+pub(crate) use keys::{Keys, Registered, Target};
 #[cfg(feature = "s3")]
 pub use manifest::{Manifest, ManifestObject};
 #[cfg(feature = "s3")]
