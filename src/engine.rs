@@ -239,6 +239,7 @@ impl Engine {
         for tenant in self.inner.catalog.list() {
             tenant.flush()?;
         }
+        self.inner.catalog.write_deferred()?;
         self.inner.metering.flush();
         Ok(())
     }

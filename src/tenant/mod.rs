@@ -419,6 +419,11 @@ impl Catalog {
         }
     }
 
+    /// Writes the pool's deferred status flips now.
+    pub(crate) fn write_deferred(&self) -> Result<()> {
+        self.store.write_deferred()
+    }
+
     /// The catalog database (usage metering shares it).
     pub(crate) fn db(&self) -> Arc<redb::Database> {
         self.store.db()
@@ -545,8 +550,8 @@ impl Catalog {
     }
 
     /// Changes a tenant's record through `change`, leaving the write to
-    /// reach the disk with the next durable commit
-    /// ([`CatalogStore::put_deferred`]): for the pool's status flips.
+    /// the catalog's next commit ([`CatalogStore::put_deferred`]): for the
+    /// pool's status flips.
     pub(crate) fn update_deferred<F>(&self, tenant: &Tenant, change: F) -> Result<TenantRecord>
     where
         F: FnOnce(&mut TenantRecord) -> Result<()>,

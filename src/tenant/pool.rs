@@ -397,11 +397,13 @@ impl Catalog {
         }
     }
 
-    /// The periodic pass: re-measures loaded tenants, unloads those idle
+    /// The periodic pass: writes the deferred status flips (one commit for
+    /// all of them), re-measures loaded tenants, unloads those idle
     /// longer than the TTL, evicts while over the limits, purges tenants
     /// whose retention has passed, and offloads those idle longer than
     /// `Config::offload_after`.
     pub(crate) fn periodic(&self, config: &Config) -> Result<()> {
+        self.write_deferred()?;
         let lru = self.pool.lru();
         for t in &lru {
             t.measure();
