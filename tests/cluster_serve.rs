@@ -444,6 +444,120 @@ fn a_planned_move_under_read_load_fails_no_request() {
     assert_eq!(r.body["moved"], false, "{}", r.text);
 }
 
+/// The one row of an `ALTER TENANT ... SET node` answered 200.
+fn moved_row(r: &http_common::Reply) -> serde_json::Value {
+    assert_eq!(r.status, 200, "{}", r.text);
+    let result = &r.body["results"][0];
+    assert_eq!(
+        result["columns"],
+        serde_json::json!(["tenant", "node", "address", "moved"]),
+        "{}",
+        r.text
+    );
+    result["rows"][0].clone()
+}
+
+#[test]
+fn alter_tenant_set_node_moves_a_tenant_as_the_move_endpoint_does() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-alter-node");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 5);
+    let (_, tenant_key) = n1.new_key("acme");
+
+    // Refusals, through either node: nothing moves, nothing runs.
+    for (via, key, body, status) in [
+        (
+            &n2,
+            ADMIN,
+            "ALTER TENANT acme SET node = 'n2', max_qps = 9;",
+            400,
+        ),
+        (&n1, ADMIN, "ALTER TENANT acme SET node = '../n2';", 400),
+        (&n2, ADMIN, "ALTER TENANT acme SET node = 2;", 400),
+        (
+            &n2,
+            ADMIN,
+            "QUERY docs TENANT acme CREATE NODE { id: 'x', embedding: [0, 1] }; \
+             ALTER TENANT acme SET node = 'n2';",
+            400,
+        ),
+        (
+            &n2,
+            tenant_key.as_str(),
+            "ALTER TENANT acme SET node = 'n2';",
+            403,
+        ),
+        (&n1, ADMIN, "ALTER TENANT acme SET node = 'n9';", 404),
+    ] {
+        let r = via.query(Some(key), body);
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        if status == 404 {
+            assert_eq!(
+                r.body["error"]["code"], "cluster.unknown_node",
+                "{}",
+                r.text
+            );
+        }
+    }
+    let r = n2.json(
+        "PATCH",
+        "/v1/tenants/acme",
+        Some(ADMIN),
+        &serde_json::json!({ "options": { "node": "n2" } }),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("/move"), "{}", r.text);
+    assert_eq!(count(&n2, "acme"), (5, Some(n1.url(""))));
+    let r = n1.query(Some(ADMIN), "DESCRIBE TENANT acme;");
+    let rows = r.body["results"][0]["rows"].as_array().unwrap().clone();
+    let limit = rows.iter().find(|row| row[0] == "limit_qps").unwrap();
+    assert_eq!(limit[1], serde_json::Value::Null, "{}", r.text);
+
+    // Sent to n2, routed to the owner n1, which hands the tenant over.
+    let r = n2.query(Some(ADMIN), "ALTER TENANT acme SET node = 'n2';");
+    assert_eq!(
+        moved_row(&r),
+        serde_json::json!(["acme", "n2", n2.url(""), true]),
+        "{}",
+        r.text
+    );
+    let r = n1.bare("GET", "/v1/cluster", Some(ADMIN));
+    let nodes = r.body["nodes"].as_array().unwrap();
+    let holder = |id: &str| nodes.iter().find(|n| n["node"] == id).unwrap()["tenants"].clone();
+    assert_eq!(holder("n2"), serde_json::json!(["acme"]), "{}", r.text);
+    assert_eq!(holder("n1"), serde_json::json!([]), "{}", r.text);
+    for via in [&n1, &n2] {
+        assert_eq!(count(via, "acme"), (5, Some(n2.url(""))));
+        for i in 0..5 {
+            assert!(has_point(via, "acme", &format!("p{i}")), "p{i}");
+        }
+    }
+
+    // A write on n2 moves back with the tenant, sent to n1 this time with
+    // X-Tenant-ID (its USE TENANT).
+    let r = write_point(&n2, "acme", "on-n2");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = n1.query_as(Some(ADMIN), "acme", "ALTER TENANT acme SET NODE = 'n1';");
+    assert_eq!(
+        moved_row(&r),
+        serde_json::json!(["acme", "n1", n1.url(""), true])
+    );
+    for via in [&n1, &n2] {
+        assert_eq!(count(via, "acme"), (6, Some(n1.url(""))));
+        assert!(has_point(via, "acme", "on-n2"));
+    }
+    // To the node that has it: nothing moves.
+    let r = n2.query(Some(ADMIN), "ALTER TENANT acme SET node = 'n1';");
+    assert_eq!(
+        moved_row(&r),
+        serde_json::json!(["acme", "n1", n1.url(""), false])
+    );
+}
+
 #[test]
 fn a_query_body_goes_to_the_owner_of_its_tenants() {
     if server().is_none() {
