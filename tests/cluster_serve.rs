@@ -874,12 +874,14 @@ fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
     }
     let prefix = unique_prefix("serve-pause");
     let (n1, _d1) = start(&prefix, "n1");
-    let (n2, _d2) = start(&prefix, "n2");
+    let (n2, d2) = start(&prefix, "n2");
     tenant_with_points(&n1, &n1, "acme", 3);
     move_to(&n1, "acme", "n2");
     let r = write_point(&n1, "acme", "before");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.owner, Some(n2.url("")));
+    let n2_copy = d2.path().join("data").join("tenants").join("acme");
+    assert!(n2_copy.is_dir(), "{}", n2_copy.display());
     let started = std::sync::atomic::AtomicUsize::new(0);
     let answered = std::thread::scope(|scope| {
         // Writes straight to n2, paused in the middle of them.
@@ -949,11 +951,90 @@ fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
     eprintln!("statuses of the writes to the paused node: {statuses:?}");
     let last = answered.last().unwrap();
     assert_eq!((last.1, last.2.clone()), (200, Some(n1.url(""))));
-    // Moved back to n2, which still has its own older copy on its disk
-    // (without "taken", perhaps with a refused write): n2 serves the
-    // bucket's copy instead.
+    // n2 learnt it was fenced (a refused append, or n1's lease of a later
+    // epoch when it routed the writes after its pause): it drops its stale
+    // copy, and the tenant still answers the same through both nodes.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while n2_copy.exists() {
+        assert!(Instant::now() < deadline, "n2 kept {}", n2_copy.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let points = count(&n1, "acme").0;
+    assert_eq!(count(&n2, "acme"), (points, Some(n1.url(""))));
+    check(&n1);
+    // Moved back to n2, which has no copy of its own any more: n2 brings
+    // the bucket's copy in (at its first request).
     move_to(&n1, "acme", "n2");
     check(&n2);
+    assert!(n2_copy.is_dir(), "{}", n2_copy.display());
+}
+
+#[test]
+fn a_paused_owner_keeps_a_copy_the_bucket_cannot_replace() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-pause-keep");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, d2) = start(&prefix, "n2");
+    // Created on n2 by the request that first writes it: the bucket has no
+    // copy its log continues, so n2's disk alone has its data.
+    let r = n2.query(
+        Some(ADMIN),
+        "CREATE TENANT solo; CREATE COLLECTION docs TENANT solo WITH (dimension: 2); \
+         QUERY docs TENANT solo CREATE NODE { id: 'first', embedding: [1, 0] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let copy = d2.path().join("data").join("tenants").join("solo");
+    assert!(copy.is_dir(), "{}", copy.display());
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let answered = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut answered = Vec::new();
+            for i in 0..8 {
+                started.fetch_add(1, Ordering::SeqCst);
+                let id = format!("w{i}");
+                let r = write_point(&n2, "solo", &id);
+                answered.push((id, r.status, r.text));
+            }
+            answered
+        });
+        while started.load(Ordering::SeqCst) < 3 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        n2.signal("STOP");
+        // n1 takes the expired lease, fences the log, finds no copy to
+        // take over from, gives the lease back and refuses.
+        wait_until_silent(&n1, "n2");
+        let r = n1.query_as(Some(ADMIN), "solo", "QUERY docs RETURN COUNT(*);");
+        assert_eq!(r.status, 503, "{}", r.text);
+        assert_eq!(
+            r.body["error"]["code"], "cluster.tenant_unavailable",
+            "{}",
+            r.text
+        );
+        n2.signal("CONT");
+        writer.join().unwrap()
+    });
+    let statuses: Vec<u16> = answered.iter().map(|a| a.1).collect();
+    eprintln!("statuses of the writes to the paused node: {statuses:?}");
+    // n2 was fenced (a write it was serving may have been refused), but
+    // the lease names no copy in the bucket: it keeps its own, serves it
+    // again, and every acknowledged write is there, through both nodes.
+    assert_eq!(write_point(&n2, "solo", "after").status, 200);
+    assert!(copy.is_dir(), "{}", copy.display());
+    for via in [&n1, &n2] {
+        for (id, status, text) in &answered {
+            match status {
+                200 => assert!(has_point(via, "solo", id), "{id} acknowledged but lost"),
+                503 => assert!(text.contains("NotOwner"), "{text}"),
+                _ => panic!("{id}: {status} {text}"),
+            }
+        }
+        assert!(has_point(via, "solo", "first"));
+        assert!(has_point(via, "solo", "after"));
+    }
+    assert!(copy.is_dir(), "{}", copy.display());
 }
 
 /// The status of `QUERY docs RETURN COUNT(*)` of `tenant` through `node`

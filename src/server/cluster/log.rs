@@ -128,15 +128,24 @@ impl Locked<'_> {
                 }
                 Ok(())
             }
-            Err(e) if e.kind() == &ErrorKind::NotOwner && self.appended > 0 => Err(Error::new(
-                ErrorKind::StorageUnavailable,
-                format!(
-                    "{} The {} write statement(s) of this request before it are applied and \
-                     in the tenant's log: send only the statements from this one on",
-                    e.message(),
-                    self.appended
-                ),
-            )),
+            Err(e) if e.kind() == &ErrorKind::NotOwner => {
+                // Another node fenced the log: it took the tenant over.
+                if let Some((member, engine)) = &self.writes.node {
+                    super::fenced::drop_later(member, engine, tenant, log.epoch());
+                }
+                if self.appended == 0 {
+                    return Err(e);
+                }
+                Err(Error::new(
+                    ErrorKind::StorageUnavailable,
+                    format!(
+                        "{} The {} write statement(s) of this request before it are applied \
+                         and in the tenant's log: send only the statements from this one on",
+                        e.message(),
+                        self.appended
+                    ),
+                ))
+            }
             Err(e) => Err(e),
         }
     }

@@ -6,9 +6,11 @@
 //! in the bucket before the answer, and the log replayed by a node taking
 //! a tenant over (`log`), with concurrent writers' records grouped into
 //! one log entry (`group`); tenant API keys in the bucket, so that every
-//! node knows every key (`keys`). The node itself is
+//! node knows every key (`keys`); a node fenced out of a tenant dropping
+//! its copy of it (`fenced`). The node itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
+mod fenced;
 mod group;
 pub(crate) mod keys;
 pub(crate) mod log;

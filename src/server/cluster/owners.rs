@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
-use tokio::sync::{OwnedRwLockReadGuard, RwLock};
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use super::group::GroupLog;
 use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord};
@@ -29,6 +29,10 @@ pub struct Membership {
     secret: String,
     /// The leases held, by tenant.
     held: Mutex<HashMap<String, Held>>,
+    /// The epochs of the leases this node forgot when it fell silent
+    /// ([`Membership::forget_held`]): if another node holds one in a later
+    /// epoch, this node was fenced and drops its copy (`fenced`).
+    forgotten: Mutex<HashMap<String, u64>>,
     /// Per tenant: the hand-over gate and the take-in lock.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     /// The owners other nodes' leases named, and when they were read: a
@@ -98,6 +102,7 @@ impl Membership {
             node,
             secret,
             held: Mutex::new(HashMap::new()),
+            forgotten: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
             routes: Mutex::new(HashMap::new()),
             client,
@@ -198,6 +203,30 @@ impl Membership {
             .clone()
     }
 
+    /// Waits for the requests for `tenant` being served here to finish, and
+    /// holds new ones back until the guard is dropped (a hand-over, or
+    /// dropping a copy this node lost).
+    pub(super) async fn close(&self, tenant: &str) -> OwnedRwLockWriteGuard<()> {
+        self.slot(tenant).gate.clone().write_owned().await
+    }
+
+    /// After this node learnt it was fenced out of `tenant`'s lease of
+    /// `epoch` (called inside [`close`](Self::close)): forgets that lease
+    /// and returns true, or returns false if this node holds the tenant in
+    /// a later epoch again.
+    pub(super) fn forget_fenced(&self, tenant: &str, epoch: u64) -> bool {
+        self.forgotten.lock().remove(tenant);
+        let mut held = self.held.lock();
+        if held
+            .get(tenant)
+            .is_some_and(|h| h.lease.record.epoch > epoch)
+        {
+            return false;
+        }
+        held.remove(tenant);
+        true
+    }
+
     /// Waits for no hand-over of `tenant` to be under way, and keeps it
     /// from starting until the guard is dropped.
     pub(super) async fn enter(&self, tenant: &str) -> OwnedRwLockReadGuard<()> {
@@ -236,9 +265,23 @@ impl Membership {
         }
         let writing = slot.lease_writes.lock().await;
         let lease = match self.node.acquire(tenant).await? {
-            Acquired::Held(lease) => lease,
+            Acquired::Held(lease) => {
+                self.forgotten.lock().remove(tenant);
+                lease
+            }
             Acquired::Elsewhere(record) => {
-                self.held.lock().remove(tenant);
+                let had = self
+                    .held
+                    .lock()
+                    .remove(tenant)
+                    .map(|h| h.lease.record.epoch);
+                let had = had.or_else(|| self.forgotten.lock().remove(tenant));
+                // Held here in an earlier epoch: another node took it over.
+                if let (Some(epoch), Some(member)) = (had, &state.options.cluster) {
+                    if record.epoch > epoch {
+                        super::fenced::drop_later(member, &state.engine, tenant, epoch);
+                    }
+                }
                 self.routes.lock().insert(
                     tenant.to_string(),
                     (record.clone(), std::time::Instant::now()),
@@ -519,7 +562,7 @@ impl Membership {
         to: Option<&NodeRecord>,
     ) -> Result<(), ApiError> {
         let slot = self.slot(tenant);
-        let _closed = slot.gate.write().await;
+        let _closed = self.close(tenant).await;
         if !self.held.lock().contains_key(tenant) {
             return Err(ApiError::from(self.not_owner(tenant)));
         }
@@ -618,8 +661,12 @@ impl Membership {
     /// Forgets every lease held, so that each is checked in the bucket
     /// again before this node serves its tenant: called when this node was
     /// silent for its lease time (paused, or the bucket unreachable), since
-    /// another node may have taken any of them over meanwhile.
+    /// another node may have taken any of them over meanwhile. Their epochs
+    /// are kept, to tell a take-over when it is found.
     pub(super) fn forget_held(&self) {
-        self.held.lock().clear();
+        let held = std::mem::take(&mut *self.held.lock());
+        self.forgotten
+            .lock()
+            .extend(held.into_iter().map(|(t, h)| (t, h.lease.record.epoch)));
     }
 }
