@@ -573,6 +573,120 @@ fn a_planned_move_under_read_load_fails_no_request() {
     assert_eq!(r.body["moved"], false, "{}", r.text);
 }
 
+/// The one row of an `ALTER TENANT ... SET node` answered 200.
+fn moved_row(r: &http_common::Reply) -> serde_json::Value {
+    assert_eq!(r.status, 200, "{}", r.text);
+    let result = &r.body["results"][0];
+    assert_eq!(
+        result["columns"],
+        serde_json::json!(["tenant", "node", "address", "moved"]),
+        "{}",
+        r.text
+    );
+    result["rows"][0].clone()
+}
+
+#[test]
+fn alter_tenant_set_node_moves_a_tenant_as_the_move_endpoint_does() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-alter-node");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 5);
+    let (_, tenant_key) = n1.new_key("acme");
+
+    // Refusals, through either node: nothing moves, nothing runs.
+    for (via, key, body, status) in [
+        (
+            &n2,
+            ADMIN,
+            "ALTER TENANT acme SET node = 'n2', max_qps = 9;",
+            400,
+        ),
+        (&n1, ADMIN, "ALTER TENANT acme SET node = '../n2';", 400),
+        (&n2, ADMIN, "ALTER TENANT acme SET node = 2;", 400),
+        (
+            &n2,
+            ADMIN,
+            "QUERY docs TENANT acme CREATE NODE { id: 'x', embedding: [0, 1] }; \
+             ALTER TENANT acme SET node = 'n2';",
+            400,
+        ),
+        (
+            &n2,
+            tenant_key.as_str(),
+            "ALTER TENANT acme SET node = 'n2';",
+            403,
+        ),
+        (&n1, ADMIN, "ALTER TENANT acme SET node = 'n9';", 404),
+    ] {
+        let r = via.query(Some(key), body);
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        if status == 404 {
+            assert_eq!(
+                r.body["error"]["code"], "cluster.unknown_node",
+                "{}",
+                r.text
+            );
+        }
+    }
+    let r = n2.json(
+        "PATCH",
+        "/v1/tenants/acme",
+        Some(ADMIN),
+        &serde_json::json!({ "options": { "node": "n2" } }),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("/move"), "{}", r.text);
+    assert_eq!(count(&n2, "acme"), (5, Some(n1.url(""))));
+    let r = n1.query(Some(ADMIN), "DESCRIBE TENANT acme;");
+    let rows = r.body["results"][0]["rows"].as_array().unwrap().clone();
+    let limit = rows.iter().find(|row| row[0] == "limit_qps").unwrap();
+    assert_eq!(limit[1], serde_json::Value::Null, "{}", r.text);
+
+    // Sent to n2, routed to the owner n1, which hands the tenant over.
+    let r = n2.query(Some(ADMIN), "ALTER TENANT acme SET node = 'n2';");
+    assert_eq!(
+        moved_row(&r),
+        serde_json::json!(["acme", "n2", n2.url(""), true]),
+        "{}",
+        r.text
+    );
+    let r = n1.bare("GET", "/v1/cluster", Some(ADMIN));
+    let nodes = r.body["nodes"].as_array().unwrap();
+    let holder = |id: &str| nodes.iter().find(|n| n["node"] == id).unwrap()["tenants"].clone();
+    assert_eq!(holder("n2"), serde_json::json!(["acme"]), "{}", r.text);
+    assert_eq!(holder("n1"), serde_json::json!([]), "{}", r.text);
+    for via in [&n1, &n2] {
+        assert_eq!(count(via, "acme"), (5, Some(n2.url(""))));
+        for i in 0..5 {
+            assert!(has_point(via, "acme", &format!("p{i}")), "p{i}");
+        }
+    }
+
+    // A write on n2 moves back with the tenant, sent to n1 this time with
+    // X-Tenant-ID (its USE TENANT).
+    let r = write_point(&n2, "acme", "on-n2");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = n1.query_as(Some(ADMIN), "acme", "ALTER TENANT acme SET NODE = 'n1';");
+    assert_eq!(
+        moved_row(&r),
+        serde_json::json!(["acme", "n1", n1.url(""), true])
+    );
+    for via in [&n1, &n2] {
+        assert_eq!(count(via, "acme"), (6, Some(n1.url(""))));
+        assert!(has_point(via, "acme", "on-n2"));
+    }
+    // To the node that has it: nothing moves.
+    let r = n2.query(Some(ADMIN), "ALTER TENANT acme SET node = 'n1';");
+    assert_eq!(
+        moved_row(&r),
+        serde_json::json!(["acme", "n1", n1.url(""), false])
+    );
+}
+
 #[test]
 fn a_query_body_goes_to_the_owner_of_its_tenants() {
     if server().is_none() {
@@ -625,12 +739,14 @@ fn a_query_body_goes_to_the_owner_of_its_tenants() {
 }
 
 #[test]
-fn a_killed_nodes_tenants_fail_over_after_an_offload_or_their_creation() {
+fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_checkpoint() {
     if server().is_none() {
         return;
     }
     let prefix = unique_prefix("serve-kill");
-    let (n1, _d1) = start(&prefix, "n1");
+    // Without automatic checkpoints (none at a tenant's creation either).
+    let (d1, _) = data_dir();
+    let n1 = start_with(&prefix, "n1", d1.path(), &["--checkpoint-every", "0"]);
     let (n2, _d2) = start(&prefix, "n2");
     tenant_with_points(&n1, &n2, "acme", 5);
     // An OFFLOAD TENANT through the server records its copy as acme's
@@ -638,9 +754,8 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_their_creation() {
     let r = n1.query(Some(ADMIN), "OFFLOAD TENANT acme;");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(write_point(&n2, "acme", "after").status, 200);
-    // beta is created by the request that first writes it: its creation
-    // puts its first copy in the bucket as its checkpoint (its lease was
-    // taken before beta existed), and the writes after it are in its log.
+    // beta is created by the request that first writes it, and n1 takes
+    // no checkpoint of it: the bucket has no copy its log continues.
     let r = n1.query(
         Some(ADMIN),
         "CREATE TENANT beta; CREATE COLLECTION docs TENANT beta WITH (dimension: 2); \
@@ -649,12 +764,99 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_their_creation() {
     assert_eq!(r.status, 200, "{}", r.text);
     n1.signal_and_wait("KILL");
 
-    // n2 takes acme over from the OFFLOAD's copy plus the log, and beta
-    // from its first copy plus the log.
+    // n2 takes acme over from the OFFLOAD's copy plus the log.
     assert_eq!(count_once_served(&n2, "acme"), 6);
     assert!(has_point(&n2, "acme", "after"));
-    assert_eq!(count_once_served(&n2, "beta"), 1);
+    // For beta, n2 learns that n1 served it from its disk and that the
+    // bucket has no copy its log continues, gives the lease back and
+    // refuses: no older copy, no empty tenant.
+    let r = n2.query_as(Some(ADMIN), "beta", "QUERY docs RETURN COUNT(*);");
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(
+        r.body["error"]["code"], "cluster.tenant_unavailable",
+        "{}",
+        r.text
+    );
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("restart \"n1\""), "{message}");
+    // n1 comes back on its data folder (once its old record is stale, so
+    // that it may take its id again): n2 sends beta's requests to it, and
+    // its acknowledged write is there.
+    wait_until_silent(&n2, "n1");
+    let n1 = start_in(&prefix, "n1", d1.path());
+    assert_eq!(count(&n2, "beta"), (1, Some(n1.url(""))));
     assert!(has_point(&n2, "beta", "b0"));
+}
+
+/// The `.pqlt` export of `tenant` through `via`.
+fn export(via: &Server, tenant: &str) -> Vec<u8> {
+    let mut resp = ureq::get(via.url(&format!("/v1/tenants/{tenant}/export")))
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap()
+}
+
+/// `POST /v1/imports?QUERY` of `file` through `via`.
+fn import(via: &Server, query: &str, file: &[u8]) -> http_common::Reply {
+    via.call(
+        "POST",
+        &format!("/v1/imports?{query}"),
+        Some(ADMIN),
+        &[],
+        Some(("application/octet-stream", file)),
+    )
+}
+
+#[test]
+fn an_import_through_any_node_runs_on_the_owner_and_fails_over_with_its_rows() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-import");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    tenant_with_points(&n1, &n1, "acme", 3);
+    let three = export(&n2, "acme");
+    // A new name: taken by the node the upload reached, registered, and
+    // listed by both nodes.
+    let r = import(&n2, "as=copy", &three);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n2.url("").as_str()));
+    for node in [&n1, &n2] {
+        let r = node.query(Some(ADMIN), "SHOW TENANTS;");
+        assert_eq!(names(&r, 0), ["acme", "copy"], "{}", r.text);
+    }
+    // A name taken in the cluster, in any case, without REPLACE: refused
+    // wherever it is sent, and nothing changes.
+    for (node, name) in [(&n1, "copy"), (&n2, "COPY"), (&n2, "acme")] {
+        let r = import(node, &format!("as={name}"), &three);
+        assert_eq!(r.status, 409, "{name}: {}", r.text);
+    }
+    // REPLACE through n2 runs on acme's owner, n1; its rows are not in
+    // acme's log, but its copy in the bucket is acme's checkpoint now...
+    for i in 3..5 {
+        assert_eq!(write_point(&n1, "acme", &format!("p{i}")).status, 200);
+    }
+    let five = export(&n1, "acme");
+    let r = n1.query_as(Some(ADMIN), "acme", "QUERY docs DELETE;");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(count(&n2, "acme").0, 0);
+    let r = import(&n2, "as=acme&replace=true", &five);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.owner.as_deref(), Some(n1.url("").as_str()));
+    assert_eq!(write_point(&n2, "acme", "after").status, 200);
+    // ...so when n1 dies, n2 takes acme over with the imported rows and
+    // the write after them.
+    n1.signal_and_wait("KILL");
+    assert_eq!(count_once_served(&n2, "acme"), 6);
+    assert!(has_point(&n2, "acme", "p4"));
+    assert!(has_point(&n2, "acme", "after"));
 }
 
 /// A tenant that never moves is checkpointed every few log entries
@@ -780,8 +982,7 @@ fn a_killed_owner_fails_over_with_every_acknowledged_write() {
     // continues from.
     tenant_with_points(&n1, &n3, "acme", 5);
     move_to(&n1, "acme", "n2");
-    // beta is created on n2 and never moves: n2 checkpoints it when it
-    // first takes its lease.
+    // beta is created on n2 and never moves: its creation checkpoints it.
     tenant_with_points(&n2, &n2, "beta", 4);
     let acked_before_kill = std::sync::atomic::AtomicUsize::new(0);
     let (acked, refused) = std::thread::scope(|scope| {
@@ -872,12 +1073,14 @@ fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
     }
     let prefix = unique_prefix("serve-pause");
     let (n1, _d1) = start(&prefix, "n1");
-    let (n2, _d2) = start(&prefix, "n2");
+    let (n2, d2) = start(&prefix, "n2");
     tenant_with_points(&n1, &n1, "acme", 3);
     move_to(&n1, "acme", "n2");
     let r = write_point(&n1, "acme", "before");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.owner, Some(n2.url("")));
+    let n2_copy = d2.path().join("data").join("tenants").join("acme");
+    assert!(n2_copy.is_dir(), "{}", n2_copy.display());
     let started = std::sync::atomic::AtomicUsize::new(0);
     let answered = std::thread::scope(|scope| {
         // Writes straight to n2, paused in the middle of them.
@@ -947,11 +1150,91 @@ fn a_paused_owner_resumed_after_a_take_over_cannot_write() {
     eprintln!("statuses of the writes to the paused node: {statuses:?}");
     let last = answered.last().unwrap();
     assert_eq!((last.1, last.2.clone()), (200, Some(n1.url(""))));
-    // Moved back to n2, which still has its own older copy on its disk
-    // (without "taken", perhaps with a refused write): n2 serves the
-    // bucket's copy instead.
+    // n2 learnt it was fenced (a refused append, or n1's lease of a later
+    // epoch when it routed the writes after its pause): it drops its stale
+    // copy, and the tenant still answers the same through both nodes.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while n2_copy.exists() {
+        assert!(Instant::now() < deadline, "n2 kept {}", n2_copy.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let points = count(&n1, "acme").0;
+    assert_eq!(count(&n2, "acme"), (points, Some(n1.url(""))));
+    check(&n1);
+    // Moved back to n2, which has no copy of its own any more: n2 brings
+    // the bucket's copy in (at its first request).
     move_to(&n1, "acme", "n2");
     check(&n2);
+    assert!(n2_copy.is_dir(), "{}", n2_copy.display());
+}
+
+#[test]
+fn a_paused_owner_keeps_a_copy_the_bucket_cannot_replace() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-pause-keep");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (d2, _) = data_dir();
+    let n2 = start_with(&prefix, "n2", d2.path(), &["--checkpoint-every", "0"]);
+    // Created on n2, which takes no automatic checkpoints: the bucket has
+    // no copy its log continues, so n2's disk alone has its data.
+    let r = n2.query(
+        Some(ADMIN),
+        "CREATE TENANT solo; CREATE COLLECTION docs TENANT solo WITH (dimension: 2); \
+         QUERY docs TENANT solo CREATE NODE { id: 'first', embedding: [1, 0] };",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let copy = d2.path().join("data").join("tenants").join("solo");
+    assert!(copy.is_dir(), "{}", copy.display());
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let answered = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut answered = Vec::new();
+            for i in 0..8 {
+                started.fetch_add(1, Ordering::SeqCst);
+                let id = format!("w{i}");
+                let r = write_point(&n2, "solo", &id);
+                answered.push((id, r.status, r.text));
+            }
+            answered
+        });
+        while started.load(Ordering::SeqCst) < 3 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        n2.signal("STOP");
+        // n1 takes the expired lease, fences the log, finds no copy to
+        // take over from, gives the lease back and refuses.
+        wait_until_silent(&n1, "n2");
+        let r = n1.query_as(Some(ADMIN), "solo", "QUERY docs RETURN COUNT(*);");
+        assert_eq!(r.status, 503, "{}", r.text);
+        assert_eq!(
+            r.body["error"]["code"], "cluster.tenant_unavailable",
+            "{}",
+            r.text
+        );
+        n2.signal("CONT");
+        writer.join().unwrap()
+    });
+    let statuses: Vec<u16> = answered.iter().map(|a| a.1).collect();
+    eprintln!("statuses of the writes to the paused node: {statuses:?}");
+    // n2 was fenced (a write it was serving may have been refused), but
+    // the lease names no copy in the bucket: it keeps its own, serves it
+    // again, and every acknowledged write is there, through both nodes.
+    assert_eq!(write_point(&n2, "solo", "after").status, 200);
+    assert!(copy.is_dir(), "{}", copy.display());
+    for via in [&n1, &n2] {
+        for (id, status, text) in &answered {
+            match status {
+                200 => assert!(has_point(via, "solo", id), "{id} acknowledged but lost"),
+                503 => assert!(text.contains("NotOwner"), "{text}"),
+                _ => panic!("{id}: {status} {text}"),
+            }
+        }
+        assert!(has_point(via, "solo", "first"));
+        assert!(has_point(via, "solo", "after"));
+    }
+    assert!(copy.is_dir(), "{}", copy.display());
 }
 
 /// The status of `QUERY docs RETURN COUNT(*)` of `tenant` through `node`

@@ -327,6 +327,16 @@ impl Node {
         }
     }
 
+    /// The lease record of `tenant` in the bucket (live, expired or
+    /// released), if there is one.
+    pub async fn lease(&self, tenant: &str) -> Result<Option<LeaseRecord>> {
+        let key = self.store.keys.key(tenant, Target::Lease)?;
+        match self.store.get(&key).await? {
+            Some((bytes, _)) => decode(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Every lease record in the bucket (live, expired or released).
     pub async fn leases(&self) -> Result<Vec<LeaseRecord>> {
         let root = self.store.keys.folder("leases")?;

@@ -182,6 +182,9 @@ fn run(ctx: &mut Context<'_>, plan: Plan<'_>) -> Result<QueryResult> {
             check_embedder(ctx.config, options, &format!("tenant {}", &**name))?;
             ddl::create_tenant(ctx, name, *if_not_exists, options)
         }
+        Statement::AlterTenant { .. } if plan.moves_to().is_some() => {
+            Err(crate::planner::node_move::single_node())
+        }
         Statement::AlterTenant { name, set } => {
             check_embedder(ctx.config, set, &format!("tenant {}", &**name))?;
             ddl::alter_tenant(ctx, name, set)

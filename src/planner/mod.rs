@@ -11,6 +11,7 @@
 
 pub(crate) mod access;
 pub(crate) mod admit;
+pub(crate) mod node_move;
 pub(crate) mod strategy;
 
 use std::fmt;
@@ -71,11 +72,18 @@ impl<'s> Plan<'s> {
     pub(crate) fn checks(&self) -> Checks {
         self.checks
     }
+
+    /// The node an `ALTER TENANT t SET node = 'n'` moves its tenant to
+    /// (checked when it was planned); `None` for any other statement.
+    pub(crate) fn moves_to(&self) -> Option<&'s str> {
+        node_move::moved_to(self.statement).ok().flatten()
+    }
 }
 
 /// Resolves and authorises `stmt`: its tenants (named, or
 /// `session_tenant`), its access and its admission checks.
 pub(crate) fn plan<'s>(stmt: &'s Statement, session_tenant: Option<&str>) -> Result<Plan<'s>> {
+    node_move::moved_to(stmt)?;
     Ok(Plan {
         statement: stmt,
         tenants: access::tenants(stmt, session_tenant)?,

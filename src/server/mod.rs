@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use app::serve;
 #[cfg(feature = "s3")]
-pub use cluster::{join as join_cluster, Membership};
+pub use cluster::{join as join_cluster, Membership, DEFAULT_CHECKPOINT_EVERY};
 pub use errors::{status_of, ApiError};
 
 /// The default of [`ServerOptions::max_import_bytes`]: 8 GiB.

@@ -48,7 +48,25 @@ pub(crate) async fn run(state: &Shared, run: Run) -> Result<Vec<QueryResult>, Ap
     if state.is_shutting_down() {
         return Err(ApiError::shutting_down());
     }
-    state.blocking(move |s| execute(s, run)).await
+    match state.blocking(move |s| execute(s, run)).await? {
+        Ran::Results(results) => Ok(results),
+        #[cfg(feature = "s3")]
+        Ran::Move { tenant, node } => super::cluster::move_statement(state, &tenant, &node)
+            .await
+            .map(|result| vec![result])
+            .map_err(|e| e.in_script(Some(0), Vec::new())),
+    }
+}
+
+/// What running a request's statements gave.
+enum Ran {
+    /// Their results.
+    Results(Vec<QueryResult>),
+    /// On a cluster node, `ALTER TENANT tenant SET node = 'node'`, the
+    /// request's only statement: a move, which runs outside the blocking
+    /// pool (it waits for the tenant's requests) and is not logged.
+    #[cfg(feature = "s3")]
+    Move { tenant: String, node: String },
 }
 
 /// [`run`], for one statement, its result.
@@ -80,7 +98,9 @@ pub(crate) fn use_tenant_first(script: &mut Script, name: &str) {
     script.statements.insert(0, located);
 }
 
-fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
+fn execute(state: &AppState, run: Run) -> Result<Ran, ApiError> {
+    #[cfg(feature = "s3")]
+    let from_text = matches!(run.input, Input::Text(_));
     let (mut script, text) = match run.input {
         Input::Text(text) => (crate::parse(&text)?, text),
         Input::Statements(statements) => (
@@ -104,6 +124,10 @@ fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
     let mut session = state.engine.session();
     let plans = session.plan_script(&script)?;
     auth::authorize(&run.scope, &plans)?;
+    #[cfg(feature = "s3")]
+    if let Some((tenant, node)) = super::cluster::planned_move(state, &plans, offset, from_text)? {
+        return Ok(Ran::Move { tenant, node });
+    }
     for plan in &plans[offset..] {
         state.metrics.statement(plan.access(), plan.tenants());
     }
@@ -137,7 +161,7 @@ fn execute(state: &AppState, run: Run) -> Result<Vec<QueryResult>, ApiError> {
     });
     let done = results.split_off(offset.min(results.len()));
     let Some(err) = failure else {
-        return Ok(done);
+        return Ok(Ran::Results(done));
     };
     let index = results.len() + done.len();
     match err.kind() {

@@ -133,10 +133,34 @@ impl Catalog {
         Ok(true)
     }
 
+    /// Drops this node's copy of tenant `name` once another node has taken
+    /// the tenant over from the bucket (this node was fenced): the copy is
+    /// discarded as a take-in discards an older one (`discard_local`), if
+    /// the bucket's manifest is still generation `generation_id`, the
+    /// checkpoint the new owner's lease names. That copy and the log after
+    /// it hold every acknowledged write of this node (each was in the log
+    /// before its ack), and the new owner took the tenant over from them.
+    /// Only a copy on the local disk (active or inactive) is dropped; an
+    /// archived tenant, or one pending deletion, is left alone. Returns
+    /// whether it was dropped.
+    pub(crate) fn drop_stale(&self, name: &str, generation_id: &str) -> Result<bool> {
+        let Some(tenant) = self.local(name) else {
+            return Ok(false);
+        };
+        if !matches!(tenant.record().storage, Storage::Active | Storage::Inactive)
+            || self.bucket_generation(name)?.as_deref() != Some(generation_id)
+        {
+            return Ok(false);
+        }
+        self.discard_local(&tenant)?;
+        Ok(true)
+    }
+
     /// Forgets this node's copy of `tenant`'s data: records it `offloaded`
     /// (the commit point: if the node crashes before the folder is gone,
     /// the catalog's recovery removes it at the next start), then removes
-    /// the folder. Only for a copy older than the bucket's.
+    /// the folder. Only for a copy older than the bucket's (a take-in, or
+    /// [`Catalog::drop_stale`]).
     fn discard_local(&self, tenant: &Tenant) -> Result<()> {
         tenant.while_unloaded(|| {
             let now = crate::clock::now_ms();

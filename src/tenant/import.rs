@@ -422,11 +422,34 @@ impl Catalog {
                 format!("Tenant {name} changed while it was imported; run the import again"),
             ));
         }
+        // In cluster mode the registry and the key directory first: a new
+        // name must be free in the whole cluster.
+        let registry = self.registry();
+        if let Some(registry) = registry {
+            if current.is_some() {
+                registry.publish(record)?;
+            } else if !registry.claim(record)? {
+                return Err(Error::new(
+                    ErrorKind::TenantExists,
+                    format!(
+                        "Tenant already exists: {name} (on another node of the cluster; \
+                         IMPORT TENANT ... AS {name} REPLACE through any node replaces it)"
+                    ),
+                ));
+            }
+        }
         let usage_key = record.usage_key();
-        self.store.put_with_also(record, |tx| {
-            key_store::replace_in(tx, name, keys)?;
-            usage_store::put_rows(tx, &usage_key, usage)
-        })?;
+        let committed = self.share_imported_keys(name, keys).and_then(|()| {
+            self.store.put_with_also(record, |tx| {
+                key_store::replace_in(tx, name, keys)?;
+                usage_store::put_rows(tx, &usage_key, usage)
+            })
+        });
+        if let (Err(_), Some(registry), None) = (&committed, registry, &current) {
+            // Not imported: the name is free again.
+            let _ = registry.withdraw(name);
+        }
+        committed?;
         if let Some(old) = &current {
             old.collections.lock().clear();
             old.slot.unloaded(name);

@@ -148,6 +148,25 @@ impl Catalog {
         removed.map(|_| ())
     }
 
+    /// In cluster mode, makes `keys` (an import's) the key directory's keys
+    /// of `tenant`: the ones it had are withdrawn, these published. The
+    /// keys of `tenant` remembered in memory are forgotten either way.
+    pub(crate) fn share_imported_keys(
+        &self,
+        tenant: &str,
+        keys: &[([u8; 32], KeyRecord)],
+    ) -> Result<()> {
+        self.key_cache.forget(tenant, |_| true);
+        let Some(directory) = self.key_directory() else {
+            return Ok(());
+        };
+        self.withdraw_keys(tenant, |_| true)?;
+        for (hash, record) in keys {
+            directory.publish(hash, record)?;
+        }
+        Ok(())
+    }
+
     /// Forgets the keys of `tenant` remembered in memory, so that the next
     /// use of each reads it again (a cluster node taking the tenant in).
     #[cfg(all(feature = "server", feature = "s3"))]

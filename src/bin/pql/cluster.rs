@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use pql::cluster::{ClusterStore, Node};
-use pql::server::Membership;
+use pql::server::{Membership, DEFAULT_CHECKPOINT_EVERY};
 use pql::Config;
 
 /// Shortest `--lease-ms`: below it, a heartbeat or a renewal on a loaded
@@ -40,8 +40,9 @@ pub struct ClusterArgs {
 
     /// Checkpoint a tenant (a copy in the bucket that a take-over starts
     /// from, its log up to there deleted) once its log has grown by this
-    /// many entries since the last checkpoint; 0 turns it off
-    #[arg(long, value_name = "N", default_value_t = 1000, requires = "node_id")]
+    /// many entries since the last checkpoint; 0 turns off every automatic
+    /// checkpoint (also at a tenant's creation, import and first lease)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHECKPOINT_EVERY, requires = "node_id")]
     checkpoint_every: u64,
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct GroupLog {
     written: Condvar,
     /// Touched by the writer of a batch only.
     wal: Mutex<Wal>,
+    /// The epoch of the lease the log was opened under.
+    epoch: u64,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +50,7 @@ impl GroupLog {
     /// Group commit over `wal`, opened (and fenced) by this node.
     pub(crate) fn new(wal: Wal) -> GroupLog {
         GroupLog {
+            epoch: wal.epoch(),
             order: Mutex::new(()),
             state: Mutex::new(State::default()),
             written: Condvar::new(),
@@ -129,6 +132,11 @@ impl GroupLog {
         state.writing = false;
         state.outcomes.insert(batch, (outcome, count));
         self.written.notify_all();
+    }
+
+    /// The epoch of the lease this node opened the log under.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The last sequence number this node's log wrote (see [`Wal::last`]);

@@ -108,8 +108,15 @@ impl Locked<'_> {
             self.checkpoint(tenant, log, Catalog::bucket_generation);
             return Ok(());
         }
-        if creates(plan) {
-            // A new tenant can fail over as soon as it exists.
+        if creates(plan)
+            && self
+                .writes
+                .node
+                .as_ref()
+                .is_some_and(|(m, _)| m.checkpoints())
+        {
+            // A new tenant can fail over as soon as it exists, and an
+            // import's rows (not logged) are in its copy.
             self.checkpoint(tenant, log, Catalog::copy_to_bucket);
             return Ok(());
         }
@@ -134,15 +141,24 @@ impl Locked<'_> {
                 }
                 Ok(())
             }
-            Err(e) if e.kind() == &ErrorKind::NotOwner && self.appended > 0 => Err(Error::new(
-                ErrorKind::StorageUnavailable,
-                format!(
-                    "{} The {} write statement(s) of this request before it are applied and \
-                     in the tenant's log: send only the statements from this one on",
-                    e.message(),
-                    self.appended
-                ),
-            )),
+            Err(e) if e.kind() == &ErrorKind::NotOwner => {
+                // Another node fenced the log: it took the tenant over.
+                if let Some((member, engine)) = &self.writes.node {
+                    super::fenced::drop_later(member, engine, tenant, log.epoch());
+                }
+                if self.appended == 0 {
+                    return Err(e);
+                }
+                Err(Error::new(
+                    ErrorKind::StorageUnavailable,
+                    format!(
+                        "{} The {} write statement(s) of this request before it are applied \
+                         and in the tenant's log: send only the statements from this one on",
+                        e.message(),
+                        self.appended
+                    ),
+                ))
+            }
             Err(e) => Err(e),
         }
     }
@@ -169,8 +185,10 @@ impl Locked<'_> {
         let runtime = tokio::runtime::Handle::current();
         let seq = log.drained(&runtime);
         match copy(&engine.inner().catalog, tenant) {
-            Ok(Some(generation_id)) => runtime
-                .block_on(member.record_checkpoint(tenant, Checkpoint { generation_id, seq })),
+            Ok(Some(generation_id)) => {
+                runtime
+                    .block_on(member.record_checkpoint(tenant, Checkpoint { generation_id, seq }));
+            }
             Ok(None) => {}
             Err(e) => eprintln!(
                 "pql serve: cannot checkpoint {tenant} in the bucket: {}",
@@ -186,10 +204,18 @@ fn offloads(plan: &Plan<'_>) -> bool {
     matches!(plan.statement(), Statement::OffloadTenant { .. })
 }
 
-/// Whether `plan` is a `CREATE TENANT`, which puts a first copy of the new
-/// tenant in the bucket as its checkpoint.
+/// Whether `plan` is a `CREATE TENANT`, or an `IMPORT TENANT ... AS t`
+/// (a new tenant, or one whose rows it replaces), either of which puts a
+/// copy of the tenant in the bucket as its checkpoint.
 fn creates(plan: &Plan<'_>) -> bool {
-    matches!(plan.statement(), Statement::CreateTenant { .. })
+    matches!(
+        plan.statement(),
+        Statement::CreateTenant { .. }
+            | Statement::ImportTenant {
+                as_name: Some(_),
+                ..
+            }
+    )
 }
 
 /// Whether the statement of `plan` goes to its tenant's log: the writes

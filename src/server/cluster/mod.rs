@@ -7,9 +7,12 @@
 //! a tenant over (`log`), with concurrent writers' records grouped into
 //! one log entry (`group`); tenant API keys in the bucket, so that every
 //! node knows every key (`keys`); tenant records and tier templates in the
-//! bucket, so that every node lists every tenant and tier (`registry`). The node itself is
+//! bucket, so that every node lists every tenant and tier (`registry`); a
+//! node fenced out of a tenant dropping its copy of it (`fenced`). The node
+//! itself is
 //! [`crate::cluster::Node`]; `pql serve --node-id` builds it.
 
+mod fenced;
 mod group;
 pub(crate) mod keys;
 pub(crate) mod log;
@@ -18,7 +21,7 @@ mod proxy;
 pub(crate) mod registry;
 mod route;
 
-pub use owners::Membership;
+pub use owners::{Membership, DEFAULT_CHECKPOINT_EVERY};
 pub(crate) use route::route;
 
 use std::collections::BTreeMap;
@@ -32,8 +35,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::errors::ApiError;
-use super::state::Shared;
+use super::state::{AppState, Shared};
 use super::{auth, body};
+use crate::error::Error;
+use crate::value::Value::{Bool, Str};
+use crate::{Plan, QueryResult};
 
 /// Registers the node in the bucket and starts its heartbeat, every third
 /// of its lease time, for as long as the runtime runs; the heartbeat keeps
@@ -141,11 +147,9 @@ struct Move {
 }
 
 /// `POST /v1/cluster/tenants/<t>/move` `{"node": "n2"}` (admin key): a
-/// planned hand-over. The routing brings the request to the tenant's
-/// owner (taking the lease here if no node holds it), which waits for the
-/// tenant's requests in flight, holds new ones back, puts the tenant in
-/// the bucket and grants its lease to the live node `n2`; the requests held
-/// back then go to `n2`, which brings the tenant in from the bucket.
+/// planned hand-over ([`move_to`]). The routing brings the request to the
+/// tenant's owner (taking the lease here if no node holds it), without
+/// entering the tenant's gate: the hand-over closes it.
 pub(crate) async fn move_tenant(
     State(state): State<Shared>,
     Path(tenant): Path<String>,
@@ -156,27 +160,128 @@ pub(crate) async fn move_tenant(
     let member = member_of(&state)?;
     let wanted: Move = body::read_json(&state, &headers, request).await?;
     crate::tenant::names::validate("node", &wanted.node)?;
-    let me = member.node.id();
-    if wanted.node == me {
-        return Ok(Json(json!({"tenant": tenant, "node": me, "moved": false})));
+    let moved = move_to(&state, member, &tenant, &wanted.node).await?;
+    Ok(Json(json!({
+        "tenant": tenant,
+        "node": moved.node,
+        "address": moved.address,
+        "moved": moved.moved,
+    })))
+}
+
+/// Where a move left a tenant.
+pub(crate) struct Moved {
+    /// The node that holds the tenant now.
+    pub(crate) node: String,
+    /// Its advertised address.
+    pub(crate) address: String,
+    /// False if the tenant was on that node already.
+    pub(crate) moved: bool,
+}
+
+/// Moves `tenant`, whose lease this node holds (the request was routed
+/// here), to node `to` (a valid node name), for the move endpoint and
+/// `ALTER TENANT t SET node = 'n2'`: waits for the tenant's requests in
+/// flight, holds new ones back, puts the tenant in the bucket and grants
+/// its lease to the live node `to`; the requests held back then go to
+/// `to`, which brings the tenant in from the bucket. A move to this node
+/// changes nothing; 404 `cluster.unknown_node` if `to` is not a live node.
+/// Call it outside the tenant's gate.
+pub(crate) async fn move_to(
+    state: &Shared,
+    member: &Membership,
+    tenant: &str,
+    to: &str,
+) -> Result<Moved, ApiError> {
+    if to == member.node.id() {
+        return Ok(Moved {
+            node: to.to_string(),
+            address: member.node.address().to_string(),
+            moved: false,
+        });
     }
     let nodes = member.node.nodes().await?;
-    let Some(to) = nodes.iter().find(|n| n.node == wanted.node && n.is_live()) else {
+    let Some(to) = nodes.iter().find(|n| n.node == to && n.is_live()) else {
         return Err(ApiError::http(
             StatusCode::NOT_FOUND,
             "NodeNotFound",
             "cluster.unknown_node",
-            format!(
-                "no live node {:?} in the cluster (GET /v1/cluster lists them)",
-                wanted.node
-            ),
+            format!("no live node {to:?} in the cluster (GET /v1/cluster lists them)"),
         ));
     };
-    member.hand_over(&state, &tenant, Some(to)).await?;
-    Ok(Json(json!({
-        "tenant": tenant,
-        "node": to.node,
-        "address": to.address,
-        "moved": true,
-    })))
+    member.hand_over(state, tenant, Some(to)).await?;
+    Ok(Moved {
+        node: to.node.clone(),
+        address: to.address.clone(),
+        moved: true,
+    })
+}
+
+/// The move `plans` ask for, `ALTER TENANT t SET node = 'n'`, as `(t, n)`,
+/// when this server is a cluster node: it must be the only statement of
+/// its request (after `X-Tenant-ID`'s `USE TENANT`, the first `offset`
+/// plans) and sent as PQL text (`POST /v1/query`), else 400 and nothing
+/// runs. `None` when no plan moves a tenant, or on a single node (whose
+/// executor refuses the statement).
+pub(crate) fn planned_move(
+    state: &AppState,
+    plans: &[Plan<'_>],
+    offset: usize,
+    text: bool,
+) -> Result<Option<(String, String)>, ApiError> {
+    if state.options.cluster.is_none() {
+        return Ok(None);
+    }
+    let Some(plan) = plans.iter().find(|p| p.moves_to().is_some()) else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| Err(ApiError::from(Error::unsupported(why.to_string())));
+    if !text {
+        return refuse(
+            "node is not a tenant option here: move a tenant with POST \
+             /v1/cluster/tenants/<t>/move or ALTER TENANT t SET node = 'n2' through POST \
+             /v1/query",
+        );
+    }
+    if plans.len() != offset + 1 {
+        return refuse(
+            "ALTER TENANT ... SET node must be the only statement of its request: send the \
+             other statements in a request of their own",
+        );
+    }
+    match (plan.tenant(), plan.moves_to()) {
+        (Some(tenant), Some(node)) => Ok(Some((tenant.to_string(), node.to_string()))),
+        _ => Ok(None),
+    }
+}
+
+/// Runs the move `ALTER TENANT tenant SET node = 'node'` asked for
+/// ([`planned_move`]), as the move endpoint does ([`move_to`]); its result
+/// is one row `tenant, node, address, moved`.
+pub(crate) async fn move_statement(
+    state: &Shared,
+    tenant: &str,
+    node: &str,
+) -> Result<QueryResult, ApiError> {
+    let member = member_of(state)?;
+    let started = std::time::Instant::now();
+    let moved = move_to(state, member, tenant, node).await?;
+    let mut result = QueryResult::rows(
+        ["tenant", "node", "address", "moved"]
+            .map(String::from)
+            .to_vec(),
+        vec![vec![
+            Str(tenant.to_string()),
+            Str(moved.node.clone()),
+            Str(moved.address),
+            Bool(moved.moved),
+        ]],
+    );
+    result.message = Some(if moved.moved {
+        format!("Tenant {tenant} moved to node {}", moved.node)
+    } else {
+        format!("Tenant {tenant} is on node {} already", moved.node)
+    });
+    result.elapsed = started.elapsed();
+    Ok(result)
 }

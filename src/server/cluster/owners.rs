@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
-use tokio::sync::{OwnedRwLockReadGuard, RwLock};
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use super::group::GroupLog;
 use crate::cluster::{Acquired, Checkpoint, Lease, LeaseRecord, Node, NodeRecord};
@@ -21,6 +21,9 @@ use crate::server::state::Shared;
 /// take it at all (the retries of `route`).
 pub(super) const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Log entries between a tenant's periodic checkpoints, by default.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
+
 /// This server as a member of the cluster (`pql serve --node-id`): the
 /// node, the secret the nodes share, and the leases it holds.
 #[derive(Debug)]
@@ -29,6 +32,10 @@ pub struct Membership {
     secret: String,
     /// The leases held, by tenant.
     held: Mutex<HashMap<String, Held>>,
+    /// The epochs of the leases this node forgot when it fell silent
+    /// ([`Membership::forget_held`]): if another node holds one in a later
+    /// epoch, this node was fenced and drops its copy (`fenced`).
+    forgotten: Mutex<HashMap<String, u64>>,
     /// Per tenant: the hand-over gate and the take-in lock.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     /// The owners other nodes' leases named, and when they were read: a
@@ -98,19 +105,29 @@ impl Membership {
             node,
             secret,
             held: Mutex::new(HashMap::new()),
+            forgotten: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
             routes: Mutex::new(HashMap::new()),
             client,
-            checkpoint_every: 0,
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
         })
     }
 
     /// This membership, checkpointing a tenant once its log has grown by
     /// `entries` since its last checkpoint (`pql serve --checkpoint-every`;
-    /// 0: never).
+    /// default [`DEFAULT_CHECKPOINT_EVERY`]). 0 turns every automatic
+    /// checkpoint off: the periodic ones, and those a tenant's creation,
+    /// import or first lease take; only hand-overs and `OFFLOAD TENANT`
+    /// record one then, and a tenant without one waits for its node.
     pub fn with_checkpoint_every(mut self, entries: u64) -> Membership {
         self.checkpoint_every = entries;
         self
+    }
+
+    /// Whether tenants are checkpointed automatically (see
+    /// [`Membership::with_checkpoint_every`]).
+    pub(crate) fn checkpoints(&self) -> bool {
+        self.checkpoint_every > 0
     }
 
     /// Whether `tenant`, whose log reached entry `seq`, is due a periodic
@@ -150,13 +167,23 @@ impl Membership {
             let order = log.order();
             let seq = log.drained(&runtime);
             let catalog = &engine.inner().catalog;
-            match catalog.copy_to_bucket(tenant) {
+            let copied = if runtime.block_on(self.still_holds(tenant)) {
+                catalog.copy_to_bucket(tenant)
+            } else {
+                Ok(None)
+            };
+            match copied {
                 Ok(Some(generation_id)) => {
-                    runtime.block_on(
+                    let recorded = runtime.block_on(
                         self.record_checkpoint(tenant, Checkpoint { generation_id, seq }),
                     );
                     drop(order);
-                    if let Err(e) = catalog.collect_generations(tenant) {
+                    // Older copies go only once the lease names this one.
+                    let collected = match recorded {
+                        true => catalog.collect_generations(tenant).map(drop),
+                        false => Ok(()),
+                    };
+                    if let Err(e) = collected {
                         eprintln!(
                             "pql serve: cannot delete older copies of {tenant}: {}",
                             e.message()
@@ -198,6 +225,30 @@ impl Membership {
             .clone()
     }
 
+    /// Waits for the requests for `tenant` being served here to finish, and
+    /// holds new ones back until the guard is dropped (a hand-over, or
+    /// dropping a copy this node lost).
+    pub(super) async fn close(&self, tenant: &str) -> OwnedRwLockWriteGuard<()> {
+        self.slot(tenant).gate.clone().write_owned().await
+    }
+
+    /// After this node learnt it was fenced out of `tenant`'s lease of
+    /// `epoch` (called inside [`close`](Self::close)): forgets that lease
+    /// and returns true, or returns false if this node holds the tenant in
+    /// a later epoch again.
+    pub(super) fn forget_fenced(&self, tenant: &str, epoch: u64) -> bool {
+        self.forgotten.lock().remove(tenant);
+        let mut held = self.held.lock();
+        if held
+            .get(tenant)
+            .is_some_and(|h| h.lease.record.epoch > epoch)
+        {
+            return false;
+        }
+        held.remove(tenant);
+        true
+    }
+
     /// Waits for no hand-over of `tenant` to be under way, and keeps it
     /// from starting until the guard is dropped.
     pub(super) async fn enter(&self, tenant: &str) -> OwnedRwLockReadGuard<()> {
@@ -236,9 +287,23 @@ impl Membership {
         }
         let writing = slot.lease_writes.lock().await;
         let lease = match self.node.acquire(tenant).await? {
-            Acquired::Held(lease) => lease,
+            Acquired::Held(lease) => {
+                self.forgotten.lock().remove(tenant);
+                lease
+            }
             Acquired::Elsewhere(record) => {
-                self.held.lock().remove(tenant);
+                let had = self
+                    .held
+                    .lock()
+                    .remove(tenant)
+                    .map(|h| h.lease.record.epoch);
+                let had = had.or_else(|| self.forgotten.lock().remove(tenant));
+                // Held here in an earlier epoch: another node took it over.
+                if let (Some(epoch), Some(member)) = (had, &state.options.cluster) {
+                    if record.epoch > epoch {
+                        super::fenced::drop_later(member, &state.engine, tenant, epoch);
+                    }
+                }
                 self.routes.lock().insert(
                     tenant.to_string(),
                     (record.clone(), std::time::Instant::now()),
@@ -341,7 +406,7 @@ impl Membership {
                 return self.unavailable(tenant, previous).await;
             }
         }
-        if !checkpointed {
+        if !checkpointed && self.checkpoints() {
             self.first_checkpoint(state, tenant, log.last()).await;
         }
         if let Some(h) = self.held.lock().get_mut(tenant) {
@@ -386,24 +451,43 @@ impl Membership {
     /// Records `checkpoint` (a copy of `tenant` in the bucket, and the last
     /// log number it holds) in the tenant's lease, so that a node taking
     /// the tenant over starts from it, then deletes the log up to it. A
-    /// failure is logged: the lease keeps its older checkpoint.
-    pub(super) async fn record_checkpoint(&self, tenant: &str, checkpoint: Checkpoint) {
+    /// failure is logged: the lease keeps its older checkpoint. Returns
+    /// whether it was recorded.
+    pub(super) async fn record_checkpoint(&self, tenant: &str, checkpoint: Checkpoint) -> bool {
         let slot = self.slot(tenant);
         let _writing = slot.lease_writes.lock().await;
         let Some(mut lease) = self.held.lock().get(tenant).map(|h| h.lease.clone()) else {
-            return;
+            return false;
         };
         let seq = checkpoint.seq;
         match self.node.set_checkpoint(&mut lease, checkpoint).await {
             Ok(()) => {
                 self.keep(tenant, lease);
                 self.truncate_log(tenant, seq);
+                true
             }
-            Err(e) => eprintln!(
-                "pql serve: cannot record the checkpoint of {tenant}: {}",
-                e.message()
-            ),
+            Err(e) => {
+                eprintln!(
+                    "pql serve: cannot record the checkpoint of {tenant}: {}",
+                    e.message()
+                );
+                false
+            }
         }
+    }
+
+    /// Whether the bucket's lease of `tenant` is still the one this node
+    /// holds (same owner and epoch): a node another one fenced (paused
+    /// past its lease) must not put a copy in the bucket, which would
+    /// replace the manifest the new owner's checkpoint names.
+    async fn still_holds(&self, tenant: &str) -> bool {
+        let Some(epoch) = self.held.lock().get(tenant).map(|h| h.lease.record.epoch) else {
+            return false;
+        };
+        matches!(
+            self.node.lease(tenant).await,
+            Ok(Some(l)) if l.owner == self.node.id() && l.epoch == epoch
+        )
     }
 
     /// Gives back the lease of `tenant`, whose newest data is on the disk
@@ -519,7 +603,7 @@ impl Membership {
         to: Option<&NodeRecord>,
     ) -> Result<(), ApiError> {
         let slot = self.slot(tenant);
-        let _closed = slot.gate.write().await;
+        let _closed = self.close(tenant).await;
         if !self.held.lock().contains_key(tenant) {
             return Err(ApiError::from(self.not_owner(tenant)));
         }
@@ -618,8 +702,12 @@ impl Membership {
     /// Forgets every lease held, so that each is checked in the bucket
     /// again before this node serves its tenant: called when this node was
     /// silent for its lease time (paused, or the bucket unreachable), since
-    /// another node may have taken any of them over meanwhile.
+    /// another node may have taken any of them over meanwhile. Their epochs
+    /// are kept, to tell a take-over when it is found.
     pub(super) fn forget_held(&self) {
-        self.held.lock().clear();
+        let held = std::mem::take(&mut *self.held.lock());
+        self.forgotten
+            .lock()
+            .extend(held.into_iter().map(|(t, h)| (t, h.lease.record.epoch)));
     }
 }

@@ -29,7 +29,7 @@ pub(super) const FORWARDED_HEADER: &str = "x-pql-forwarded-by";
 /// The cluster secret, on forwarded requests.
 pub(super) const SECRET_HEADER: &str = "x-pql-cluster-secret";
 /// The admin endpoints that move a tenant; their handler takes the
-/// tenant's hand-over gate itself.
+/// tenant's hand-over gate itself (so does `ALTER TENANT t SET node`).
 const MOVE_PREFIX: &str = "/v1/cluster/tenants/";
 
 /// The middleware (cluster mode only; a no-op otherwise).
@@ -57,8 +57,8 @@ pub(crate) async fn route(State(state): State<Shared>, request: Request, next: N
     };
     let (parts, body) = request.into_parts();
     let mut body = Pending::Stream(body);
-    let tenants = match tenants_of(&state, &parts, &mut body).await {
-        Ok(tenants) => tenants,
+    let (tenants, moves) = match tenants_of(&state, &parts, &mut body).await {
+        Ok(found) => found,
         Err(e) => return e.into_response(),
     };
     if let Err(e) = tenants.iter().try_for_each(|t| auth::tenant(&scope, t)) {
@@ -72,6 +72,7 @@ pub(crate) async fn route(State(state): State<Shared>, request: Request, next: N
         member: &member,
         tenants: &tenants,
         forwarded,
+        moves,
     };
     routed.dispatch(parts, body, next).await
 }
@@ -82,6 +83,10 @@ struct Routed<'a> {
     member: &'a Membership,
     tenants: &'a [String],
     forwarded: bool,
+    /// The request moves its tenant (the move endpoint, or `ALTER TENANT
+    /// t SET node`): its hand-over takes the tenant's gate itself, so
+    /// the request must not hold it (it would wait for itself).
+    moves: bool,
 }
 
 impl Routed<'_> {
@@ -98,7 +103,7 @@ impl Routed<'_> {
         loop {
             // A move takes the gate itself.
             let mut entered = Vec::new();
-            if !parts.uri.path().starts_with(MOVE_PREFIX) {
+            if !self.moves {
                 for tenant in self.tenants {
                     entered.push(self.member.enter(tenant).await);
                 }
@@ -216,21 +221,22 @@ impl Pending {
 
 /// The tenants a request is about, sorted, without repeats: the path's
 /// `/v1/tenants/<t>/...` (or a move's `/v1/cluster/tenants/<t>/...`); the
-/// `name` of a `POST /v1/tenants` body; for `POST /v1/query`, those its statements touch (with `X-Tenant-ID` as
+/// `name` of a `POST /v1/tenants` body; the `as` of a `POST /v1/imports`; for `POST /v1/query`, those its statements touch (with `X-Tenant-ID` as
 /// their `USE TENANT`); else `X-Tenant-ID`. A body that does not parse or
 /// plan is routed by `X-Tenant-ID` alone: the node serving it reports the
-/// error.
+/// error. And whether the request moves a tenant (the move endpoint, or a
+/// body with an `ALTER TENANT t SET node`).
 async fn tenants_of(
     state: &Shared,
     parts: &Parts,
     body: &mut Pending,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<(Vec<String>, bool), ApiError> {
     let path = parts.uri.path();
     for prefix in ["/v1/tenants/", MOVE_PREFIX] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let name = rest.split('/').next().unwrap_or("");
             if !name.is_empty() {
-                return Ok(vec![name.to_string()]);
+                return Ok((vec![name.to_string()], prefix == MOVE_PREFIX));
             }
         }
     }
@@ -245,10 +251,17 @@ async fn tenants_of(
         let named = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v.get("name")?.as_str().map(str::to_string));
-        return Ok(named.or(header).into_iter().collect());
+        return Ok((named.or(header).into_iter().collect(), false));
+    }
+    if parts.method == Method::POST && path == "/v1/imports" {
+        // An import under a name of its own goes to that tenant's owner.
+        let named = axum::extract::Query::<ImportName>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.as_name);
+        return Ok((named.or(header).into_iter().collect(), false));
     }
     if parts.method != Method::POST || path != "/v1/query" {
-        return Ok(header.into_iter().collect());
+        return Ok((header.into_iter().collect(), false));
     }
     let bytes = body.bytes(state, parts).await?;
     state
@@ -256,8 +269,16 @@ async fn tenants_of(
         .await
 }
 
-/// The tenants the statements of `text` touch, as [`tenants_of`] says.
-fn planned_tenants(state: &AppState, header: Option<String>, text: &[u8]) -> Vec<String> {
+/// The `as` parameter of `POST /v1/imports`.
+#[derive(serde::Deserialize)]
+struct ImportName {
+    #[serde(rename = "as")]
+    as_name: Option<String>,
+}
+
+/// The tenants the statements of `text` touch, and whether one of them
+/// moves its tenant, as [`tenants_of`] says.
+fn planned_tenants(state: &AppState, header: Option<String>, text: &[u8]) -> (Vec<String>, bool) {
     let planned = std::str::from_utf8(text)
         .ok()
         .and_then(|text| crate::parse(text).ok())
@@ -267,17 +288,16 @@ fn planned_tenants(state: &AppState, header: Option<String>, text: &[u8]) -> Vec
             }
             let session = state.engine.session();
             let plans = session.plan_script(&script).ok()?;
-            Some(
-                plans
-                    .iter()
-                    .flat_map(|p| p.tenants().iter().cloned())
-                    .collect::<Vec<_>>(),
-            )
+            let tenants = plans
+                .iter()
+                .flat_map(|p| p.tenants().iter().cloned())
+                .collect::<Vec<_>>();
+            Some((tenants, plans.iter().any(|p| p.moves_to().is_some())))
         });
-    let mut tenants = planned.unwrap_or_else(|| header.into_iter().collect());
+    let (mut tenants, moves) = planned.unwrap_or_else(|| (header.into_iter().collect(), false));
     tenants.sort();
     tenants.dedup();
-    tenants
+    (tenants, moves)
 }
 
 /// 502 for an owner that did not answer.
