@@ -210,7 +210,30 @@ impl Engine {
         &self,
         registry: std::sync::Arc<dyn crate::tenant::registry::Registry>,
     ) -> Result<()> {
-        self.inner.catalog.set_registry(registry)
+        self.inner.catalog.set_registry(registry)?;
+        self.inner.metering.count_per_node();
+        Ok(())
+    }
+
+    /// Publishes the usage this process counted itself today and
+    /// yesterday, per tenant name, in the registry (cluster mode).
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn publish_usage(&self) -> Result<()> {
+        let Some(registry) = self.inner.catalog.registry() else {
+            return Ok(());
+        };
+        let day = i64::from(crate::storage::usage_store::DAY);
+        let now = chrono::Utc::now().timestamp();
+        let since = now - now.rem_euclid(day) - day;
+        let mut days: std::collections::BTreeMap<i64, std::collections::BTreeMap<_, _>> =
+            Default::default();
+        for (name, start, row) in self.inner.metering.node_days(since)? {
+            days.entry(start).or_default().insert(name, row);
+        }
+        for (start, usage) in &days {
+            registry.publish_usage(*start, usage)?;
+        }
+        Ok(())
     }
 
     /// Adopts the registry's tier templates (cluster mode).

@@ -788,6 +788,49 @@ fn a_killed_nodes_tenants_fail_over_after_an_offload_or_wait_for_it_without_a_ch
     assert!(has_point(&n2, "beta", "b0"));
 }
 
+/// The `inserts` that `SHOW USAGE` run on `node` reports for `tenant`.
+fn inserts(node: &Server, tenant: &str) -> Option<i64> {
+    let r = node.query(Some(ADMIN), "SHOW USAGE;");
+    let result = &r.body["results"][0];
+    let column = result["columns"]
+        .as_array()?
+        .iter()
+        .position(|c| c == "inserts")?;
+    result["rows"]
+        .as_array()?
+        .iter()
+        .find(|row| row[0] == tenant)
+        .and_then(|row| row[column].as_i64())
+}
+
+#[test]
+fn each_node_publishes_its_own_usage_and_every_node_reports_the_sum() {
+    if server().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("serve-usage");
+    let (n1, _d1) = start(&prefix, "n1");
+    let (n2, _d2) = start(&prefix, "n2");
+    // 3 inserts counted on n1, then 2 on n2 after a move (which brings
+    // acme's usage history along: it must not be counted twice).
+    tenant_with_points(&n1, &n1, "acme", 3);
+    move_to(&n1, "acme", "n2");
+    for id in ["x0", "x1"] {
+        assert_eq!(write_point(&n2, "acme", id).status, 200);
+    }
+    // Each node publishes what it counted every third of the lease time.
+    for node in [&n1, &n2] {
+        let mut seen = None;
+        let summed = eventually(|| {
+            seen = inserts(node, "acme");
+            seen == Some(5)
+        });
+        assert!(summed, "{} reports {seen:?} inserts", node.url(""));
+    }
+    let r = n1.query(Some(ADMIN), "SHOW USAGE FOR TENANT nobody;");
+    assert_eq!(r.status, 404, "{}", r.text);
+}
+
 /// The `.pqlt` export of `tenant` through `via`.
 fn export(via: &Server, tenant: &str) -> Vec<u8> {
     let mut resp = ureq::get(via.url(&format!("/v1/tenants/{tenant}/export")))

@@ -6,11 +6,14 @@
 //! with (read, change, write; again on a conflict), so a change made on one
 //! node is never lost to one made at the same time on another.
 //!
+//! Each node also publishes its own usage, per day, at
+//! `PREFIX/usage/<node>/<day start>`; the reports sum every node's.
+//!
 //! A reader keeps a [`Seen`] of the records it read with their ETags, and
 //! a listing reads again only the records whose ETag changed: one LIST,
 //! not one read per tenant.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use object_store::path::Path as Key;
 use object_store::PutMode;
@@ -21,6 +24,7 @@ use super::store::{decode, encode, ClusterStore, Put};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::object::Registered;
 use crate::storage::tiers::TierRecord;
+use crate::storage::usage_store::Row;
 use crate::tenant::record::TenantRecord;
 
 /// How many times a conditional change is tried against concurrent ones.
@@ -61,7 +65,47 @@ impl<T> Default for Seen<T> {
     }
 }
 
+/// One node's usage of one day, per tenant name (the counts in metered
+/// order, then the storage gauge).
+pub(crate) type DayUsage = BTreeMap<String, Row>;
+
 impl ClusterStore {
+    /// Stores node `node`'s usage of the day starting at `day` (Unix
+    /// seconds), over what it stored before: only that node writes it.
+    pub(crate) async fn publish_usage(&self, node: &str, day: i64, usage: &DayUsage) -> Result<()> {
+        let key = self.keys.usage(node, day)?;
+        self.put(&key, encode(usage), PutMode::Overwrite)
+            .await
+            .map(drop)
+    }
+
+    /// Every node's usage of the days starting in `[from, to)`: (node, day
+    /// start, usage). An object whose name is not `<node>/<day>` is skipped.
+    pub(crate) async fn all_usage(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, i64, DayUsage)>> {
+        let root = self.keys.folder("usage")?;
+        let depth = root.parts().count();
+        let mut out = Vec::new();
+        for key in self.list(&root).await? {
+            let parts: Vec<String> = key.parts().skip(depth).map(|p| p.as_ref().into()).collect();
+            let [node, day] = parts.as_slice() else {
+                continue;
+            };
+            let Ok(day) = day.parse::<i64>() else {
+                continue;
+            };
+            if (from..to).contains(&day) {
+                if let Some((bytes, _)) = self.get(&key).await? {
+                    out.push((node.clone(), day, decode(&key, &bytes)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates `record` if no record of its name (in any case) exists:
     /// `Ok(false)` if one does.
     pub(crate) async fn register<T: Registrable>(&self, record: &T) -> Result<bool> {

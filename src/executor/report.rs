@@ -10,9 +10,11 @@ use crate::executor::Context;
 use crate::parser::ast::Period;
 use crate::result::QueryResult;
 use crate::storage::usage_store::Row;
-use crate::tenant::billing::span;
+use crate::tenant::billing::{span, Span};
+use crate::tenant::names;
 use crate::tenant::record::name_of_usage_key;
-use crate::tenant::usage::{Metric, METRICS, N};
+use crate::tenant::registry::Registry;
+use crate::tenant::usage::{merge_day, Metric, METRICS, N};
 use crate::tenant::{tiers, Tenant};
 use crate::value::Value;
 
@@ -40,6 +42,9 @@ pub(super) fn show_usage(
 ) -> Result<QueryResult> {
     let today = chrono::Utc::now().date_naive();
     let span = span(period, today)?;
+    if let Some(registry) = ctx.catalog.registry() {
+        return cluster_usage(ctx, registry.as_ref(), tenant, &span, today);
+    }
     let wanted = match tenant {
         Some(t) => Some(ctx.catalog.get(t)?.usage_key.clone()),
         None => None,
@@ -66,13 +71,69 @@ pub(super) fn show_usage(
         }
     }
     totals.sort_by(|a, b| a.0.cmp(&b.0));
+    totals.retain(|(key, _)| wanted.as_ref().is_none_or(|want| want == key));
+    Ok(usage_result(ctx, totals, &created, &span, today))
+}
+
+/// `SHOW USAGE` in cluster mode: every node's own usage summed per tenant
+/// name (this node's from its table and unflushed counts, the others' as
+/// they last published it), one row per registered tenant and per name
+/// with usage in the period.
+fn cluster_usage(
+    ctx: &Context<'_>,
+    registry: &dyn Registry,
+    tenant: Option<&str>,
+    span: &Span,
+    today: NaiveDate,
+) -> Result<QueryResult> {
+    let records = registry.tenants()?;
+    if let Some(t) = tenant {
+        names::validate("tenant", t)?;
+        if !records.iter().any(|r| r.name == t) {
+            return Err(crate::tenant::not_found(t));
+        }
+    }
+    let created: BTreeMap<String, NaiveDate> = records
+        .iter()
+        .filter_map(|r| {
+            let at = chrono::DateTime::from_timestamp_millis(r.created_at_ms)?;
+            Some((r.name.clone(), at.date_naive()))
+        })
+        .collect();
+    let (from, to) = span.seconds();
+    let mut totals = ctx.metering.node_totals(from, to, now_s())?;
+    for (day, usage) in registry.others_usage(from, to)? {
+        for (name, row) in usage {
+            merge_day(&mut totals, name, day, &row);
+        }
+    }
+    for r in records {
+        totals.entry(r.name).or_insert((i64::MIN, [0; N + 1]));
+    }
+    let totals = totals
+        .into_iter()
+        .filter(|(name, _)| tenant.is_none_or(|t| t == name))
+        .map(|(name, (_, row))| (name, row))
+        .collect();
+    Ok(usage_result(ctx, totals, &created, span, today))
+}
+
+/// The rows of `SHOW USAGE`: per usage key (or tenant name) of `totals`,
+/// its totals and cost over `span`, storage charged from the day in
+/// `created`.
+fn usage_result(
+    ctx: &Context<'_>,
+    totals: Vec<(String, Row)>,
+    created: &BTreeMap<String, NaiveDate>,
+    span: &Span,
+    today: NaiveDate,
+) -> QueryResult {
     let mut columns = vec!["tenant".to_string(), "from".into(), "to".into()];
     columns.extend(METRICS.iter().map(|m| m.to_string()));
     columns.extend(["storage_bytes".to_string(), "cost".into()]);
     let prices = &ctx.config.prices;
     let rows = totals
         .into_iter()
-        .filter(|(key, _)| wanted.as_ref().is_none_or(|want| want == key))
         .map(|(key, row)| {
             let mut counts = [0u64; N];
             counts.copy_from_slice(&row[..N]);
@@ -87,7 +148,7 @@ pub(super) fn show_usage(
             out
         })
         .collect();
-    Ok(QueryResult::rows(columns, rows))
+    QueryResult::rows(columns, rows)
 }
 
 fn limit_value(limit: Option<u64>) -> Value {

@@ -15,6 +15,11 @@ pub(crate) const N: usize = 11;
 
 const USAGE: TableDefinition<(&str, u32, i64), &[u8]> = TableDefinition::new("usage");
 
+/// Cluster mode: what this node counted itself, per tenant name and day
+/// (bucket start): the usage it publishes for the reports to sum. Rows
+/// imported with a tenant's history are not in it.
+const NODE_USAGE: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("node_usage");
+
 /// Bucket lengths kept, in seconds: minute, hour, day.
 pub(crate) const RESOLUTIONS: [u32; 3] = [60, 3_600, 86_400];
 
@@ -47,9 +52,28 @@ fn encode(row: &Row) -> Vec<u8> {
 
 /// Adds `rows` (tenant, counts, storage gauge) at Unix time `now` to the
 /// buckets containing it, in one transaction, and drops the tenant's minute
-/// buckets older than [`MINUTES_KEPT`].
-pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Result<()> {
+/// buckets older than [`MINUTES_KEPT`]. With `per_node` (cluster mode, the
+/// tenant name of a usage key), also to this node's own day rows.
+pub(crate) fn add(
+    db: &Database,
+    now: i64,
+    rows: &[(&str, [u64; N], u64)],
+    per_node: Option<fn(&str) -> &str>,
+) -> Result<()> {
     let tx = db.begin_write().map_err(db_err)?;
+    if let Some(name_of) = per_node {
+        let mut table = tx.open_table(NODE_USAGE).map_err(db_err)?;
+        let day = now - now.rem_euclid(i64::from(DAY));
+        for (tenant, counts, storage) in rows {
+            let key = (name_of(tenant), day);
+            let mut row = match table.get(key).map_err(db_err)? {
+                Some(v) => decode(v.value()),
+                None => [0; N + 1],
+            };
+            add_into(&mut row, counts, *storage);
+            table.insert(key, encode(&row).as_slice()).map_err(db_err)?;
+        }
+    }
     {
         let mut table = tx.open_table(USAGE).map_err(db_err)?;
         for (tenant, counts, storage) in rows {
@@ -60,10 +84,7 @@ pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Re
                     Some(v) => decode(v.value()),
                     None => [0; N + 1],
                 };
-                for (slot, n) in row.iter_mut().zip(counts) {
-                    *slot = slot.saturating_add(*n);
-                }
-                row[N] = *storage;
+                add_into(&mut row, counts, *storage);
                 table.insert(key, encode(&row).as_slice()).map_err(db_err)?;
             }
             // Minute buckets are rolled up already; drop the old ones.
@@ -82,6 +103,34 @@ pub(crate) fn add(db: &Database, now: i64, rows: &[(&str, [u64; N], u64)]) -> Re
         }
     }
     tx.commit().map_err(db_err)
+}
+
+/// Adds `counts` to `row` and sets its storage gauge.
+fn add_into(row: &mut Row, counts: &[u64; N], storage: u64) {
+    for (slot, n) in row.iter_mut().zip(counts) {
+        *slot = slot.saturating_add(*n);
+    }
+    row[N] = storage;
+}
+
+/// This node's own day rows starting at or after `from` (Unix seconds):
+/// (tenant name, day start, row), in key order.
+pub(crate) fn node_days(db: &Database, from: i64) -> Result<Vec<(String, i64, Row)>> {
+    let tx = db.begin_read().map_err(db_err)?;
+    let table = match tx.open_table(NODE_USAGE) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(db_err(e)),
+    };
+    let mut out = Vec::new();
+    for entry in table.iter().map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        let (tenant, day) = k.value();
+        if day >= from {
+            out.push((tenant.to_string(), day, decode(v.value())));
+        }
+    }
+    Ok(out)
 }
 
 /// The table, opened for reading.
@@ -197,12 +246,12 @@ mod tests {
         let mut counts = [0u64; N];
         counts[0] = 2;
         let day = 86_400 * 20_000;
-        add(&db, day + 30, &[("t", counts, 7)]).unwrap();
-        add(&db, day + 90, &[("t", counts, 9)]).unwrap();
+        add(&db, day + 30, &[("t", counts, 7)], None).unwrap();
+        add(&db, day + 90, &[("t", counts, 9)], None).unwrap();
         let rows = days(&db, day, day + 86_400).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].2[0], rows[0].2[N]), (4, 9));
-        add(&db, day + 3 * 86_400, &[("t", counts, 9)]).unwrap();
+        add(&db, day + 3 * 86_400, &[("t", counts, 9)], None).unwrap();
         let tx = db.begin_read().unwrap();
         let table = tx.open_table(USAGE).unwrap();
         let minutes = table
@@ -210,6 +259,30 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(minutes, 1, "minute buckets older than two days are dropped");
+    }
+
+    #[test]
+    fn a_node_keeps_its_own_day_rows_by_tenant_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("u.redb")).unwrap();
+        let mut counts = [0u64; N];
+        counts[3] = 5;
+        let day = 86_400 * 20_000;
+        add(&db, day + 30, &[("t@1", counts, 7)], None).unwrap();
+        assert!(
+            node_days(&db, 0).unwrap().is_empty(),
+            "only in cluster mode"
+        );
+        let name_of: fn(&str) -> &str = |k| k.split('@').next().unwrap_or(k);
+        let two = [("t@1", counts, 7), ("t@2", counts, 8)];
+        add(&db, day + 60, &two, Some(name_of)).unwrap();
+        add(&db, day + 86_400, &[("t@2", counts, 9)], Some(name_of)).unwrap();
+        let rows = node_days(&db, day).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[0].0.as_str(), rows[0].1), ("t", day));
+        assert_eq!((rows[0].2[3], rows[0].2[N]), (10, 8));
+        assert_eq!((rows[1].1, rows[1].2[3]), (day + 86_400, 5));
+        assert_eq!(node_days(&db, day + 1).unwrap().len(), 1);
     }
 
     #[test]
@@ -223,6 +296,7 @@ mod tests {
             &db,
             86_400 * 20_000,
             &[("t@1", counts, 7), ("u@2", counts, 1)],
+            None,
         )
         .unwrap();
         let rows = history(&db, "t@1").unwrap();

@@ -15,8 +15,11 @@
 //!   catalog's; other catalogs adopt the registry's tiers when they sync
 //!   ([`Catalog::sync_tiers`]), and at once when a statement names a tier
 //!   they lack;
-//! - `SHOW TENANTS` and the tenant counts of tiers read the registry.
+//! - `SHOW TENANTS` and the tenant counts of tiers read the registry;
+//! - each process publishes the usage it counted itself, per tenant name
+//!   and day, and `SHOW USAGE` sums every process's.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::record::TenantRecord;
@@ -24,6 +27,7 @@ use super::tiers::{self, BUILTIN};
 use super::Catalog;
 use crate::error::Result;
 use crate::storage::tiers::{self as store, TierRecord};
+use crate::storage::usage_store::Row;
 
 /// Tenant records and tier templates shared by several processes. Its
 /// methods block: call them off any async runtime's worker threads.
@@ -53,6 +57,14 @@ pub(crate) trait Registry: Send + Sync {
     fn drop_tier(&self, name: &str) -> Result<()>;
     /// Every registered tier, by name.
     fn tiers(&self) -> Result<Vec<TierRecord>>;
+    /// Publishes this process's own usage of the day starting at `day`
+    /// (Unix seconds), per tenant name; unchanged since the last time, it
+    /// is not written again.
+    #[cfg(all(feature = "server", feature = "s3"))]
+    fn publish_usage(&self, day: i64, usage: &BTreeMap<String, Row>) -> Result<()>;
+    /// The usage the other processes published for the days starting in
+    /// `[from, to)`: (day start, per tenant name).
+    fn others_usage(&self, from: i64, to: i64) -> Result<Vec<(i64, BTreeMap<String, Row>)>>;
 }
 
 impl Catalog {

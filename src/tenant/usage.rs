@@ -13,6 +13,7 @@ use redb::Database;
 
 use crate::error::Result;
 use crate::storage::usage_store::{self, Row};
+use crate::tenant::record::name_of_usage_key;
 
 /// What is metered. The order is the order of [`METRICS`] and of the
 /// stored rows.
@@ -120,6 +121,9 @@ pub(crate) struct Metering {
 
 struct Shared {
     db: Arc<Database>,
+    /// Cluster mode: also count per tenant name in this node's own rows
+    /// ([`Metering::count_per_node`]).
+    per_node: AtomicBool,
     tenants: RwLock<HashMap<String, Arc<Counters>>>,
     stop: AtomicBool,
     /// Serialises flushes (the thread's and the final one).
@@ -134,6 +138,7 @@ impl Metering {
     pub(crate) fn start(db: Arc<Database>) -> Metering {
         let shared = Arc::new(Shared {
             db,
+            per_node: AtomicBool::new(false),
             tenants: RwLock::new(HashMap::new()),
             stop: AtomicBool::new(false),
             flushing: Mutex::new(()),
@@ -173,6 +178,52 @@ impl Metering {
         self.shared.flush();
     }
 
+    /// Counts from now on also in this node's own rows, per tenant name and
+    /// day (cluster mode: what the node publishes for the reports to sum).
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn count_per_node(&self) {
+        self.shared.per_node.store(true, Ordering::Release);
+    }
+
+    /// This node's own day rows starting at or after `from` (Unix seconds):
+    /// (tenant name, day start, row).
+    #[cfg(all(feature = "server", feature = "s3"))]
+    pub(crate) fn node_days(&self, from: i64) -> Result<Vec<(String, i64, Row)>> {
+        usage_store::node_days(&self.shared.db, from)
+    }
+
+    /// This node's own usage per tenant name for day buckets starting in
+    /// `[from, to)`, the unflushed counts added when `now` is in that
+    /// range: (name, (start of its last day, counts and storage gauge)).
+    pub(crate) fn node_totals(
+        &self,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> Result<BTreeMap<String, (i64, Row)>> {
+        let _g = self.shared.flushing.lock();
+        let mut out: BTreeMap<String, (i64, Row)> = BTreeMap::new();
+        for (name, day, row) in usage_store::node_days(&self.shared.db, from)? {
+            if day < to {
+                merge_day(&mut out, name, day, &row);
+            }
+        }
+        if (from..to).contains(&now) {
+            let today = now - now.rem_euclid(i64::from(usage_store::DAY));
+            for (key, c) in self.shared.tenants.read().iter() {
+                let pending = c.pending();
+                if pending.iter().all(|n| *n == 0) {
+                    continue;
+                }
+                let mut row = [0; N + 1];
+                add_counts(&mut row, &pending);
+                row[N] = c.storage();
+                merge_day(&mut out, name_of_usage_key(key).to_string(), today, &row);
+            }
+        }
+        Ok(out)
+    }
+
     /// Usage per tenant for day buckets starting in `[from, to)` (Unix
     /// seconds), the unflushed counts added when `now` is in that range:
     /// (tenant, counts, last storage gauge), sorted by tenant. Runs under
@@ -199,6 +250,18 @@ impl Metering {
             }
         }
         Ok(out.into_iter().map(|(k, (_, row))| (k, row)).collect())
+    }
+}
+
+/// Adds day `day`'s `row` of tenant `name` to `out`: the counts add up,
+/// and the storage gauge is the one of the latest day (the largest of that
+/// day's, from several nodes).
+pub(crate) fn merge_day(out: &mut BTreeMap<String, (i64, Row)>, name: String, day: i64, row: &Row) {
+    let e = out.entry(name).or_insert((i64::MIN, [0; N + 1]));
+    add_counts(&mut e.1, row);
+    if day > e.0 || (day == e.0 && row[N] > e.1[N]) {
+        e.0 = day;
+        e.1[N] = row[N];
     }
 }
 
@@ -235,7 +298,11 @@ impl Shared {
             .map(|(name, _, counts, storage)| (name.as_str(), *counts, *storage))
             .collect();
         let now = chrono::Utc::now().timestamp();
-        if usage_store::add(&self.db, now, &rows).is_err() {
+        let per_node = self
+            .per_node
+            .load(Ordering::Acquire)
+            .then_some(name_of_usage_key as fn(&str) -> &str);
+        if usage_store::add(&self.db, now, &rows, per_node).is_err() {
             // Keep the counts for the next attempt rather than lose them.
             for (_, c, counts, _) in &taken {
                 c.give_back(counts);

@@ -1,8 +1,9 @@
 //! The registry in cluster mode: the catalog's [`Registry`] over the
 //! bucket's tenant records and tier templates (`crate::cluster`'s
 //! `records`), so that every node lists every tenant and resolves every
-//! tier the same way. The heartbeat adopts the bucket's tiers.
+//! tier the same way, and each node's own usage (summed by the reports).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -12,6 +13,7 @@ use super::Membership;
 use crate::cluster::{ClusterStore, Seen};
 use crate::error::Result;
 use crate::storage::tiers::TierRecord;
+use crate::storage::usage_store::Row;
 use crate::tenant::record::TenantRecord;
 use crate::tenant::registry::Registry;
 
@@ -20,6 +22,11 @@ use crate::tenant::registry::Registry;
 pub(crate) struct BucketRegistry {
     store: Arc<ClusterStore>,
     runtime: Handle,
+    /// This node's name: its usage objects are its own.
+    node: String,
+    /// The usage last published, by day, so an unchanged day is not
+    /// written again.
+    published: Mutex<BTreeMap<i64, BTreeMap<String, Row>>>,
     /// The tenant records read so far, so a listing reads only changes.
     tenants: Mutex<Seen<TenantRecord>>,
     /// The same for the tiers.
@@ -28,13 +35,16 @@ pub(crate) struct BucketRegistry {
 
 /// Makes `engine` keep tenant records and tiers in the registry of
 /// `member`'s cluster (registering the built-in tiers and this node's
-/// tenants if they are not), then adopts the registry's tiers every third
-/// of the lease time, for as long as the runtime runs. Call it on the
+/// tenants if they are not), then, every third of the lease time for as
+/// long as the runtime runs, adopts the registry's tiers and publishes the
+/// usage this node counted today and yesterday. Call it on the
 /// server's runtime.
 pub(crate) async fn share(engine: &crate::Engine, member: &Membership) -> std::io::Result<()> {
     let registry = Arc::new(BucketRegistry {
         store: member.node().store().clone(),
         runtime: Handle::current(),
+        node: member.node().id().to_string(),
+        published: Mutex::new(BTreeMap::new()),
         tenants: Mutex::new(Seen::default()),
         tiers: Mutex::new(Seen::default()),
     });
@@ -51,6 +61,12 @@ pub(crate) async fn share(engine: &crate::Engine, member: &Membership) -> std::i
             let syncing = engine.clone();
             if let Ok(Err(e)) = tokio::task::spawn_blocking(move || syncing.sync_tiers()).await {
                 eprintln!("pql serve: tier sync failed: {}", e.message());
+            }
+            let publishing = engine.clone();
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || publishing.publish_usage()).await
+            {
+                eprintln!("pql serve: usage publishing failed: {}", e.message());
             }
         }
     });
@@ -109,5 +125,27 @@ impl Registry for BucketRegistry {
     fn tiers(&self) -> Result<Vec<TierRecord>> {
         let mut seen = self.tiers.lock();
         self.runtime.block_on(self.store.all_registered(&mut seen))
+    }
+
+    fn publish_usage(&self, day: i64, usage: &BTreeMap<String, Row>) -> Result<()> {
+        let mut published = self.published.lock();
+        if published.get(&day) == Some(usage) {
+            return Ok(());
+        }
+        self.runtime
+            .block_on(self.store.publish_usage(&self.node, day, usage))?;
+        // Only the last two days change.
+        published.retain(|d, _| *d >= day - 86_400);
+        published.insert(day, usage.clone());
+        Ok(())
+    }
+
+    fn others_usage(&self, from: i64, to: i64) -> Result<Vec<(i64, BTreeMap<String, Row>)>> {
+        let all = self.runtime.block_on(self.store.all_usage(from, to))?;
+        Ok(all
+            .into_iter()
+            .filter(|(node, _, _)| *node != self.node)
+            .map(|(_, day, usage)| (day, usage))
+            .collect())
     }
 }

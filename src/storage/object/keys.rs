@@ -13,6 +13,7 @@
 //! PREFIX/keys/<sha256 hex>/<tenant>/<id>            a tenant API key's record (cluster mode)
 //! PREFIX/registry/tenants/<tenant, lower case>     a tenant's record (cluster mode)
 //! PREFIX/registry/tiers/<tier>                     a tier template (cluster mode)
+//! PREFIX/usage/<node>/<day start, Unix seconds>    a node's own usage of that day (cluster mode)
 //! ```
 
 use object_store::path::Path as Key;
@@ -141,6 +142,13 @@ impl Keys {
         };
         validate(kind.what(), name)?;
         self.under_prefix(&format!("{folder}/{}", name.to_ascii_lowercase()))
+    }
+
+    /// The usage object of node `node` for the day starting at `day`
+    /// (Unix seconds): `PREFIX/usage/<node>/<day>`.
+    pub(crate) fn usage(&self, node: &str, day: i64) -> Result<Key> {
+        validate("node", node)?;
+        self.under_prefix(&format!("usage/{node}/{day}"))
     }
 
     /// A folder of the cluster layer directly under the prefix (`nodes`,
