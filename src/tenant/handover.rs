@@ -41,11 +41,13 @@ impl Catalog {
     }
 
     /// A checkpoint of tenant `name` that leaves it on this node: a copy
-    /// of its data put in the bucket as OFFLOAD puts it (the tenant is
-    /// unloaded meanwhile, and loads again from the local disk on its next
-    /// statement). Returns the `generation_id` of that copy's manifest:
-    /// `None` if this node does not have the tenant's data on its disk.
-    /// The caller keeps the tenant's writes out meanwhile (its order lock).
+    /// of its data put in the bucket as OFFLOAD puts it. The tenant is
+    /// unloaded only while its files are copied to a staging folder on the
+    /// local disk (its statements wait for that, not for the upload), then
+    /// the copy is uploaded from there. Returns the `generation_id` of that
+    /// copy's manifest: `None` if this node does not have the tenant's data
+    /// on its disk. The caller keeps the tenant's writes out meanwhile (its
+    /// order lock), so the copy holds exactly what the log holds.
     pub(crate) fn copy_to_bucket(&self, name: &str) -> Result<Option<String>> {
         let Some(tenant) = self.local(name) else {
             return Ok(None);
@@ -54,8 +56,14 @@ impl Catalog {
             return Ok(None);
         }
         let now = crate::clock::now_ms();
+        let staged = super::offload::checkpoint_staging(&self.layout, name);
+        let copied = tenant.while_unloaded(|| copy_files(&tenant.dir, &staged));
         // A checkpoint must finish: nothing cancels it.
-        tenant.while_unloaded(|| self.upload_copy(&tenant, &CancelToken::new(), now))?;
+        let uploaded =
+            copied.and_then(|()| self.upload_copy(&tenant, &staged, &CancelToken::new(), now));
+        // Uploaded or not, the staging folder has served.
+        let _ = std::fs::remove_dir_all(&staged);
+        uploaded?;
         self.bucket_generation(name)
     }
 
@@ -202,4 +210,28 @@ impl Catalog {
         };
         self.onload(&tenant, &CancelToken::new())
     }
+}
+
+/// Copies the files of folder `from` (a tenant's: no subfolders; none
+/// before its first collection) into a new folder `to`, replacing what a
+/// failed checkpoint left there.
+fn copy_files(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    let fail = |p: &std::path::Path, e| Error::io(format!("cannot copy to {}", p.display()), e);
+    if to.exists() {
+        std::fs::remove_dir_all(to).map_err(|e| fail(to, e))?;
+    }
+    std::fs::create_dir_all(to).map_err(|e| fail(to, e))?;
+    let entries = match std::fs::read_dir(from) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(fail(from, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| fail(from, e))?;
+        if entry.file_type().map_err(|e| fail(from, e))?.is_file() {
+            let target = to.join(entry.file_name());
+            std::fs::copy(entry.path(), &target).map_err(|e| fail(&target, e))?;
+        }
+    }
+    Ok(())
 }

@@ -50,11 +50,21 @@ fn quick_staging(layout: &Layout, name: &str) -> PathBuf {
     layout.tenants_dir().join(format!(".quick-{name}"))
 }
 
+/// Where a cluster checkpoint copies a tenant's files, so that the tenant
+/// is served again while the copy uploads.
+pub(super) fn checkpoint_staging(layout: &Layout, name: &str) -> PathBuf {
+    layout.tenants_dir().join(format!(".checkpoint-{name}"))
+}
+
 /// Cleans up after a crash in the middle of an offload or an onload.
 pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
     let fail = |name: &str, e| Error::io(format!("recovering tenant {name}"), e);
     for r in records {
-        for half in [staging(layout, &r.name), quick_staging(layout, &r.name)] {
+        for half in [
+            staging(layout, &r.name),
+            quick_staging(layout, &r.name),
+            checkpoint_staging(layout, &r.name),
+        ] {
             if half.exists() {
                 fs::remove_dir_all(&half).map_err(|e| fail(&r.name, e))?;
             }
@@ -73,7 +83,7 @@ pub(super) fn recover(layout: &Layout, records: &[TenantRecord]) -> Result<()> {
 /// has at least `min_bytes` and that has one
 /// (`storage::object::quick::write`) into the fresh folder `out`.
 #[cfg(feature = "s3")]
-fn write_quick_objects(tenant: &Tenant, out: &Path, min_bytes: u64) -> Result<()> {
+fn write_quick_objects(tenant: &Tenant, dir: &Path, out: &Path, min_bytes: u64) -> Result<()> {
     if out.exists() {
         fs::remove_dir_all(out)
             .map_err(|e| Error::io(format!("cannot clear {}", out.display()), e))?;
@@ -81,7 +91,7 @@ fn write_quick_objects(tenant: &Tenant, out: &Path, min_bytes: u64) -> Result<()
     fs::create_dir_all(out)
         .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;
     for name in tenant.collection_names() {
-        let file = tenant.dir.join(crate::collection::file_name(&name));
+        let file = dir.join(crate::collection::file_name(&name));
         if fs::metadata(&file).map_or(0, |m| m.len()) >= min_bytes {
             crate::storage::object::quick::write(&file, out)?;
         }
@@ -109,7 +119,7 @@ impl Catalog {
         cancel.check()?;
         tenant.while_unloaded(|| {
             let now = crate::clock::now_ms();
-            self.upload_copy(tenant, cancel, now)?;
+            self.upload_copy(tenant, &tenant.dir, cancel, now)?;
             self.update(tenant, |r| {
                 lifecycle::move_storage(r, Storage::Offloaded, now);
                 Ok(())
@@ -122,24 +132,25 @@ impl Catalog {
         })
     }
 
-    /// Uploads a copy of `tenant`, whose data is on the local disk and
-    /// unloaded (the caller holds [`Tenant::while_unloaded`]), as the
-    /// bucket's newest generation, with its record saying `offloaded` at
-    /// `now` (what a node that brings it in expects) and its usage history:
-    /// OFFLOAD's upload, and a cluster node's checkpoint.
+    /// Uploads a copy of `tenant`'s data in folder `dir` (its own folder,
+    /// unloaded: the caller holds [`Tenant::while_unloaded`]; or a copy of
+    /// it) as the bucket's newest generation, with its record saying
+    /// `offloaded` at `now` (what a node that brings it in expects) and its
+    /// usage history: OFFLOAD's upload, and a cluster node's checkpoint.
     pub(crate) fn upload_copy(
         &self,
         tenant: &Tenant,
+        dir: &Path,
         cancel: &CancelToken,
         now: i64,
     ) -> Result<()> {
         let tier = self.tier()?;
-        fs::create_dir_all(&tenant.dir)
-            .map_err(|e| Error::io(format!("cannot create {}", tenant.dir.display()), e))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         // Freed pages would be downloaded by every onload; a small
         // file is not worth compaction's commits.
         for name in tenant.collection_names() {
-            let file = tenant.dir.join(crate::collection::file_name(&name));
+            let file = dir.join(crate::collection::file_name(&name));
             let len = fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             if len > COMPACT_ABOVE {
                 crate::storage::collection::compact_file(&file)?;
@@ -152,9 +163,10 @@ impl Catalog {
         let usage = crate::storage::codec::encode(&usage)?;
         cancel.check()?;
         let quick = quick_staging(&self.layout, &tenant.name);
-        let uploaded = write_quick_objects(tenant, &quick, tier.quick_min_bytes).and_then(|()| {
-            tier.upload_tenant_with_usage(&tenant.name, &[&tenant.dir, &quick], &record, &usage)
-        });
+        let uploaded =
+            write_quick_objects(tenant, dir, &quick, tier.quick_min_bytes).and_then(|()| {
+                tier.upload_tenant_with_usage(&tenant.name, &[dir, &quick], &record, &usage)
+            });
         // Uploaded or not, the staging folder has served.
         let _ = fs::remove_dir_all(&quick);
         uploaded.map(drop)
