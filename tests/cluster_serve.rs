@@ -925,9 +925,10 @@ fn a_tenant_checkpointed_every_few_entries_fails_over_with_every_write() {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.owner, Some(n1.url("")));
     }
-    // The entries of the writes are 1 to 10: a checkpoint was started at
-    // entry 3 and, once it is recorded, again 3 entries after it. Wait for
-    // one at entry 6 or later to be recorded.
+    // Entry 1 is n1's fence, the writes are entries 2 to 11, and beta's
+    // creation checkpointed it at entry 1: a checkpoint was started once an
+    // entry was 3 past the last one recorded. Wait for one at entry 6 or
+    // later to be recorded.
     let deadline = Instant::now() + Duration::from_secs(60);
     let seq = loop {
         let r = n2.bare("GET", "/v1/cluster", Some(ADMIN));
@@ -942,7 +943,7 @@ fn a_tenant_checkpointed_every_few_entries_fails_over_with_every_write() {
         assert!(Instant::now() < deadline, "{}", r.text);
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(seq <= 10, "{seq}");
+    assert!(seq <= 11, "{seq}");
     // Two more writes after it, then n1 dies.
     for id in ["x0", "x1"] {
         assert_eq!(write_point(&n2, "beta", id).status, 200);
