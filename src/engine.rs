@@ -222,9 +222,9 @@ impl Engine {
         let Some(registry) = self.inner.catalog.registry() else {
             return Ok(());
         };
-        let day = i64::from(crate::storage::usage_store::DAY);
-        let now = chrono::Utc::now().timestamp();
-        let since = now - now.rem_euclid(day) - day;
+        use crate::storage::usage_store::{bucket_start, DAY};
+        let today = bucket_start(chrono::Utc::now().timestamp(), DAY);
+        let since = today - i64::from(DAY);
         let mut days: std::collections::BTreeMap<i64, std::collections::BTreeMap<_, _>> =
             Default::default();
         for (name, start, row) in self.inner.metering.node_days(since)? {

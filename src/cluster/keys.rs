@@ -58,11 +58,8 @@ impl ClusterStore {
     /// Every key of `tenant` (of every tenant for `None`): its hash,
     /// tenant and id, from the names of the objects alone.
     pub(crate) async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<ListedKey>> {
-        let root = self.keys.folder("keys")?;
-        let depth = root.parts().count();
         let mut out = Vec::new();
-        for key in self.list(&root).await? {
-            let parts: Vec<String> = key.parts().skip(depth).map(|p| p.as_ref().into()).collect();
+        for (_, parts) in self.list_named("keys").await? {
             let [hex, owner, id] = parts.as_slice() else {
                 continue;
             };

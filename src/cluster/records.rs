@@ -86,11 +86,8 @@ impl ClusterStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<(String, i64, DayUsage)>> {
-        let root = self.keys.folder("usage")?;
-        let depth = root.parts().count();
         let mut out = Vec::new();
-        for key in self.list(&root).await? {
-            let parts: Vec<String> = key.parts().skip(depth).map(|p| p.as_ref().into()).collect();
+        for (key, parts) in self.list_named("usage").await? {
             let [node, day] = parts.as_slice() else {
                 continue;
             };

@@ -130,6 +130,23 @@ impl ClusterStore {
         Ok(keys)
     }
 
+    /// The objects under the cluster folder `folder` (a fixed name, such
+    /// as `keys`), each with the parts of its name below that folder, in
+    /// key order.
+    pub(super) async fn list_named(&self, folder: &'static str) -> Result<Vec<(Key, Vec<String>)>> {
+        let root = self.keys.folder(folder)?;
+        let depth = root.parts().count();
+        Ok(self
+            .list(&root)
+            .await?
+            .into_iter()
+            .map(|key| {
+                let parts = key.parts().skip(depth).map(|p| p.as_ref().into()).collect();
+                (key, parts)
+            })
+            .collect())
+    }
+
     /// The keys under the folder `root` with their ETags, in key order: a
     /// reader that remembers the ETags reads again only what changed.
     pub(super) async fn list_tagged(&self, root: &Key) -> Result<Vec<(Key, Option<String>)>> {

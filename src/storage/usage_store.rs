@@ -63,7 +63,7 @@ pub(crate) fn add(
     let tx = db.begin_write().map_err(db_err)?;
     if let Some(name_of) = per_node {
         let mut table = tx.open_table(NODE_USAGE).map_err(db_err)?;
-        let day = now - now.rem_euclid(i64::from(DAY));
+        let day = bucket_start(now, DAY);
         for (tenant, counts, storage) in rows {
             let key = (name_of(tenant), day);
             let mut row = match table.get(key).map_err(db_err)? {
@@ -78,7 +78,7 @@ pub(crate) fn add(
         let mut table = tx.open_table(USAGE).map_err(db_err)?;
         for (tenant, counts, storage) in rows {
             for res in RESOLUTIONS {
-                let start = now - now.rem_euclid(i64::from(res));
+                let start = bucket_start(now, res);
                 let key = (*tenant, res, start);
                 let mut row = match table.get(key).map_err(db_err)? {
                     Some(v) => decode(v.value()),
@@ -105,6 +105,11 @@ pub(crate) fn add(
     tx.commit().map_err(db_err)
 }
 
+/// The start of the bucket of `res` seconds holding Unix time `now`.
+pub(crate) fn bucket_start(now: i64, res: u32) -> i64 {
+    now - now.rem_euclid(i64::from(res))
+}
+
 /// Adds `counts` to `row` and sets its storage gauge.
 fn add_into(row: &mut Row, counts: &[u64; N], storage: u64) {
     for (slot, n) in row.iter_mut().zip(counts) {
@@ -116,11 +121,8 @@ fn add_into(row: &mut Row, counts: &[u64; N], storage: u64) {
 /// This node's own day rows starting at or after `from` (Unix seconds):
 /// (tenant name, day start, row), in key order.
 pub(crate) fn node_days(db: &Database, from: i64) -> Result<Vec<(String, i64, Row)>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(NODE_USAGE) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
+    let Some(table) = read_table(db, NODE_USAGE)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for entry in table.iter().map_err(db_err)? {
@@ -133,22 +135,24 @@ pub(crate) fn node_days(db: &Database, from: i64) -> Result<Vec<(String, i64, Ro
     Ok(out)
 }
 
-/// The table, opened for reading.
-type UsageTable = redb::ReadOnlyTable<(&'static str, u32, i64), &'static [u8]>;
-
-/// The table for reading; `None` before the first flush created it.
-fn read_table(db: &Database) -> Result<Option<UsageTable>> {
+/// Table `def` for reading; `None` before the first flush created it.
+fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    db: &Database,
+    def: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
     let tx = db.begin_read().map_err(db_err)?;
-    match tx.open_table(USAGE) {
+    match tx.open_table(def) {
         Ok(t) => Ok(Some(t)),
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(db_err(e)),
     }
 }
 
-/// Every bucket of the usage key `tenant`: (resolution, start, row).
+/// Every bucket of the usage key `tenant`, of every resolution:
+/// (resolution, start, row), in key order. (EXPORT TENANT, and OFFLOAD
+/// puts it in the manifest.)
 pub(crate) fn rows_of(db: &Database, tenant: &str) -> Result<Vec<(u32, i64, Row)>> {
-    let Some(table) = read_table(db)? else {
+    let Some(table) = read_table(db, USAGE)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -181,7 +185,7 @@ pub(crate) fn put_rows(
 /// Every tenant's day buckets starting in `[from, to)` (Unix seconds), in
 /// key order: (tenant, bucket start, row).
 pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64, Row)>> {
-    let Some(table) = read_table(db)? else {
+    let Some(table) = read_table(db, USAGE)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -195,28 +199,7 @@ pub(crate) fn days(db: &Database, from: i64, to: i64) -> Result<Vec<(String, i64
     Ok(out)
 }
 
-/// Every bucket of the tenant incarnation `key`, of every resolution:
-/// (resolution, bucket start, row), in key order. (OFFLOAD puts it in the
-/// manifest.)
-#[cfg(feature = "s3")]
-pub(crate) fn history(db: &Database, key: &str) -> Result<Vec<(u32, i64, Row)>> {
-    let tx = db.begin_read().map_err(db_err)?;
-    let table = match tx.open_table(USAGE) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
-    };
-    let range = (key, 0, i64::MIN)..=(key, u32::MAX, i64::MAX);
-    let mut out = Vec::new();
-    for entry in table.range(range).map_err(db_err)? {
-        let (k, v) = entry.map_err(db_err)?;
-        let (_, res, start) = k.value();
-        out.push((res, start, decode(v.value())));
-    }
-    Ok(out)
-}
-
-/// Writes `rows` (from [`history`]) as the buckets of the tenant
+/// Writes `rows` (from [`rows_of`]) as the buckets of the tenant
 /// incarnation `key`, in one transaction; a bucket that exists already
 /// keeps its counts. (ATTACH TENANT ... FROM OBJECT STORE.)
 #[cfg(feature = "s3")]
@@ -299,11 +282,11 @@ mod tests {
             None,
         )
         .unwrap();
-        let rows = history(&db, "t@1").unwrap();
+        let rows = rows_of(&db, "t@1").unwrap();
         assert_eq!(rows.len(), RESOLUTIONS.len(), "one bucket per resolution");
         let other = Database::create(dir.path().join("v.redb")).unwrap();
         restore_history(&other, "t@1", &rows).unwrap();
-        assert_eq!(history(&other, "t@1").unwrap(), rows);
-        assert!(history(&other, "u@2").unwrap().is_empty());
+        assert_eq!(rows_of(&other, "t@1").unwrap(), rows);
+        assert!(rows_of(&other, "u@2").unwrap().is_empty());
     }
 }

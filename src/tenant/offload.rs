@@ -159,7 +159,7 @@ impl Catalog {
         let mut offloaded = tenant.record();
         lifecycle::move_storage(&mut offloaded, Storage::Offloaded, now);
         let record = crate::storage::codec::encode(&offloaded)?;
-        let usage = usage_store::history(&self.db(), &offloaded.usage_key())?;
+        let usage = usage_store::rows_of(&self.db(), &offloaded.usage_key())?;
         let usage = crate::storage::codec::encode(&usage)?;
         cancel.check()?;
         let quick = quick_staging(&self.layout, &tenant.name);

@@ -209,7 +209,7 @@ impl Metering {
             }
         }
         if (from..to).contains(&now) {
-            let today = now - now.rem_euclid(i64::from(usage_store::DAY));
+            let today = usage_store::bucket_start(now, usage_store::DAY);
             for (key, c) in self.shared.tenants.read().iter() {
                 let pending = c.pending();
                 if pending.iter().all(|n| *n == 0) {
@@ -232,12 +232,7 @@ impl Metering {
         let _g = self.shared.flushing.lock();
         let mut out: BTreeMap<String, (i64, Row)> = BTreeMap::new();
         for (tenant, start, row) in usage_store::days(&self.shared.db, from, to)? {
-            let e = out.entry(tenant).or_insert((i64::MIN, [0; N + 1]));
-            add_counts(&mut e.1, &row);
-            if start >= e.0 {
-                e.0 = start;
-                e.1[N] = row[N];
-            }
+            merge_day(&mut out, tenant, start, &row);
         }
         if (from..to).contains(&now) {
             for (tenant, c) in self.shared.tenants.read().iter() {
@@ -255,7 +250,7 @@ impl Metering {
 
 /// Adds day `day`'s `row` of tenant `name` to `out`: the counts add up,
 /// and the storage gauge is the one of the latest day (the largest of that
-/// day's, from several nodes).
+/// day's, from several nodes; a usage key has one row a day).
 pub(crate) fn merge_day(out: &mut BTreeMap<String, (i64, Row)>, name: String, day: i64, row: &Row) {
     let e = out.entry(name).or_insert((i64::MIN, [0; N + 1]));
     add_counts(&mut e.1, row);

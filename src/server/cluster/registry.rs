@@ -13,7 +13,7 @@ use super::Membership;
 use crate::cluster::{ClusterStore, Seen};
 use crate::error::Result;
 use crate::storage::tiers::TierRecord;
-use crate::storage::usage_store::Row;
+use crate::storage::usage_store::{Row, DAY};
 use crate::tenant::record::TenantRecord;
 use crate::tenant::registry::Registry;
 
@@ -135,7 +135,7 @@ impl Registry for BucketRegistry {
         self.runtime
             .block_on(self.store.publish_usage(&self.node, day, usage))?;
         // Only the last two days change.
-        published.retain(|d, _| *d >= day - 86_400);
+        published.retain(|d, _| *d >= day - i64::from(DAY));
         published.insert(day, usage.clone());
         Ok(())
     }
