@@ -9,7 +9,10 @@
 //!
 //! ```text
 //! cargo run --release --example recovery_bench -- --n 100000 --dim 50
+//! cargo run --release --example recovery_bench -- --n 399000 --only-default
 //! ```
+//!
+//! `--only-default` runs the default (checkpoints on) alone.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -96,7 +99,12 @@ fn main() -> Res<()> {
     );
     println!("\n| checkpoints | after SIGKILL: open + first query | full rebuilds | nodes caught up | after clean close | ratio |\n|---|---|---|---|---|---|");
     let (mut last_rebuilds, mut last_caught) = (0, 0);
-    for checkpoints in [true, false] {
+    let variants: &[bool] = if args.iter().any(|a| a == "--only-default") {
+        &[true]
+    } else {
+        &[true, false]
+    };
+    for &checkpoints in variants {
         let tmp = tempfile::tempdir()?;
         let mut child = Command::new(std::env::current_exe()?)
             .args(["--writer", &tmp.path().to_string_lossy()])
