@@ -41,9 +41,11 @@ pub struct Config {
     pub exact_filter_fraction: f64,
     /// Above those, the planner compares an exact scan of the matches (one
     /// distance each) with a filtered graph walk, costed at this many
-    /// distances × `ef` / the filter's pass rate. Default 110, measured on
-    /// 399k GloVe-50 (BENCHMARKS.md): the walk at 10% took 779 µs at ef 64,
-    /// the scan of its 39,900 matches 415 µs, about 10 ns a distance each.
+    /// distances × the walk's `ef` (at least 128, see `filtered_walk_ef`) /
+    /// the filter's pass rate. Default 40, measured on 399k GloVe-50 at ef
+    /// 128 (BENCHMARKS.md): the walk took 272 µs at 50%, 516 µs at 20% and
+    /// 906 µs at 10%, 30–44 × ef / rate at the ~24 ns a distance of the
+    /// scans of the same matches.
     pub filter_walk_cost: f64,
     /// A scan the planner chooses over at least this many matches, in a
     /// collection with a graph index, reads one-byte codes of the vectors
@@ -107,7 +109,7 @@ impl Config {
             flat_threshold: 5_000,
             exact_filter_threshold: 20_000,
             exact_filter_fraction: 0.05,
-            filter_walk_cost: 110.0,
+            filter_walk_cost: 40.0,
             quantized_scan_min: 1_024,
             quantized_scan_cost: 0.6,
             compact_fraction: 0.25,

@@ -12,6 +12,7 @@ use crate::collection::Collection;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::index::codes::rerank_count;
+use crate::index::graph::filtered_walk_ef;
 use crate::parser::ast::{Opt, Select};
 
 /// k when `SIMILAR TO` has no `TOP`/`LIMIT`.
@@ -64,13 +65,14 @@ pub(crate) struct Estimate {
     /// A scan of the matches' codes (`quantized_scan_cost` each) plus the
     /// exact re-rank, when there are enough matches for codes.
     pub(crate) codes: Option<f64>,
-    /// A filtered graph walk: `filter_walk_cost × ef / pass rate`.
+    /// A filtered graph walk: `filter_walk_cost × ef / pass rate`, with
+    /// the `ef` the walk runs with.
     pub(crate) walk: f64,
 }
 
 impl Estimate {
-    /// The estimates for `matches` of `total` vectors searched at `ef`,
-    /// for `k` results.
+    /// The estimates for `matches` of `total` vectors, for `k` results,
+    /// with a walk at `ef`.
     fn new(config: &Config, matches: u64, total: u64, ef: usize, k: usize) -> Estimate {
         let rate = (matches as f64 / total.max(1) as f64).max(1e-9);
         let codes = (matches >= config.quantized_scan_min as u64)
@@ -202,14 +204,24 @@ const MAX_EF: usize = 2048;
 ///   (the walk visits about `1 / rate` nodes per allowed one); the cheaper
 ///   wins. The scan grows with the matches and the walk shrinks, so the
 ///   crossover is at a pass rate of `sqrt(filter_walk_cost × ef / total)`
-///   (13% on 399k vectors at ef 64).
+///   (12% on 399k vectors at a walk `ef` of 128).
 /// - Otherwise graph search with the filter inside the walk. The native
-///   graph widens its own filtered walk (and may itself choose a scan); for
+///   graph walks a filter at an `ef` of at least 128
+///   ([`filtered_walk_ef`]; it may itself still choose a scan); for
 ///   hnsw_rs `ef` is scaled by 1/selectivity (capped) so that enough allowed
 ///   nodes are visited.
 pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
+    let base = f.ef.max(f.k);
+    // The native graph walks a filter at no less than its own minimum `ef`.
+    // hnsw_rs keeps the price it had when the native walk doubled `ef`:
+    // its walks were never measured apart.
+    let walk_ef = if f.raise_ef_for_filters {
+        2 * base
+    } else {
+        filtered_walk_ef(base)
+    };
     let estimate = match f.matches {
-        Some(m) if f.has_graph => Some(Estimate::new(config, m, f.total, f.ef.max(f.k), f.k)),
+        Some(m) if f.has_graph => Some(Estimate::new(config, m, f.total, walk_ef, f.k)),
         _ => None,
     };
     // A scan chosen below: through the codes when they are the cheaper.
@@ -245,16 +257,15 @@ pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
             ))
         } else if f.raise_ef_for_filters {
             let selectivity = m as f64 / f.total.max(1) as f64;
-            let base = f.ef.max(f.k);
             let raised = (base as f64 / selectivity).ceil() as usize;
             Strategy::Graph {
                 ef: raised.clamp(base, MAX_EF.max(base)),
             }
         } else {
-            Strategy::Graph { ef: f.ef.max(f.k) }
+            Strategy::Graph { ef: walk_ef }
         }
     } else {
-        Strategy::Graph { ef: f.ef.max(f.k) }
+        Strategy::Graph { ef: base }
     };
     SearchPlan {
         total: f.total,
@@ -355,33 +366,53 @@ mod tests {
         assert_eq!(p.strategy, Strategy::Graph { ef: 128 });
         let p = choose(&facts(1_000_000, None), &c);
         assert_eq!(p.strategy, Strategy::Graph { ef: 64 });
+        // The native graph walks a filter at an ef of at least 128, and
+        // keeps a larger one.
         let mut native = facts(1_000_000, Some(500_000));
         native.raise_ef_for_filters = false;
+        assert_eq!(choose(&native, &c).strategy, Strategy::Graph { ef: 128 });
+        native.ef = 200;
+        assert_eq!(choose(&native, &c).strategy, Strategy::Graph { ef: 200 });
+        native.matches = None;
+        native.ef = 64;
         assert_eq!(choose(&native, &c).strategy, Strategy::Graph { ef: 64 });
     }
 
-    /// The cost model at 399k vectors, ef 64. Without codes, 10% and below
-    /// scan (measured: the scan took 415 µs where the walk took 779 µs),
-    /// 20% and up walk. With codes (0.6 a match) the crossover moves from
-    /// sqrt(110 × 64 / 399,000) = 13% to about 17%.
+    /// The cost model at 399k vectors, for the native graph (its walk at
+    /// an ef of 128). Without codes the crossover is at
+    /// sqrt(40 × 128 / 399,000) = 11%: 10% scans, 12% and up walk. With
+    /// codes (0.6 a match) 12% scans too; 15% walks either way (measured
+    /// at 20%: the walk 516 µs, the code scan 1,010 µs).
     #[test]
     fn the_cost_model_scans_up_to_the_crossover() {
         let mut c = Config::new("unused");
         for codes in [false, true] {
             c.quantized_scan_min = if codes { 4_096 } else { usize::MAX };
-            for (share, scan) in [(0.5, false), (0.2, false), (0.15, codes), (0.1, true)] {
+            for (share, scan) in [
+                (0.5, false),
+                (0.2, false),
+                (0.15, false),
+                (0.12, codes),
+                (0.1, true),
+            ] {
                 let m = (399_000.0 * share) as u64;
-                let p = choose(&facts(399_000, Some(m)), &c);
+                let mut f = facts(399_000, Some(m));
+                f.raise_ef_for_filters = false;
+                let p = choose(&f, &c);
                 let (exact, quantized) = match p.strategy {
                     Strategy::Exact { .. } => (true, false),
                     Strategy::Quantized { .. } => (false, true),
-                    Strategy::Graph { .. } => (false, false),
+                    Strategy::Graph { ef } => {
+                        assert_eq!(ef, 128, "{share}: {p}");
+                        (false, false)
+                    }
                 };
                 assert_eq!(exact || quantized, scan, "{share}: {p}");
                 assert!(codes || !quantized, "{share}: {p}");
                 let e = p.estimate.unwrap();
                 assert_eq!(e.scan, m as f64);
                 assert_eq!(e.codes.is_some(), codes);
+                assert_eq!(e.walk, 40.0 * 128.0 / (m as f64 / 399_000.0));
                 assert!(p.to_string().contains("cost estimate: exact scan"), "{p}");
             }
         }

@@ -35,7 +35,7 @@ use crate::error::Result;
 use distance::Kernels;
 use store::Store;
 
-pub(crate) use search::FilterMode;
+pub(crate) use search::{filtered_walk_ef, FilterMode};
 
 /// Highest layer a node may get (levels are stored in a byte).
 const MAX_LEVEL: usize = 16;

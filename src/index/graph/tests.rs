@@ -82,14 +82,21 @@ fn auto_plan_picks_exact_for_selective_filters() {
     let r = idx.search(&data[0], K, 32, Some(&f));
     assert_eq!(idx.paths.exact.load(Relaxed), 1);
     assert_eq!(r[0].0, 0);
-    // On 1,000 nodes a scan is cheaper than a walk at any usual ef; a
-    // one-result search with a loose filter is where the walk wins.
+    // On 1,000 nodes a scan is cheaper than a walk at any ef: a filtered
+    // walk runs at an ef of at least 128, 55 × 128 / 0.5 = 14,080
+    // distances at half the nodes against 0.1 × 1,000 + 500 for the scan.
     let g = |id: u32| id.is_multiple_of(2);
     idx.search(&data[0], K, 32, Some(&g));
-    assert_eq!(idx.paths.exact.load(Relaxed), 2);
-    let r = idx.search(&data[0], 1, 1, Some(&g));
+    idx.search(&data[0], 1, 1, Some(&g));
+    assert_eq!(idx.paths.exact.load(Relaxed), 3);
+    assert_eq!(idx.paths.filtered.load(Relaxed), 0);
+    // On 30,000 the scan costs 18,000: the loose filter walks.
+    let data = clustered(3, 30_000, 16, 10, false);
+    let idx = build(Metric::L2, &data, 8);
+    let r = idx.search(&data[0], K, 32, Some(&g));
     assert_eq!(idx.paths.filtered.load(Relaxed), 1);
-    assert_eq!(r.len(), 1);
+    assert_eq!(idx.paths.exact.load(Relaxed), 0);
+    assert_eq!(r.len(), K);
 }
 
 #[test]
