@@ -14,6 +14,7 @@
 //! cargo run --release --example http_load                      # full size
 //! cargo run --release --example http_load -- --tenants 100 --big 20000 --seconds 2
 //! cargo run --release --example http_load -- --tenants 10 --overhead-only
+//! cargo run --release --example http_load -- --tenants-only    # workload 1 and the overhead
 //! ```
 //!
 //! The server runs in this process (`pql::server::serve` on its own tokio
@@ -51,7 +52,9 @@ fn main() -> Res<()> {
     let per_tenant = num("--per-tenant", 200);
     // Only the HTTP overhead (small setup, no workloads): for profiling.
     let overhead_only = args.iter().any(|a| a == "--overhead-only");
-    let big = if overhead_only {
+    // Only workload 1 (then the overhead): for profiling the many-tenant path.
+    let tenants_only = args.iter().any(|a| a == "--tenants-only");
+    let big = if overhead_only || tenants_only {
         0
     } else {
         num("--big", 100_000)
@@ -177,6 +180,8 @@ fn main() -> Res<()> {
             }
             println!("| {tenants} tenants x {per_tenant}, random tenant, top-10 | {clients} | {:.0} | {:.0} | {:.0} | |", r.qps, r.p50, r.p99);
         }
+    }
+    if !overhead_only && !tenants_only {
         let recall = recall_at_10(&base_url, &big_key, &base, &queries)?;
         for clients in [WARM_UP, 1, 16, 64] {
             let (key, q, url) = (big_key.clone(), queries.clone(), base_url.clone());
