@@ -33,11 +33,13 @@ pub(crate) struct EngineInner {
 
 impl Drop for EngineInner {
     /// Saves graph indexes so the next open does not rebuild them. Data is
-    /// durable already; a failure here only costs a rebuild later.
+    /// durable already; a failure here only costs a rebuild later. Then
+    /// waits for the files evictions are still closing.
     fn drop(&mut self) {
         for tenant in self.catalog.list() {
             let _ = tenant.flush();
         }
+        crate::storage::closer::wait_all();
     }
 }
 

@@ -216,6 +216,7 @@ enum Db {
 /// that way, and opened writably (which repairs or migrates it), as is any
 /// other refusal.
 fn open_db(path: &Path) -> Result<Db> {
+    super::closer::wait(path);
     Ok(match builder().open_read_only(path) {
         Ok(db) => Db::ReadOnly(db),
         Err(_) => Db::Writable(super::migrate::open(&builder(), path)?),
@@ -228,6 +229,7 @@ fn open_db(path: &Path) -> Result<Db> {
 /// valid file. Returns whether anything moved.
 #[cfg(feature = "s3")]
 pub(crate) fn compact_file(path: &Path) -> Result<bool> {
+    super::closer::wait(path);
     let mut db = super::migrate::open(&builder(), path)?;
     db.compact()
         .map_err(|e| Error::io(format!("cannot compact {}", path.display()), e))

@@ -16,6 +16,7 @@
 pub(crate) mod archive;
 pub(crate) mod atomic;
 pub(crate) mod catalog;
+pub(crate) mod closer;
 pub(crate) mod codec;
 pub(crate) mod collection;
 pub(crate) mod export_paths;

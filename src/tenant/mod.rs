@@ -282,6 +282,8 @@ impl Tenant {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
+        // Files an eviction is still closing are closed before `f` runs.
+        crate::storage::closer::wait_under(&self.dir);
         self.slot.unloaded(&self.name);
         f()
     }

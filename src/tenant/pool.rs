@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::collection;
 use crate::config::Config;
 use crate::error::Result;
+use crate::storage::closer;
 use crate::tenant::lifecycle;
 use crate::tenant::status::{Access, Storage};
 use crate::tenant::{Catalog, Tenant};
@@ -326,7 +328,14 @@ impl Tenant {
         for c in loaded.values() {
             c.write().flush()?;
         }
-        loaded.clear();
+        // Closed and freed on the closer thread: the statement that made
+        // the room does not wait for another tenant's file syncs.
+        let files = loaded
+            .keys()
+            .map(|name| self.dir.join(collection::file_name(name)))
+            .collect();
+        let evicted: Vec<_> = loaded.drain().map(|(_, c)| c).collect();
+        closer::close_later(files, move || drop(evicted));
         self.slot.unloaded(&self.name);
         then()?;
         Ok(true)
