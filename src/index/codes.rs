@@ -16,8 +16,11 @@
 //! saturate: `2 × 127 × 127 < 32,767`. The integer score is then the same
 //! with the AVX2 kernel and the scalar one.
 
+mod packs;
+
 use std::sync::OnceLock;
 
+use parking_lot::Mutex;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
@@ -71,6 +74,8 @@ pub(crate) struct ScanCodes {
     rows: Vec<Line>,
     /// Slots of the store when the ranges were fitted.
     fitted_slots: usize,
+    /// Contiguous copies of the rows of id sets scanned again.
+    packs: Mutex<packs::Packs>,
 }
 
 impl ScanCodes {
@@ -96,6 +101,7 @@ impl ScanCodes {
             stride,
             rows,
             fitted_slots: slots,
+            packs: Mutex::default(),
         }
     }
 
@@ -104,6 +110,11 @@ impl ScanCodes {
     pub(crate) fn set(&mut self, id: u32, vector: &[f32]) {
         let lines = self.stride / LINE;
         let first = id as usize * lines;
+        // Internal ids are never reused, so a write only adds rows and the
+        // packs stay true; a row overwritten all the same drops them.
+        if first + lines <= self.rows.len() {
+            self.packs.get_mut().clear();
+        }
         if self.rows.len() < first + lines {
             self.rows.resize(first + lines, Line([0; LINE]));
         }
@@ -116,14 +127,16 @@ impl ScanCodes {
         slots > REFIT_GROWTH * self.fitted_slots.max(1024)
     }
 
-    /// Heap bytes held.
+    /// Heap bytes held, packs included.
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.rows.capacity() * LINE + self.quantizer.dim() * 8
+        self.rows.capacity() * LINE + self.quantizer.dim() * 8 + self.packs.lock().bytes()
     }
 
     /// The `m` ids of `ids` whose approximate distances to `query`
     /// (prepared for `metric`) are the smallest, in no particular order.
-    /// Ids without a row are skipped. `None` when the codes cannot rank
+    /// Ids without a row are skipped. The second scan of the same set packs
+    /// its rows, and later ones read the pack (`packs.rs`). `None` when the
+    /// codes cannot rank
     /// for this query: ranges or weights that overflow `f32` (vectors near
     /// `f32::MAX`); the caller then scans the exact vectors.
     pub(crate) fn nearest(
@@ -142,7 +155,24 @@ impl ScanCodes {
         }
         let q = QueryWeights::new(&self.quantizer, query, self.stride)?;
         let rows = self.rows.len() * LINE / self.stride;
-        let best = if ids.len() as usize >= PARALLEL_SCAN_MIN && rayon::current_num_threads() > 1 {
+        let found = self.packs.lock().find(ids);
+        let pack = match found {
+            packs::Found::Packed(pack) => Some(pack),
+            packs::Found::Again => {
+                let pack = packs::pack(&self.rows, self.stride / LINE, ids);
+                // The packs may take as much memory as the codes.
+                self.packs
+                    .lock()
+                    .insert(pack.clone(), self.rows.len() * LINE);
+                Some(pack)
+            }
+            packs::Found::New => None,
+        };
+        let best = if let Some(pack) = pack {
+            pack.scan(m, self.stride, |ids, rows, best| {
+                self.score_run(metric, &q, ids, rows, best)
+            })
+        } else if ids.len() as usize >= PARALLEL_SCAN_MIN && rayon::current_num_threads() > 1 {
             let all: Vec<u32> = ids.iter().collect();
             all.par_chunks(PARALLEL_CHUNK)
                 .map(|chunk| self.scan(metric, &q, m, rows, chunk.iter().copied()))
@@ -173,21 +203,58 @@ impl ScanCodes {
             ids,
             rows,
             |id| prefetch(self.row(id)),
-            |id| {
-                let row = self.row(id);
-                let dot = score(row, &q.weights) as f32 * q.unit;
-                let key = match metric {
-                    Metric::Cosine | Metric::Dot => -dot,
-                    Metric::L2 => {
-                        let mut sq = [0u8; 4];
-                        sq.copy_from_slice(&row[self.stride - 4..]);
-                        f32::from_le_bytes(sq) - 2.0 * dot
-                    }
-                };
-                best.offer(id, key);
-            },
+            |id| best.offer(id, self.key_with(score, metric, q, self.row(id))),
         );
         best
+    }
+
+    /// Offers `ids` to `best` at the distances their contiguous `rows`
+    /// give for `q`, four rows to a kernel call.
+    fn score_run(
+        &self,
+        metric: Metric,
+        q: &QueryWeights,
+        ids: &[u32],
+        rows: &[u8],
+        best: &mut TopK,
+    ) {
+        let (score, score4) = (kernel(), kernel4());
+        let stride = self.stride;
+        let mut quads = ids.chunks_exact(4);
+        for (i, quad) in quads.by_ref().enumerate() {
+            let block = &rows[i * 4 * stride..(i + 1) * 4 * stride];
+            let dots = score4(block, stride, &q.weights);
+            for (j, (&id, dot)) in quad.iter().zip(dots).enumerate() {
+                let row = &block[j * stride..(j + 1) * stride];
+                best.offer(id, self.key_of(metric, dot as f32 * q.unit, row));
+            }
+        }
+        let done = ids.len() / 4 * 4;
+        for (j, &id) in quads.remainder().iter().enumerate() {
+            let row = &rows[(done + j) * stride..(done + j + 1) * stride];
+            best.offer(id, self.key_with(score, metric, q, row));
+        }
+    }
+
+    /// The approximate distance of a row whose scaled dot product with
+    /// the query is `dot`.
+    #[inline(always)]
+    fn key_of(&self, metric: Metric, dot: f32, row: &[u8]) -> f32 {
+        match metric {
+            Metric::Cosine | Metric::Dot => -dot,
+            Metric::L2 => {
+                let mut sq = [0u8; 4];
+                sq.copy_from_slice(&row[self.stride - 4..]);
+                f32::from_le_bytes(sq) - 2.0 * dot
+            }
+        }
+    }
+
+    /// The approximate distance the code `row` gives for `q`, scored by
+    /// `score`.
+    #[inline(always)]
+    fn key_with(&self, score: Kernel, metric: Metric, q: &QueryWeights, row: &[u8]) -> f32 {
+        self.key_of(metric, score(row, &q.weights) as f32 * q.unit, row)
     }
 }
 
@@ -251,6 +318,26 @@ fn kernel() -> Kernel {
     })
 }
 
+/// [`Kernel`] over four rows of `stride` bytes each, one after the other.
+type Kernel4 = fn(&[u8], usize, &[i8]) -> [i32; 4];
+
+/// The four-row kernel for this CPU, detected once.
+fn kernel4() -> Kernel4 {
+    static KERNEL4: OnceLock<Kernel4> = OnceLock::new();
+    *KERNEL4.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") {
+            return x86::score4;
+        }
+        score4_scalar
+    })
+}
+
+/// The portable four-row kernel.
+fn score4_scalar(rows: &[u8], stride: usize, w: &[i8]) -> [i32; 4] {
+    std::array::from_fn(|j| score_scalar(&rows[j * stride..(j + 1) * stride], w))
+}
+
 /// The portable kernel: the same integer as the AVX2 one.
 fn score_scalar(row: &[u8], w: &[i8]) -> i32 {
     row.iter()
@@ -271,6 +358,43 @@ mod x86 {
         // SAFETY: `kernel()` returns this function only when AVX2 was
         // detected at run time.
         unsafe { score_impl(row, w) }
+    }
+
+    /// AVX2 kernel over four rows. Only handed out by `kernel4()` after
+    /// run-time detection.
+    pub(super) fn score4(rows: &[u8], stride: usize, w: &[i8]) -> [i32; 4] {
+        assert!(rows.len() >= 4 * stride && w.len() >= stride);
+        // SAFETY: `kernel4()` returns this function only when AVX2 was
+        // detected at run time; the lengths are checked above.
+        unsafe { score4_impl(rows, stride, w) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn score4_impl(rows: &[u8], stride: usize, w: &[i8]) -> [i32; 4] {
+        let n = stride / BLOCK * BLOCK;
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_si256(); 4];
+        let mut i = 0;
+        // SAFETY (loads): `j * stride + i + BLOCK <= 4 * stride <=
+        // rows.len()` and `i + BLOCK <= stride <= w.len()`.
+        while i < n {
+            let x = _mm256_loadu_si256(w.as_ptr().add(i).cast());
+            for (j, a) in acc.iter_mut().enumerate() {
+                let c = _mm256_loadu_si256(rows.as_ptr().add(j * stride + i).cast());
+                // Codes <= 127 and |w| <= 127: the pair sums fit an i16.
+                let pairs = _mm256_maddubs_epi16(c, x);
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(pairs, ones));
+            }
+            i += BLOCK;
+        }
+        // Lane sums of the four accumulators, in order.
+        let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
+        let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
+        let h = _mm256_hadd_epi32(h01, h23);
+        let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        let mut out = [0i32; 4];
+        _mm_storeu_si128(out.as_mut_ptr().cast(), s);
+        out
     }
 
     #[target_feature(enable = "avx2")]
@@ -318,7 +442,7 @@ mod tests {
     #[test]
     fn the_kernels_agree() {
         let mut seed = 3;
-        for len in [32, 64, 416] {
+        for len in [32, 64, 256, 416] {
             let row: Vec<u8> = (0..len)
                 .map(|_| (uniform(&mut seed).abs() * 127.0) as u8)
                 .collect();
@@ -331,6 +455,15 @@ mod tests {
             extreme_w[len - 1] = 0;
             for (r, w) in [(&row, &w), (&extreme_row, &extreme_w)] {
                 assert_eq!(kernel()(r, w), score_scalar(r, w), "len {len}");
+            }
+            // Four rows: the fast kernel, the portable one and row by row.
+            let stride = len / 4 / BLOCK * BLOCK;
+            if stride > 0 {
+                let one_by_one: Vec<i32> = (0..4)
+                    .map(|j| score_scalar(&row[j * stride..(j + 1) * stride], &w[..stride]))
+                    .collect();
+                assert_eq!(kernel4()(&row, stride, &w), one_by_one[..], "len {len}");
+                assert_eq!(score4_scalar(&row, stride, &w), one_by_one[..]);
             }
         }
     }
@@ -377,6 +510,54 @@ mod tests {
         assert!(!codes.is_stale(s.len()));
         assert!(codes.is_stale(4001));
         assert!(codes.memory_bytes() >= 2501 * 64);
+    }
+
+    #[test]
+    fn a_set_scanned_twice_is_packed_and_ranks_as_before() {
+        let mut seed = 17;
+        let s = store(Metric::L2, 5000, 50, &mut seed);
+        let mut codes = ScanCodes::build(&s);
+        let ids: RoaringBitmap = (0..5000u32).filter(|i| i % 3 == 1).collect();
+        let q: Vec<f32> = (0..50).map(|_| uniform(&mut seed)).collect();
+        let ranked = |codes: &ScanCodes, ids: &RoaringBitmap, m: usize| {
+            let mut got = codes.nearest(Metric::L2, &q, m, ids).unwrap();
+            got.sort_unstable();
+            got
+        };
+        let packed = |codes: &ScanCodes| codes.packs.lock().bytes();
+        let bare = codes.memory_bytes();
+        let first = ranked(&codes, &ids, 100);
+        assert_eq!(packed(&codes), 0, "a set seen once is not packed");
+        let second = ranked(&codes, &ids, 100);
+        assert!(packed(&codes) >= 1666 * 64, "{}", packed(&codes));
+        assert_eq!(codes.memory_bytes(), bare + packed(&codes));
+        let third = ranked(&codes, &ids, 100);
+        assert_eq!(first, second);
+        assert_eq!(first, third);
+        // Another set with the same size and ends is not taken for it.
+        let mut other = ids.clone();
+        other.remove(1000);
+        other.insert(1001);
+        ranked(&codes, &other, 100);
+        let got = ranked(&codes, &other, 100);
+        assert!(!got.contains(&1000) && got.iter().all(|i| other.contains(*i)));
+        // Small sets are never packed.
+        let before = packed(&codes);
+        let small: RoaringBitmap = (0..600).collect();
+        for _ in 0..3 {
+            ranked(&codes, &small, 10);
+        }
+        assert_eq!(packed(&codes), before);
+        // A row of a packed set overwritten: the packs go, the new row ranks.
+        codes.set(1, &q);
+        assert_eq!(packed(&codes), 0);
+        assert_eq!(ranked(&codes, &ids, 1), vec![1]);
+        // A row added past the end keeps them.
+        ranked(&codes, &ids, 1);
+        let kept = packed(&codes);
+        assert!(kept > 0);
+        codes.set(5000, &q);
+        assert_eq!(packed(&codes), kept);
     }
 
     #[test]
