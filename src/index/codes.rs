@@ -136,9 +136,9 @@ impl ScanCodes {
     /// (prepared for `metric`) are the smallest, in no particular order.
     /// Ids without a row are skipped. The second scan of the same set packs
     /// its rows, and later ones read the pack (`packs.rs`). `None` when the
-    /// codes cannot rank
-    /// for this query: ranges or weights that overflow `f32` (vectors near
-    /// `f32::MAX`); the caller then scans the exact vectors.
+    /// codes cannot rank for this query: ranges or weights that overflow
+    /// `f32` (vectors near `f32::MAX`); the caller then scans the exact
+    /// vectors.
     pub(crate) fn nearest(
         &self,
         metric: Metric,

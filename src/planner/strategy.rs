@@ -213,8 +213,8 @@ const MAX_EF: usize = 2048;
 pub(crate) fn choose(f: &Facts, config: &Config) -> SearchPlan {
     let base = f.ef.max(f.k);
     // The native graph walks a filter at no less than its own minimum `ef`.
-    // hnsw_rs keeps the price it had when the native walk doubled `ef`:
-    // its walks were never measured apart.
+    // hnsw_rs walks were never measured apart: they are priced as a native
+    // walk at twice the `ef`, as the native walk ran before that minimum.
     let walk_ef = if f.raise_ef_for_filters {
         2 * base
     } else {

@@ -43,7 +43,9 @@ static CLOSER: LazyLock<Closer> = LazyLock::new(|| {
         .name("pql-closer".into())
         .spawn(move || {
             for (paths, close) in rx {
-                close();
+                // A close that panics must still be marked done, or the
+                // opens waiting for it would wait forever.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(close));
                 finish(&paths);
             }
         })
