@@ -84,7 +84,7 @@ impl Engine {
                     .filter_map(|iid| {
                         let node = c.node(iid)?;
                         Some(ScannedNode {
-                            id: node.id.clone(),
+                            id: node.id.to_string(),
                             attributes: node.attrs.to_map(),
                             vector: c.vector(iid).map(<[f32]>::to_vec),
                         })

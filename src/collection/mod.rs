@@ -27,6 +27,8 @@ use crate::index::codes::{rerank_count, ScanCodes};
 use crate::index::vectors::VectorStore;
 use crate::index::{flat, AnnIndex};
 use crate::storage::collection::{CollectionStore, StoredNode, WriteBatch};
+use compact_str::CompactString;
+
 use crate::storage::record::Attrs;
 use crate::value::Value;
 use attributes::AttributeIndex;
@@ -35,7 +37,8 @@ use meta::{CollectionMeta, IndexKind};
 /// A node in memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    pub(crate) id: String,
+    /// Its id, inline up to 24 bytes.
+    pub(crate) id: CompactString,
     pub(crate) attrs: Attrs,
 }
 
@@ -229,7 +232,7 @@ impl Collection {
             c.nodes.insert(
                 n.iid,
                 Node {
-                    id: n.id,
+                    id: n.id.into(),
                     attrs: n.attrs,
                 },
             );
@@ -453,7 +456,7 @@ impl Collection {
             self.index_node(
                 iid,
                 Node {
-                    id: n.id,
+                    id: n.id.into(),
                     attrs: Attrs::from(n.attrs),
                 },
             );
@@ -588,7 +591,14 @@ impl Collection {
             + self
                 .nodes
                 .nodes()
-                .map(|n| 16 + n.id.len() + n.attrs.len() * 72)
+                .map(|n| {
+                    let id = if n.id.is_heap_allocated() {
+                        16 + n.id.len()
+                    } else {
+                        0
+                    };
+                    id + n.attrs.len() * 72
+                })
                 .sum::<usize>();
         OPEN_FILE_BYTES
             + nodes

@@ -220,7 +220,7 @@ fn fetch_rows(
             let at = (range.start - group.start) as usize..(range.end - group.start) as usize;
             let r = header.row(*row, &bytes[at], what)?;
             let node = Node {
-                id: r.id,
+                id: r.id.into(),
                 attrs: r.attrs,
             };
             out.push((header.iids[*row], node, r.vector));

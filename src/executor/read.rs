@@ -233,7 +233,7 @@ pub(crate) fn project(c: &impl Rows, hits: &[(u32, Option<f32>)], s: &Select) ->
                 columns
                     .iter()
                     .map(|col| match col.as_str() {
-                        "_id" | "id" => Value::Str(node.id.clone()),
+                        "_id" | "id" => Value::Str(node.id.to_string()),
                         "_distance" => dist.map_or(Value::Null, |d| Value::Float(f64::from(d))),
                         f if f == c.vector_field() => c.vector(*iid).map_or(Value::Null, |v| {
                             Value::Array(v.iter().map(|x| Value::Float(f64::from(*x))).collect())

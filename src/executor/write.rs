@@ -430,7 +430,7 @@ pub(super) fn update(
         new_nodes.push((
             new_iid,
             NewNode {
-                id: node.id.clone(),
+                id: node.id.to_string(),
                 attrs,
                 vector: vec,
                 replaces: Some(*iid),
