@@ -155,18 +155,19 @@ impl ScanCodes {
         }
         let q = QueryWeights::new(&self.quantizer, query, self.stride)?;
         let rows = self.rows.len() * LINE / self.stride;
+        // The packs may take as much memory as the codes.
+        let budget = self.rows.len() * LINE;
         let found = self.packs.lock().find(ids);
         let pack = match found {
             packs::Found::Packed(pack) => Some(pack),
-            packs::Found::Again => {
+            // A set whose pack would exceed the budget would be copied for
+            // this one scan and never kept: it is scanned where it lies.
+            packs::Found::Again if packs::bytes_for(ids, self.stride) <= budget => {
                 let pack = packs::pack(&self.rows, self.stride / LINE, ids);
-                // The packs may take as much memory as the codes.
-                self.packs
-                    .lock()
-                    .insert(pack.clone(), self.rows.len() * LINE);
+                self.packs.lock().insert(pack.clone(), budget);
                 Some(pack)
             }
-            packs::Found::New => None,
+            packs::Found::Again | packs::Found::New => None,
         };
         let best = if let Some(pack) = pack {
             pack.scan(m, self.stride, |ids, rows, best| {
@@ -546,6 +547,12 @@ mod tests {
         let small: RoaringBitmap = (0..600).collect();
         for _ in 0..3 {
             ranked(&codes, &small, 10);
+        }
+        assert_eq!(packed(&codes), before);
+        // Every row: its pack would outgrow the codes, so none is kept.
+        let all: RoaringBitmap = (0..5000u32).collect();
+        for _ in 0..3 {
+            ranked(&codes, &all, 10);
         }
         assert_eq!(packed(&codes), before);
         // A row of a packed set overwritten: the packs go, the new row ranks.

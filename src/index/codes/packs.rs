@@ -54,6 +54,12 @@ pub(super) struct Pack {
     rows: Vec<Line>,
 }
 
+/// The bytes a pack of `ids` with rows of `stride` bytes holds (what
+/// [`Pack::bytes`] says of it once built).
+pub(super) fn bytes_for(ids: &RoaringBitmap, stride: usize) -> usize {
+    ids.len() as usize * (stride + 4) + ids.serialized_size()
+}
+
 impl Pack {
     fn bytes(&self) -> usize {
         self.rows.capacity() * LINE + self.order.capacity() * 4 + self.ids.serialized_size()
